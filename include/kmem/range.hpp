@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "kmem/address.hpp"
+#include "kmem/format.hpp"
 
 namespace kmem {
 
@@ -96,10 +97,21 @@ public:
     constexpr Pages pages(std::uint64_t page_size = kPageSize) const {
         if (empty()) return {0, 0, page_size};
         const std::uint64_t first = kmem::align_down(begin_.value(), page_size);
-        // end() rounded up; wraps to 0 only for a range reaching the very top,
-        // which the constructor comment excludes.
+        // end() rounded up. For a range inside the top page this wraps to 0;
+        // iteration and count() are modulo 2^64, so they still stop after
+        // that page.
         const std::uint64_t past_last = kmem::align_down(end_.value() - 1, page_size) + page_size;
         return {first, past_last, page_size};
+    }
+
+    // "[0x80000000, 0x80200000)": the notation every error message uses.
+    template <CharSink S>
+    constexpr void format(S& sink) const {
+        sink.put('[');
+        write_hex(sink, begin_.value());
+        write(sink, ", ");
+        write_hex(sink, end_.value());
+        sink.put(')');
     }
 
 private:
