@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "kmem/address.hpp"
 #include "kmem/format.hpp"
@@ -121,5 +122,262 @@ private:
 
 using PhysicalRange = AddressRange<PhysicalAddress>;
 using VirtualRange = AddressRange<VirtualAddress>;
+
+// ---------------------------------------------------------------------------
+// RangeSet<A, N>: a set of addresses stored as at most N half-open ranges,
+// sorted, pairwise disjoint and never touching (adjacent inserts merge), so
+// the representation of a given set is unique and two sets compare by their
+// ranges. No heap: the ranges live in a std::array. Every mutating operation
+// first works out how many ranges the result needs; if that exceeds N it
+// returns an error and leaves the set as it was.
+
+enum class RangeSetErrorCode : std::uint8_t {
+    CapacityExceeded,  // the result would need more than N ranges
+    NoFit,             // find_fit: no aligned block of that size inside a member range
+    InvalidSize,       // find_fit: size 0
+    InvalidAlignment,  // find_fit: alignment not a power of two
+};
+
+template <AddressType A>
+struct RangeSetError {
+    RangeSetErrorCode code = RangeSetErrorCode::CapacityExceeded;
+    // CapacityExceeded: the range being inserted or removed.
+    // NoFit / InvalidSize / InvalidAlignment: the window that was searched.
+    AddressRange<A> range{};
+    std::uint64_t size = 0;       // find_fit request
+    std::uint64_t alignment = 0;  // find_fit request
+    std::size_t capacity = 0;     // N of the set
+    AddressRange<A> largest{};    // NoFit: the largest member block inside the window
+
+    template <CharSink S>
+    constexpr void format(S& sink) const {
+        write(sink, std::is_same_v<A, PhysicalAddress> ? "physical range set: " : "virtual range set: ");
+        switch (code) {
+            case RangeSetErrorCode::CapacityExceeded:
+                write(sink, "no room for ");
+                range.format(sink);
+                write(sink, ": the result needs more than ");
+                write_dec(sink, capacity);
+                write(sink, " ranges");
+                break;
+            case RangeSetErrorCode::NoFit:
+                write(sink, "no block of ");
+                write_size(sink, size);
+                write(sink, " aligned to ");
+                write_hex(sink, alignment);
+                write(sink, " in ");
+                range.format(sink);
+                write(sink, " (largest block there ");
+                largest.format(sink);
+                write(sink, ", ");
+                write_size(sink, largest.size());
+                sink.put(')');
+                break;
+            case RangeSetErrorCode::InvalidSize:
+                write(sink, "requested a block of size 0 in ");
+                range.format(sink);
+                break;
+            case RangeSetErrorCode::InvalidAlignment:
+                write(sink, "alignment ");
+                write_hex(sink, alignment);
+                write(sink, " is not a power of two (block of ");
+                write_size(sink, size);
+                sink.put(')');
+                break;
+        }
+    }
+};
+
+template <AddressType A, std::size_t N>
+class RangeSet {
+    static_assert(N > 0, "a RangeSet needs room for at least one range");
+
+public:
+    using address_type = A;
+    using range_type = AddressRange<A>;
+    using error_type = RangeSetError<A>;
+
+    // Every address a member range can hold: a range cannot end at 2^64, so
+    // this is the whole space as far as a RangeSet is concerned.
+    static constexpr range_type kEverything{A(0), A(~std::uint64_t{0})};
+
+    constexpr RangeSet() = default;
+
+    static constexpr std::size_t capacity() { return N; }
+    constexpr std::size_t size() const { return count_; }
+    constexpr bool empty() const { return count_ == 0; }
+    constexpr void clear() { count_ = 0; }
+
+    constexpr const range_type* begin() const { return ranges_.data(); }
+    constexpr const range_type* end() const { return ranges_.data() + count_; }
+    constexpr const range_type& operator[](std::size_t index) const {
+        KMEM_ASSERT(index < count_);
+        return ranges_[index];
+    }
+
+    constexpr std::uint64_t total_size() const {
+        std::uint64_t total = 0;
+        for (const auto& range : *this) total += range.size();
+        return total;
+    }
+
+    // Only the live ranges count; what is left in unused slots does not.
+    friend constexpr bool operator==(const RangeSet& lhs, const RangeSet& rhs) {
+        if (lhs.count_ != rhs.count_) return false;
+        for (std::size_t i = 0; i < lhs.count_; ++i)
+            if (lhs.ranges_[i] != rhs.ranges_[i]) return false;
+        return true;
+    }
+
+    constexpr bool contains(A address) const {
+        const std::size_t index = first_ending_after(address);
+        return index < count_ && ranges_[index].begin() <= address;
+    }
+    // Subset test: every address of `range` is in the set. The empty range is
+    // a subset of any set (unlike AddressRange::contains, which asks about
+    // its position).
+    constexpr bool contains(range_type range) const {
+        if (range.empty()) return true;
+        // Members never touch, so a contained range lies inside one member.
+        const std::size_t index = first_ending_after(range.begin());
+        return index < count_ && ranges_[index].begin() <= range.begin() && range.end() <= ranges_[index].end();
+    }
+    constexpr bool overlaps(range_type range) const {
+        if (range.empty()) return false;
+        const std::size_t index = first_ending_after(range.begin());
+        return index < count_ && ranges_[index].begin() < range.end();
+    }
+
+    // Adds every address of `range`, merging with members it overlaps or touches.
+    constexpr Expected<void, error_type> insert(range_type range) {
+        if (range.empty()) return {};
+        // [first, last): members that overlap or touch `range`.
+        std::size_t first = 0;
+        while (first < count_ && ranges_[first].end() < range.begin()) ++first;
+        std::size_t last = first;
+        while (last < count_ && ranges_[last].begin() <= range.end()) ++last;
+        if (first == last) {
+            if (count_ == N) return capacity_error(range);
+            splice(first, last, &range, 1);
+            return {};
+        }
+        const range_type merged{min(range.begin(), ranges_[first].begin()), max(range.end(), ranges_[last - 1].end())};
+        splice(first, last, &merged, 1);
+        return {};
+    }
+
+    // Removes every address of `range` that is in the set; addresses that are
+    // not are ignored. Cutting a hole into a member splits it in two, which is
+    // the one way a removal can run out of room.
+    constexpr Expected<void, error_type> remove(range_type range) {
+        if (range.empty()) return {};
+        const std::size_t first = first_ending_after(range.begin());
+        std::size_t last = first;
+        while (last < count_ && ranges_[last].begin() < range.end()) ++last;
+        if (first == last) return {};
+        std::array<range_type, 2> pieces{};
+        std::size_t piece_count = 0;
+        if (ranges_[first].begin() < range.begin()) pieces[piece_count++] = {ranges_[first].begin(), range.begin()};
+        if (range.end() < ranges_[last - 1].end()) pieces[piece_count++] = {range.end(), ranges_[last - 1].end()};
+        if (count_ - (last - first) + piece_count > N) return capacity_error(range);
+        splice(first, last, pieces.data(), piece_count);
+        return {};
+    }
+
+    // The lowest block of `size` bytes starting at a multiple of `alignment`
+    // that lies inside one member range and inside `within`. Lowest-first
+    // keeps the answer a function of the set alone, which the planner's
+    // determinism relies on.
+    constexpr Expected<range_type, error_type> find_fit(std::uint64_t size, std::uint64_t alignment,
+                                                        range_type within = kEverything) const {
+        error_type error{};
+        error.range = within;
+        error.size = size;
+        error.alignment = alignment;
+        error.capacity = N;
+        if (!is_power_of_two(alignment)) {
+            error.code = RangeSetErrorCode::InvalidAlignment;
+            return unexpected(error);
+        }
+        if (size == 0) {
+            error.code = RangeSetErrorCode::InvalidSize;
+            return unexpected(error);
+        }
+        for (std::size_t i = first_ending_after(within.begin()); i < count_; ++i) {
+            const range_type candidate = ranges_[i].intersection(within);
+            if (candidate.empty()) break;  // members are sorted: nothing further lies in `within`
+            const auto start = candidate.begin().align_up(alignment);
+            if (!start) break;  // aligning overflowed; later members start higher still
+            if (*start > candidate.end()) continue;
+            if (candidate.end() - *start >= size) return range_type{*start, *start + size};
+        }
+        error.code = RangeSetErrorCode::NoFit;
+        error.largest = largest(within);
+        return unexpected(error);
+    }
+
+    // The largest piece of a member inside `within` (the lowest of equals);
+    // empty when nothing of the set lies there.
+    constexpr range_type largest(range_type within = kEverything) const {
+        range_type best{};
+        for (const auto& member : *this) {
+            const range_type piece = member.intersection(within);
+            if (piece.size() > best.size()) best = piece;
+        }
+        return best;
+    }
+
+private:
+    static constexpr A min(A a, A b) { return a < b ? a : b; }
+    static constexpr A max(A a, A b) { return a < b ? b : a; }
+
+    constexpr Unexpected<error_type> capacity_error(range_type range) const {
+        error_type error{};
+        error.code = RangeSetErrorCode::CapacityExceeded;
+        error.range = range;
+        error.capacity = N;
+        return unexpected(error);
+    }
+
+    // Index of the first member whose end lies above `address`: the only
+    // member that can contain it, and where a search for anything starting
+    // at `address` begins. Members' ends increase, so a binary search works.
+    constexpr std::size_t first_ending_after(A address) const {
+        std::size_t low = 0;
+        std::size_t high = count_;
+        while (low < high) {
+            const std::size_t middle = low + (high - low) / 2;
+            if (ranges_[middle].end() <= address) {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        return low;
+    }
+
+    // Replaces members [first, last) with `pieces`; the caller has checked
+    // that the result fits in N.
+    constexpr void splice(std::size_t first, std::size_t last, const range_type* pieces, std::size_t piece_count) {
+        const std::size_t tail = count_ - last;
+        const std::size_t new_last = first + piece_count;
+        KMEM_ASSERT(new_last + tail <= N);
+        if (new_last > last) {
+            for (std::size_t i = tail; i > 0; --i) ranges_[new_last + i - 1] = ranges_[last + i - 1];
+        } else if (new_last < last) {
+            for (std::size_t i = 0; i < tail; ++i) ranges_[new_last + i] = ranges_[last + i];
+        }
+        for (std::size_t i = 0; i < piece_count; ++i) ranges_[first + i] = pieces[i];
+        count_ = new_last + tail;
+    }
+
+    std::array<range_type, N> ranges_{};
+    std::size_t count_ = 0;
+};
+
+template <std::size_t N>
+using PhysicalRangeSet = RangeSet<PhysicalAddress, N>;
+template <std::size_t N>
+using VirtualRangeSet = RangeSet<VirtualAddress, N>;
 
 }  // namespace kmem

@@ -1,0 +1,244 @@
+/* The loader's assembly: the boot hart's entry, the trampoline the other harts
+   start on, the handoff into the kernel and the trap vector.
+   OpenSBI (fw_dynamic) enters _start in S-mode with a0 = hart id, a1 = DTB. */
+
+#include "handoff_layout.h"
+
+#define SSTATUS_SIE (1 << 1)
+#define SSTATUS_SPIE (1 << 5)
+#define SSTATUS_SPP (1 << 8)
+#define SSTATUS_SUM (1 << 18)
+#define SSTATUS_MXR (1 << 19)
+
+#define SBI_EXT_SRST 0x53525354
+#define SBI_LEGACY_PUTCHAR 1
+
+    .section .text.entry, "ax", @progbits
+    .globl _start
+_start:
+    /* A fault in the next instructions must already be reported. */
+    lla t0, loader_trap_entry
+    csrw stvec, t0
+    /* Loader entry as early as it can be measured. */
+    csrr s2, time
+    csrr s3, instret
+    csrci sstatus, SSTATUS_SIE
+    csrw sie, zero
+
+    lla sp, loader_boot_stack_top
+    sd a0, STACK_HART_ID(sp)
+    csrw sscratch, sp
+    addi sp, sp, -STACK_RESERVED
+    mv s0, zero
+
+    lla t0, __bss_start
+    lla t1, __bss_end
+1:  bgeu t0, t1, 2f
+    sd zero, 0(t0)
+    addi t0, t0, 8
+    j 1b
+2:
+    mv a2, s2
+    mv a3, s3
+    call loader_main
+    j loader_park
+
+    .text
+
+/* Other harts, started by SBI HSM hart_start: a0 = hart id, a1 = its
+   HartSlot (physical; satp is 0 here). */
+    .balign 4
+    .globl loader_secondary_entry
+loader_secondary_entry:
+    lla t0, loader_trap_entry
+    csrw stvec, t0
+    csrw sie, zero
+    ld sp, SLOT_STACK_TOP(a1)
+    sd a0, STACK_HART_ID(sp)
+    csrw sscratch, sp
+    addi sp, sp, -STACK_RESERVED
+    mv s0, zero
+    call loader_secondary_main
+    j loader_park
+
+/* loader_handoff(const HandoffRecord* record), never returns.
+   Waits until the boot hart publishes the record (state != WAIT), then
+   enters the kernel: see handoff.hpp for the register contract. */
+    .balign 4
+    .globl loader_handoff
+loader_handoff:
+    mv t6, a0
+1:  lw t0, HANDOFF_STATE(t6)
+    bnez t0, 2f
+    /* pause (Zihintpause) is a hint: a plain fence on harts without it. */
+    .insn i 0x0f, 0, x0, x0, 0x010
+    j 1b
+2:  /* Acquire: the record's other fields (and the page tables, BootInfo and
+       kernel image the boot hart wrote before publishing) are read after
+       the state. */
+    fence r, rw
+    li t1, HANDOFF_STATE_GO
+    bne t0, t1, loader_park
+
+    ld t0, HANDOFF_SATP(t6)
+    ld t1, HANDOFF_STVEC(t6)
+    ld t2, HANDOFF_ENTRY(t6)
+    ld sp, HANDOFF_SP(t6)
+    ld tp, HANDOFF_TP(t6)
+    ld a0, HANDOFF_A0(t6)
+    ld a1, HANDOFF_A1(t6)
+
+    csrci sstatus, SSTATUS_SIE
+    csrw sie, zero
+    csrw stvec, t1
+    csrw sepc, t2
+    /* sret returns to S-mode with SIE = SPIE = 0; SUM and MXR cleared so
+       the kernel starts from a defined state. */
+    li t1, SSTATUS_SPP
+    csrs sstatus, t1
+    li t1, SSTATUS_SPIE | SSTATUS_SUM | SSTATUS_MXR
+    csrc sstatus, t1
+    /* The loader wrote (or relocated) the code this hart is about to run. */
+    fence.i
+    /* From here on, fetches go through the kernel's tables, which keep the
+       loader identity-mapped (LoaderReclaimable) so the next instructions
+       are still reachable. */
+    csrw satp, t0
+    sfence.vma
+
+    mv ra, zero
+    mv gp, zero
+    mv t0, zero
+    mv t1, zero
+    mv t2, zero
+    mv s0, zero
+    mv s1, zero
+    mv a2, zero
+    mv a3, zero
+    mv a4, zero
+    mv a5, zero
+    mv a6, zero
+    mv a7, zero
+    mv s2, zero
+    mv s3, zero
+    mv s4, zero
+    mv s5, zero
+    mv s6, zero
+    mv s7, zero
+    mv s8, zero
+    mv s9, zero
+    mv s10, zero
+    mv s11, zero
+    mv t3, zero
+    mv t4, zero
+    mv t5, zero
+    mv t6, zero
+    sret
+
+/* Interrupts off, then wait forever: the end of every hart that must stop. */
+    .balign 4
+    .globl loader_park
+loader_park:
+    csrci sstatus, SSTATUS_SIE
+    csrw sie, zero
+1:  wfi
+    j 1b
+
+/* The trap vector. sscratch holds this hart's loader stack top while the
+   loader (or a kernel that has not set its own stvec) runs, and 0 while the
+   handler itself runs, so that a trap inside the handler is recognised. */
+    .balign 4
+    .globl loader_trap_entry
+loader_trap_entry:
+    csrrw sp, sscratch, sp
+    beqz sp, .Lnested
+    addi sp, sp, -(STACK_RESERVED + FRAME_SIZE)
+    sd x1, 1 * 8(sp)
+    sd x3, 3 * 8(sp)
+    sd x4, 4 * 8(sp)
+    sd x5, 5 * 8(sp)
+    sd x6, 6 * 8(sp)
+    sd x7, 7 * 8(sp)
+    sd x8, 8 * 8(sp)
+    sd x9, 9 * 8(sp)
+    sd x10, 10 * 8(sp)
+    sd x11, 11 * 8(sp)
+    sd x12, 12 * 8(sp)
+    sd x13, 13 * 8(sp)
+    sd x14, 14 * 8(sp)
+    sd x15, 15 * 8(sp)
+    sd x16, 16 * 8(sp)
+    sd x17, 17 * 8(sp)
+    sd x18, 18 * 8(sp)
+    sd x19, 19 * 8(sp)
+    sd x20, 20 * 8(sp)
+    sd x21, 21 * 8(sp)
+    sd x22, 22 * 8(sp)
+    sd x23, 23 * 8(sp)
+    sd x24, 24 * 8(sp)
+    sd x25, 25 * 8(sp)
+    sd x26, 26 * 8(sp)
+    sd x27, 27 * 8(sp)
+    sd x28, 28 * 8(sp)
+    sd x29, 29 * 8(sp)
+    sd x30, 30 * 8(sp)
+    sd x31, 31 * 8(sp)
+    csrrw t0, sscratch, zero
+    sd t0, 2 * 8(sp)
+    sd zero, 0(sp)
+    csrr t0, sepc
+    sd t0, FRAME_SEPC(sp)
+    csrr t0, scause
+    sd t0, FRAME_SCAUSE(sp)
+    csrr t0, stval
+    sd t0, FRAME_STVAL(sp)
+    csrr t0, sstatus
+    sd t0, FRAME_SSTATUS(sp)
+    /* A trap from a kernel: back to untranslated addresses, where the
+       handler's data and the exit device are where the loader left them. */
+    csrrw t0, satp, zero
+    sd t0, FRAME_SATP(sp)
+    sfence.vma
+    mv a0, sp
+    addi a1, sp, STACK_RESERVED + FRAME_SIZE
+    mv s0, zero
+    call loader_trap
+    j loader_park
+
+.Lnested:
+    /* No stack to trust: say so with the SBI console alone, then stop. */
+    csrw satp, zero
+    sfence.vma
+    lla t6, .Lnested_message
+1:  lbu a0, 0(t6)
+    beqz a0, 2f
+    li a7, SBI_LEGACY_PUTCHAR
+    ecall
+    addi t6, t6, 1
+    j 1b
+2:  lla t0, loader_exit_device
+    ld t0, 0(t0)
+    beqz t0, 3f
+    li t1, (1 << 16) | 0x3333   /* sifive,test: fail with code 1 */
+    sw t1, 0(t0)
+3:  li a7, SBI_EXT_SRST
+    li a6, 0
+    li a0, 0    /* shutdown */
+    li a1, 1    /* system failure */
+    ecall
+    j loader_park
+
+    .section .rodata
+.Lnested_message:
+    .asciz "\r\nloader: error: trap inside the trap handler; stopping\r\n"
+
+/* Stacks: reserved in the image, neither stored nor cleared. */
+    .section .stacks, "aw", @nobits
+    .balign 16
+    .globl loader_hart_stacks
+loader_hart_stacks:
+    .space MAX_HARTS * HART_STACK_SIZE
+    .balign 16
+    .space BOOT_STACK_SIZE
+    .globl loader_boot_stack_top
+loader_boot_stack_top:

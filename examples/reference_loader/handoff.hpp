@@ -1,0 +1,92 @@
+#pragma once
+// How every hart enters the kernel.
+//
+// The boot hart fills one HandoffRecord per hart (its own included) and then
+// publishes it by storing state = kGo with release ordering; each hart spins
+// on its own record's state (entry.S, loader_handoff), and after an acquire
+// fence does, in this order:
+//   sstatus.SIE = 0, sie = 0, stvec = record.stvec, sepc = record.entry,
+//   sstatus.SPP = S, SPIE = SUM = MXR = 0, fence.i, satp = record.satp,
+//   sfence.vma, sp = record.sp, tp = record.tp, a0 = record.a0,
+//   a1 = record.a1, every other integer register = 0, sret.
+// So the kernel starts at `entry` in S-mode with interrupts off and its page
+// tables live. The instructions after the satp write are still the loader's,
+// so the kernel's tables must keep the loader image identity-mapped (it is
+// listed as LoaderReclaimable); the loader's trap vector, the default stvec,
+// relies on the same mapping and reports an early kernel fault as the
+// loader reports its own. sscratch holds the loader's stack for this hart,
+// which that trap vector uses; a kernel that sets its own stvec may reuse it.
+// Floating point state (sstatus.FS) is left as OpenSBI set it.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "handoff_layout.h"
+
+namespace loader {
+
+struct HandoffRecord {
+    std::uint64_t satp = 0;   // MODE | ASID | root PPN, written as is
+    std::uint64_t sp = 0;     // top of this hart's kernel stack (16-byte aligned)
+    std::uint64_t tp = 0;     // this hart's TLS pointer
+    std::uint64_t entry = 0;  // kernel entry, virtual
+    std::uint64_t a0 = 0;     // hart id
+    std::uint64_t a1 = 0;     // BootInfo, virtual
+    std::uint64_t stvec = 0;  // trap vector in force at entry (see above)
+    std::uint32_t state = 0;  // HandoffState; written last, with release ordering
+    std::uint32_t reserved = 0;
+};
+
+enum class HandoffState : std::uint32_t {
+    kWait = HANDOFF_STATE_WAIT,
+    kGo = HANDOFF_STATE_GO,
+    kPark = HANDOFF_STATE_PARK,  // stop with interrupts off: the boot failed
+};
+
+// What a started hart gets in a1 from hart_start. The record comes first so
+// that its address is the slot's.
+struct alignas(64) HartSlot {
+    HandoffRecord record;
+    std::uint64_t stack_top = 0;  // this hart's loader stack
+    std::uint64_t hart_id = 0;
+    std::uint32_t arrived = 0;    // set by the hart once it runs loader code
+    std::int32_t start_error = 0; // SBI error of hart_start, 0 when started
+    bool started = false;         // hart_start succeeded (or this is the boot hart)
+};
+
+static_assert(offsetof(HandoffRecord, satp) == HANDOFF_SATP);
+static_assert(offsetof(HandoffRecord, sp) == HANDOFF_SP);
+static_assert(offsetof(HandoffRecord, tp) == HANDOFF_TP);
+static_assert(offsetof(HandoffRecord, entry) == HANDOFF_ENTRY);
+static_assert(offsetof(HandoffRecord, a0) == HANDOFF_A0);
+static_assert(offsetof(HandoffRecord, a1) == HANDOFF_A1);
+static_assert(offsetof(HandoffRecord, stvec) == HANDOFF_STVEC);
+static_assert(offsetof(HandoffRecord, state) == HANDOFF_STATE);
+static_assert(sizeof(HandoffRecord) == HANDOFF_SIZE);
+static_assert(offsetof(HartSlot, record) == SLOT_RECORD);
+static_assert(offsetof(HartSlot, stack_top) == SLOT_STACK_TOP);
+static_assert(sizeof(HartSlot) == SLOT_SIZE);
+
+inline constexpr std::size_t kMaxHarts = MAX_HARTS;
+
+// The slot's state as the spinning hart sees it.
+inline void publish(HandoffRecord& record, HandoffState state) {
+    __atomic_store_n(&record.state, static_cast<std::uint32_t>(state), __ATOMIC_RELEASE);
+}
+
+}  // namespace loader
+
+extern "C" {
+// entry.S
+[[noreturn]] void loader_handoff(const loader::HandoffRecord* record);
+[[noreturn]] void loader_park();
+void loader_secondary_entry();
+void loader_trap_entry();
+extern char loader_hart_stacks[];
+extern char loader_boot_stack_top[];
+// linker.ld
+extern char __loader_start[];
+extern char __loader_end[];
+extern char __bss_start[];
+extern char __bss_end[];
+}

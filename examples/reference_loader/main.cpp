@@ -1,0 +1,302 @@
+// The boot hart's path through the loader, from entry.S to the handoff.
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "cmdline.hpp"
+#include "console.hpp"
+#include "handoff.hpp"
+#include "loader_api/fdt.hpp"
+#include "paging.hpp"
+#include "platform.hpp"
+#include "sbi.hpp"
+#include "selftest.hpp"
+
+#ifndef LOADER_VERSION
+#define LOADER_VERSION "unknown"
+#endif
+
+namespace loader {
+namespace {
+
+namespace fdt = loader_api::fdt;
+
+// Large (fdt::kMaxHarts cpu nodes), so static rather than on the boot stack,
+// and constructed at run time: its default value is not all zeros (a
+// CellCounts inside defaults to 2/1 cells), which would otherwise put the
+// whole object, about 110 KiB, into .data and into the image.
+union MachineStorage {
+    constexpr MachineStorage() : unused(0) {}
+    char unused;
+    fdt::MachineInfo info;
+};
+MachineStorage machine_storage;
+fdt::MachineInfo& machine = machine_storage.info;
+HartSlot slots[kMaxHarts];
+std::size_t slot_count = 0;
+
+constexpr std::string_view kCompiler =
+#if defined(__clang__)
+    "clang " __clang_version__;
+#else
+    "gcc " __VERSION__;
+#endif
+
+// The device tree's size is in its header; Fdt::create checks the magic
+// before it trusts that size.
+void read_machine(std::uint64_t dtb) {
+    new (&machine_storage.info) fdt::MachineInfo;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(dtb);
+    std::uint32_t size = fdt::load_be32(fdt::Bytes(bytes, fdt::kHeaderSize), 4);
+    if (size < fdt::kHeaderSize) size = fdt::kHeaderSize;
+    auto result = fdt::read_machine_info(fdt::Bytes(bytes, size), machine);
+    if (!result) {
+        fail_with([&](Console& out) {
+            kmem::write(out, "device tree at ");
+            kmem::write_hex(out, dtb);
+            kmem::write(out, ": ");
+            result.error().format(out);
+        });
+    }
+}
+
+// A hart the loader may hand a kernel to: enabled and with an MMU (the
+// binding's mmu-type; "riscv,none" says there is none).
+bool can_run_kernel(const fdt::Hart& hart) {
+    return hart.enabled() && hart.has_mmu_type && hart.mmu_type != "riscv,none";
+}
+
+std::uint64_t timebase_frequency(const fdt::Hart& boot_hart) {
+    return boot_hart.timebase_frequency != 0 ? boot_hart.timebase_frequency : machine.timebase_frequency;
+}
+
+void print_machine(std::uint64_t boot_hart_id, std::size_t usable_harts, std::uint64_t frequency) {
+    std::uint64_t ram = 0;
+    for (const fdt::MemoryRange& range : machine.memory) ram += range.range.size();
+    log<LogLevel::kInfo>([&](Console& out) {
+        kmem::write(out, "machine: ");
+        kmem::write_dec(out, machine.harts.size());
+        kmem::write(out, machine.harts.size() == 1 ? " hart (" : " harts (");
+        kmem::write_dec(out, usable_harts);
+        kmem::write(out, " can run a kernel), boot hart ");
+        kmem::write_dec(out, boot_hart_id);
+        kmem::write(out, ", RAM ");
+        kmem::write_size(out, ram);
+        kmem::write(out, " in ");
+        kmem::write_dec(out, machine.memory.size());
+        kmem::write(out, machine.memory.size() == 1 ? " range, timebase " : " ranges, timebase ");
+        kmem::write_dec(out, frequency);
+        kmem::write(out, " Hz");
+    });
+    log<LogLevel::kDebug>([&](Console& out) {
+        kmem::write(out, "exit device (sifive,test): ");
+        if (machine.has_test_device)
+            kmem::write_hex(out, machine.test_device.value());
+        else
+            kmem::write(out, "none, SBI system reset instead");
+    });
+}
+
+kmem::PagingModeId choose_paging_mode(const CommandLine& command_line) {
+    build_identity_tables();
+    const PagingModes supported = probe_paging_modes();
+    if (supported.empty()) fail("paging: the boot hart implements none of Sv39, Sv48, Sv57 (satp kept MODE 0)");
+    PagingModes allowed;
+    for (auto mode : {kmem::PagingModeId::Sv39, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv57}) {
+        const bool within_limit = !command_line.has_paging_limit ||
+                                  static_cast<unsigned>(mode) <= static_cast<unsigned>(command_line.paging_limit);
+        if (supported.contains(mode) && within_limit) allowed.add(mode);
+    }
+    if (allowed.empty()) {
+        fail_with([&](Console& out) {
+            kmem::write(out, "paging: loader.paging=");
+            kmem::write(out, kmem::name(command_line.paging_limit));
+            kmem::write(out, " excludes every mode the hart supports (");
+            supported.format(out);
+            out.put(')');
+        });
+    }
+    const kmem::PagingModeId chosen = allowed.widest();
+    log<LogLevel::kInfo>([&](Console& out) {
+        kmem::write(out, "paging: ");
+        kmem::write(out, kmem::name(chosen));
+        kmem::write(out, " (hart supports ");
+        supported.format(out);
+        if (command_line.has_paging_limit) {
+            kmem::write(out, "; loader.paging=");
+            kmem::write(out, kmem::name(command_line.paging_limit));
+        }
+        out.put(')');
+    });
+    return chosen;
+}
+
+// Where the instructions go, at debug level: "<step>: N instructions".
+void log_step(std::string_view step, Timestamp& last) {
+    const Timestamp now = read_timestamp();
+    log<LogLevel::kDebug>([&](Console& out) {
+        kmem::write(out, step);
+        kmem::write(out, ": ");
+        kmem::write_dec(out, now.instret - last.instret);
+        kmem::write(out, " instructions");
+    });
+    last = read_timestamp();
+}
+
+// Every other hart that can run a kernel starts on the trampoline; a failure
+// is recorded in its slot and does not stop the boot.
+std::size_t start_harts(std::size_t boot_index) {
+    const bool have_hsm = sbi::probe_extension(sbi::Eid::kHsm);
+    if (!have_hsm && slot_count > 1)
+        log<LogLevel::kWarn>([&](Console& out) { kmem::write(out, "SBI has no HSM extension: only the boot hart runs"); });
+    std::size_t started = 0;
+    for (std::size_t i = 0; i < slot_count; ++i) {
+        if (i == boot_index || !can_run_kernel(machine.harts[i])) continue;
+        HartSlot& slot = slots[i];
+        if (!have_hsm) {
+            slot.start_error = -2;  // SBI_ERR_NOT_SUPPORTED
+            continue;
+        }
+        // The slot must be complete in memory before the hart can read it.
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        const sbi::Result result = sbi::hart_start(slot.hart_id, reinterpret_cast<std::uint64_t>(&loader_secondary_entry),
+                                                   reinterpret_cast<std::uint64_t>(&slot));
+        if (result.error != 0) {
+            slot.start_error = static_cast<std::int32_t>(result.error);
+            log<LogLevel::kWarn>([&](Console& out) {
+                kmem::write(out, "hart ");
+                kmem::write_dec(out, slot.hart_id);
+                kmem::write(out, ": hart_start failed: ");
+                kmem::write(out, sbi::error_name(result.error));
+                kmem::write(out, " (");
+                kmem::write_signed(out, result.error);
+                kmem::write(out, "); booting without it");
+            });
+            continue;
+        }
+        slot.started = true;
+        ++started;
+    }
+    return started;
+}
+
+}  // namespace
+}  // namespace loader
+
+extern "C" [[noreturn]] void loader_secondary_main(std::uint64_t hart_id, loader::HartSlot* slot) {
+    using namespace loader;
+    __atomic_store_n(&slot->arrived, 1u, __ATOMIC_RELEASE);
+    log<LogLevel::kDebug>([&](Console& out) {
+        kmem::write(out, "hart ");
+        kmem::write_dec(out, hart_id);
+        kmem::write(out, " waiting for its handoff");
+    });
+    loader_handoff(&slot->record);
+}
+
+extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dtb, std::uint64_t entry_time,
+                                         std::uint64_t entry_instret) {
+    using namespace loader;
+    const Timestamp entry{entry_time, entry_instret};
+
+    read_machine(dtb);
+    Timestamp step = read_timestamp();
+    const std::uint64_t read_instructions = step.instret - entry.instret;
+    if (machine.has_test_device) loader_exit_device = machine.test_device.value();
+    const CommandLine command_line = parse_command_line(machine.chosen.bootargs);
+    if (command_line.has_log_level) set_runtime_log_level(command_line.log_level);
+
+    log<LogLevel::kInfo>([&](Console& out) {
+        kmem::write(out, "reference loader " LOADER_VERSION " (");
+        kmem::write(out, kCompiler);
+        kmem::write(out, ")");
+    });
+    if (!command_line.unknown.empty()) {
+        log<LogLevel::kWarn>([&](Console& out) {
+            kmem::write(out, "ignoring command line word \"");
+            kmem::write(out, command_line.unknown);
+            kmem::write(out, "\" (known: loader.log=, loader.paging=, loader.test_trap)");
+        });
+    }
+    if (command_line.test_trap) {
+        log<LogLevel::kInfo>([&](Console& out) { kmem::write(out, "loader.test_trap: executing an illegal instruction"); });
+        asm volatile("unimp");
+    }
+
+    // Slots follow the device tree's cpu order, so sparse hart ids cost nothing.
+    if (machine.harts.size() > kMaxHarts) {
+        log<LogLevel::kWarn>([&](Console& out) {
+            kmem::write(out, "the device tree lists ");
+            kmem::write_dec(out, machine.harts.size());
+            kmem::write(out, " harts; the loader starts at most ");
+            kmem::write_dec(out, kMaxHarts);
+        });
+    }
+    slot_count = machine.harts.size() < kMaxHarts ? machine.harts.size() : kMaxHarts;
+    std::size_t boot_index = slot_count;
+    std::size_t usable = 0;
+    for (std::size_t i = 0; i < slot_count; ++i) {
+        slots[i].hart_id = machine.harts[i].hart_id;
+        slots[i].stack_top = reinterpret_cast<std::uint64_t>(loader_hart_stacks) + (i + 1) * HART_STACK_SIZE;
+        if (can_run_kernel(machine.harts[i])) ++usable;
+        if (machine.harts[i].hart_id == hart_id) boot_index = i;
+    }
+    if (boot_index == slot_count) {
+        fail_with([&](Console& out) {
+            kmem::write(out, "the boot hart ");
+            kmem::write_dec(out, hart_id);
+            kmem::write(out, " is not among the loader's harts (/cpus)");
+        });
+    }
+    const fdt::Hart& boot_hart = machine.harts[boot_index];
+    if (!can_run_kernel(boot_hart)) fail("the boot hart has no usable mmu-type or is not enabled in /cpus");
+    HartSlot& boot_slot = slots[boot_index];
+    boot_slot.stack_top = reinterpret_cast<std::uint64_t>(loader_boot_stack_top);
+    boot_slot.started = true;
+    boot_slot.arrived = 1;
+    register_hart_slots(slots, slot_count);
+
+    const std::uint64_t frequency = timebase_frequency(boot_hart);
+    print_machine(hart_id, usable, frequency);
+    log<LogLevel::kDebug>([&](Console& out) {
+        kmem::write(out, "entry to device tree read: ");
+        kmem::write_dec(out, read_instructions);
+        kmem::write(out, " instructions");
+    });
+    log_step("slots and machine report", step);
+    const kmem::PagingModeId mode = choose_paging_mode(command_line);
+    log_step("paging probe", step);
+
+    const std::size_t started = start_harts(boot_index);
+    log_step("hart start", step);
+    log<LogLevel::kDebug>([&](Console& out) {
+        kmem::write(out, "started ");
+        kmem::write_dec(out, started);
+        kmem::write(out, " of ");
+        kmem::write_dec(out, usable - 1);
+        kmem::write(out, " other harts");
+    });
+
+    // Until the planner exists, the kernel is the loader's self-test.
+    selftest::prepare(slots, slot_count, hart_id, mode, frequency);
+
+    const Timestamp handoff = read_timestamp();
+    log<LogLevel::kInfo>([&](Console& out) {
+        const std::uint64_t ticks = handoff.time - entry.time;
+        kmem::write(out, "boot: ");
+        if (frequency != 0) {
+            kmem::write_dec(out, ticks * 1'000'000 / frequency);
+            kmem::write(out, " us, ");
+        } else {
+            kmem::write_dec(out, ticks);
+            kmem::write(out, " timebase ticks, ");
+        }
+        kmem::write_dec(out, handoff.instret - entry.instret);
+        kmem::write(out, " instructions from loader entry to handoff");
+    });
+
+    for (std::size_t i = 0; i < slot_count; ++i)
+        if (slots[i].started) publish(slots[i].record, HandoffState::kGo);
+    loader_handoff(&boot_slot.record);
+}

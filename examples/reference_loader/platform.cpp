@@ -1,0 +1,145 @@
+// exit(), the trap report, the console lock and the log level.
+
+#include "platform.hpp"
+
+#include "sbi.hpp"
+
+extern "C" {
+std::uint64_t loader_exit_device = 0;
+}
+
+namespace loader {
+namespace {
+
+std::uint32_t console_lock_word = 0;
+std::uint32_t exit_claimed = 0;
+LogLevel log_level = kMaxLogLevel;
+HartSlot* hart_slots = nullptr;
+std::size_t hart_slot_count = 0;
+
+// sifive,test ("finisher") commands: QEMU exits with status 0 for pass and
+// with the upper 16 bits for fail.
+constexpr std::uint32_t kFinisherPass = 0x5555;
+constexpr std::uint32_t kFinisherFail = 0x3333;
+
+}  // namespace
+
+LogLevel runtime_log_level() { return log_level; }
+void set_runtime_log_level(LogLevel level) { log_level = level <= kMaxLogLevel ? level : kMaxLogLevel; }
+
+void console_lock() {
+    // About a second of spinning under QEMU: long enough for any line, short
+    // enough that a hart which died holding the lock does not silence a trap.
+    for (std::uint32_t spins = 0; spins < (1u << 24); ++spins) {
+        if (__atomic_exchange_n(&console_lock_word, 1u, __ATOMIC_ACQUIRE) == 0) return;
+    }
+}
+void console_unlock() { __atomic_store_n(&console_lock_word, 0u, __ATOMIC_RELEASE); }
+
+void register_hart_slots(HartSlot* slots, std::size_t count) {
+    hart_slots = slots;
+    hart_slot_count = count;
+}
+
+void exit(std::uint32_t code) {
+    if (__atomic_exchange_n(&exit_claimed, 1u, __ATOMIC_ACQ_REL) != 0) loader_park();
+    for (std::size_t i = 0; i < hart_slot_count; ++i) {
+        HartSlot& slot = hart_slots[i];
+        if (__atomic_load_n(&slot.record.state, __ATOMIC_ACQUIRE) == HANDOFF_STATE_WAIT)
+            publish(slot.record, HandoffState::kPark);
+    }
+    if (loader_exit_device != 0) {
+        const std::uint32_t clamped = code > 0xffff ? 0xffff : code;
+        const std::uint32_t command = code == 0 ? kFinisherPass : (clamped << 16) | kFinisherFail;
+        *reinterpret_cast<volatile std::uint32_t*>(loader_exit_device) = command;
+    }
+    // Tried even when not probed: an absent extension just returns an error.
+    const sbi::Result reset = sbi::system_reset(
+        sbi::ResetType::kShutdown, code == 0 ? sbi::ResetReason::kNone : sbi::ResetReason::kSystemFailure);
+    log<LogLevel::kError>([&](Console& out) {
+        kmem::write(out, "could not power off (SBI system_reset: ");
+        kmem::write(out, sbi::error_name(reset.error));
+        kmem::write(out, "); parking every hart");
+    });
+    loader_park();
+}
+
+void fail(std::string_view message) {
+    fail_with([&](Console& out) { kmem::write(out, message); });
+}
+
+std::string_view trap_cause_name(std::uint64_t scause) {
+    const bool interrupt = (scause >> 63) != 0;
+    const std::uint64_t code = scause & ~(std::uint64_t{1} << 63);
+    if (interrupt) {
+        switch (code) {
+            case 1: return "supervisor software interrupt";
+            case 5: return "supervisor timer interrupt";
+            case 9: return "supervisor external interrupt";
+            case 13: return "counter-overflow interrupt";
+            default: return "unknown interrupt";
+        }
+    }
+    switch (code) {
+        case 0: return "instruction address misaligned";
+        case 1: return "instruction access fault";
+        case 2: return "illegal instruction";
+        case 3: return "breakpoint";
+        case 4: return "load address misaligned";
+        case 5: return "load access fault";
+        case 6: return "store/AMO address misaligned";
+        case 7: return "store/AMO access fault";
+        case 8: return "environment call from U-mode";
+        case 9: return "environment call from S-mode";
+        case 12: return "instruction page fault";
+        case 13: return "load page fault";
+        case 15: return "store/AMO page fault";
+        case 18: return "software check";
+        case 19: return "hardware error";
+        default: return "unknown exception";
+    }
+}
+
+// The frame entry.S builds: x0..x31 (x0 slot unused), then the CSRs.
+struct TrapFrame {
+    std::uint64_t x[32];
+    std::uint64_t sepc;
+    std::uint64_t scause;
+    std::uint64_t stval;
+    std::uint64_t sstatus;
+    std::uint64_t satp;
+    std::uint64_t padding;
+};
+static_assert(offsetof(TrapFrame, sepc) == FRAME_SEPC && offsetof(TrapFrame, satp) == FRAME_SATP &&
+              sizeof(TrapFrame) == FRAME_SIZE);
+
+}  // namespace loader
+
+extern "C" [[noreturn]] void loader_trap(const loader::TrapFrame* frame, std::uint64_t stack_top) {
+    using namespace loader;
+    const std::uint64_t hart_id = *reinterpret_cast<const std::uint64_t*>(stack_top + STACK_HART_ID);
+    {
+        ConsoleLine line;
+        Console& out = line.out();
+        kmem::write(out, "loader: error: trap on hart ");
+        kmem::write_dec(out, hart_id);
+        kmem::write(out, ": ");
+        kmem::write(out, trap_cause_name(frame->scause));
+        kmem::write(out, " (scause ");
+        kmem::write_hex(out, frame->scause);
+        kmem::write(out, ") sepc ");
+        kmem::write_hex(out, frame->sepc);
+        kmem::write(out, " stval ");
+        kmem::write_hex(out, frame->stval);
+        kmem::write(out, "\nloader: error:   ra ");
+        kmem::write_hex(out, frame->x[1]);
+        kmem::write(out, " sp ");
+        kmem::write_hex(out, frame->x[2]);
+        kmem::write(out, " sstatus ");
+        kmem::write_hex(out, frame->sstatus);
+        kmem::write(out, " satp ");
+        kmem::write_hex(out, frame->satp);
+        kmem::write(out, (frame->sstatus & (1u << 8)) != 0 ? " (from S-mode)\n" : " (from U-mode)\n");
+    }
+    exit(kExitFailure);
+}

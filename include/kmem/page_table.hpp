@@ -1,0 +1,789 @@
+#pragma once
+// PageTable<Mode, Memory>: builds and edits one RISC-V address space.
+//
+// Modelled on Fuchsia's zircon/kernel/lib/arch paging: the mode is a traits
+// type (riscv.hpp), one map() picks the largest page the alignment of va and
+// pa and the remaining length allow, frames and physical access come from an
+// injected Memory so the same code runs on the loader's real frames, on the
+// host and in constant evaluation, and every failure is a value naming the
+// address where it happened.
+//
+// Invariants between calls: every table other than the root holds at least
+// one valid entry (so table_frames() counts exactly the tables the leaves
+// need); leaves never overlap; a failed call leaves the table as it found it.
+// The caller owns TLB maintenance (sfence.vma) after a change to a live table.
+//
+// KMEM_TRY is not used here: GCC 12 rejects leaving a statement expression
+// by `return` during constant evaluation, and every path must stay constexpr.
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "kmem/address.hpp"
+#include "kmem/expected.hpp"
+#include "kmem/format.hpp"
+#include "kmem/riscv.hpp"
+
+namespace kmem {
+
+// Where page tables live. allocate_zeroed_frame() returns something that
+// tests true and dereferences to the frame's address on success (Expected or
+// std::optional); pointer() turns a table's physical address into its 512
+// entries (identity, physmap offset, or an array in a simulation).
+template <class M>
+concept PageTableMemory = requires(M& memory, PhysicalAddress frame) {
+    { static_cast<bool>(memory.allocate_zeroed_frame()) };
+    { *memory.allocate_zeroed_frame() } -> std::convertible_to<PhysicalAddress>;
+    memory.free_frame(frame);
+    { memory.pointer(frame) } -> std::same_as<std::uint64_t*>;
+};
+
+enum class PageTableErrorCode : std::uint8_t {
+    AlreadyMapped,       // map: part of the range is mapped already
+    NotMapped,           // unmap/protect: part of the range is a hole; translate: va is unmapped
+    Misaligned,          // va, pa or size is not a multiple of 4 KiB
+    OutOfFrames,         // Memory refused a frame for a table
+    NonCanonical,        // an address of the range is outside the mode's lower or upper half
+    WriteExecute,        // W+X without allow_write_execute
+    AddressOverflow,     // va + size or pa + size wraps past 2^64
+    InvalidFlags,        // flags that no leaf can encode (see FlagsProblem)
+    PhysicalOutOfRange,  // pa + size reaches past the 56-bit physical address space
+};
+
+enum class PageTableOperation : std::uint8_t { Create, Map, Unmap, Protect, Translate };
+
+struct PageTableError {
+    PageTableErrorCode code{};
+    PageTableOperation operation{};
+    PagingModeId mode{};
+    VirtualAddress va{};        // the failing address
+    PhysicalAddress pa{};       // map: the pa meant for `va`; AlreadyMapped: what `va` maps to now
+    VirtualAddress request_va{};  // the call's arguments, for the message
+    std::uint64_t request_size = 0;
+    PhysicalAddress request_pa{};
+    PageFlags flags{};
+
+    // e.g. "page table Sv39: map 0xffffffc000000000 +2 MiB -> 0x80200000 rw---: 0xffffffc000001000 is already mapped (to 0x80001000)"
+    template <CharSink S>
+    constexpr void format(S& sink) const {
+        write(sink, "page table ");
+        write(sink, name(mode));
+        write(sink, ": ");
+        switch (operation) {
+            case PageTableOperation::Create: write(sink, "create"); break;
+            case PageTableOperation::Map: write(sink, "map "); break;
+            case PageTableOperation::Unmap: write(sink, "unmap "); break;
+            case PageTableOperation::Protect: write(sink, "protect "); break;
+            case PageTableOperation::Translate: write(sink, "translate "); break;
+        }
+        if (operation != PageTableOperation::Create) write_hex(sink, request_va.value());
+        if (operation == PageTableOperation::Map || operation == PageTableOperation::Unmap ||
+            operation == PageTableOperation::Protect) {
+            write(sink, " +");
+            write_size(sink, request_size);
+        }
+        if (operation == PageTableOperation::Map) {
+            write(sink, " -> ");
+            write_hex(sink, request_pa.value());
+        }
+        if (operation == PageTableOperation::Map || operation == PageTableOperation::Protect) {
+            sink.put(' ');
+            flags.format(sink);
+        }
+        write(sink, ": ");
+        switch (code) {
+            case PageTableErrorCode::AlreadyMapped:
+                write_hex(sink, va.value());
+                write(sink, " is already mapped (to ");
+                write_hex(sink, pa.value());
+                sink.put(')');
+                break;
+            case PageTableErrorCode::NotMapped:
+                write_hex(sink, va.value());
+                write(sink, " is not mapped");
+                break;
+            case PageTableErrorCode::Misaligned: write(sink, "address and size must be multiples of 4 KiB"); break;
+            case PageTableErrorCode::OutOfFrames:
+                if (operation == PageTableOperation::Create) {
+                    write(sink, "no frame for the root table");
+                    break;
+                }
+                write(sink, "out of frames for a page table at ");
+                write_hex(sink, va.value());
+                break;
+            case PageTableErrorCode::NonCanonical:
+                write_hex(sink, va.value());
+                write(sink, " is not canonical");
+                break;
+            case PageTableErrorCode::WriteExecute:
+            case PageTableErrorCode::InvalidFlags: write(sink, describe(check_flags(flags))); break;
+            case PageTableErrorCode::AddressOverflow: write(sink, "the range wraps past the top of the address space"); break;
+            case PageTableErrorCode::PhysicalOutOfRange:
+                write_hex(sink, va.value());
+                write(sink, " would map ");
+                write_hex(sink, pa.value());
+                write(sink, ", beyond the 56-bit physical address space");
+                break;
+        }
+    }
+};
+
+// What translate() finds for one address.
+struct Translation {
+    PhysicalAddress pa;  // of the translated address itself, page offset included
+    PageFlags flags;     // normalized (see PageFlags::normalized)
+    std::uint64_t page_size = 0;
+    unsigned level = 0;  // 0 for 4 KiB, 1 for 2 MiB, ...
+    Pte pte;
+};
+
+// One leaf entry as for_each_leaf() reports it.
+struct Leaf {
+    VirtualAddress va;
+    PhysicalAddress pa;
+    std::uint64_t size = 0;
+    unsigned level = 0;
+    Pte pte;
+};
+
+// A run of leaves with contiguous va and pa and equal flags, as walk() reports it.
+struct Mapping {
+    VirtualAddress va;
+    PhysicalAddress pa;
+    std::uint64_t size = 0;
+    PageFlags flags;
+    friend constexpr bool operator==(const Mapping&, const Mapping&) = default;
+};
+
+namespace detail {
+
+// Lets a visitor return void (visit everything) or bool (false stops).
+template <class F, class Arg>
+constexpr bool invoke_continue(F& f, const Arg& arg) {
+    if constexpr (std::is_void_v<decltype(f(arg))>) {
+        f(arg);
+        return true;
+    } else {
+        return static_cast<bool>(f(arg));
+    }
+}
+
+}  // namespace detail
+
+template <PagingMode Mode, PageTableMemory Memory>
+class PageTable {
+public:
+    using mode_type = Mode;
+    using memory_type = Memory;
+
+    // An empty handle (no root); only create() gives a usable table.
+    constexpr PageTable() = default;
+    PageTable(const PageTable&) = delete;
+    PageTable& operator=(const PageTable&) = delete;
+    constexpr PageTable(PageTable&& other)
+        : memory_(other.memory_), root_(other.root_), table_frames_(other.table_frames_) {
+        other.memory_ = nullptr;
+        other.table_frames_ = 0;
+    }
+    constexpr PageTable& operator=(PageTable&& other) {
+        memory_ = other.memory_;
+        root_ = other.root_;
+        table_frames_ = other.table_frames_;
+        other.memory_ = nullptr;
+        other.table_frames_ = 0;
+        return *this;
+    }
+
+    // The table keeps a pointer to `memory`, which must outlive it. Frames
+    // are not given back on destruction: a finished table is usually handed
+    // to a kernel; release() frees them explicitly.
+    static constexpr Expected<PageTable, PageTableError> create(Memory& memory) {
+        PageTable table;
+        table.memory_ = &memory;
+        auto root = table.allocate_table();
+        if (!root.ok) {
+            return unexpected(PageTableError{.code = PageTableErrorCode::OutOfFrames,
+                                             .operation = PageTableOperation::Create,
+                                             .mode = Mode::kId});
+        }
+        table.root_ = root.frame;
+        return table;
+    }
+
+    constexpr PhysicalAddress root() const { return root_; }
+    constexpr std::uint64_t table_frames() const { return table_frames_; }
+    constexpr std::uint64_t satp(std::uint16_t asid = 0) const { return Mode::satp(root_, asid); }
+
+    // Maps [va, va + size) to [pa, pa + size). At every step the largest page
+    // that the alignment of both addresses and the remaining length allow is
+    // used, so a suitably aligned range gets superpages in its middle and
+    // smaller pages at its edges. An empty range is accepted and changes nothing.
+    constexpr Expected<void, PageTableError> map(VirtualAddress va, PhysicalAddress pa, std::uint64_t size,
+                                                 PageFlags flags) {
+        const Request request{PageTableOperation::Map, va, size, pa, flags};
+        if (auto flags_ok = check_flags_for(request); !flags_ok) return unexpected(flags_ok.error());
+        if (!va.is_aligned(kPageSize) || !pa.is_aligned(kPageSize) || !is_aligned(size, kPageSize))
+            return unexpected(fail(request, PageTableErrorCode::Misaligned, va, pa));
+        if (size == 0) return {};
+        const auto range = check_virtual_range(request);
+        if (!range) return unexpected(range.error());
+        const std::uint64_t last = *range;
+        if (pa.value() > ~std::uint64_t{0} - (size - 1))
+            return unexpected(fail(request, PageTableErrorCode::AddressOverflow, va, pa));
+        if (pa.value() + (size - 1) >= kPhysicalAddressLimit) {
+            const std::uint64_t inside = pa.value() < kPhysicalAddressLimit ? kPhysicalAddressLimit - pa.value() : 0;
+            return unexpected(fail(request, PageTableErrorCode::PhysicalOutOfRange, va + inside, pa + inside));
+        }
+        // Checking the whole range first is what makes a failure easy to undo:
+        // afterwards every leaf inside it was made by this call.
+        if (const Hit hit = find_mapped(root_, kTop, va.value(), last); hit.found)
+            return unexpected(fail(request, PageTableErrorCode::AlreadyMapped, VirtualAddress(hit.va),
+                                   PhysicalAddress(hit.pa)));
+        const std::uint64_t offset = pa.value() - va.value();  // modulo 2^64, as the hardware adds
+        if (const Hit failure = map_range(root_, kTop, va.value(), last, offset, flags); failure.found) {
+            remove_range(root_, kTop, va.value(), last);
+            return unexpected(fail(request, PageTableErrorCode::OutOfFrames, VirtualAddress(failure.va),
+                                   PhysicalAddress(failure.va + offset)));
+        }
+        return {};
+    }
+
+    // Removes every mapping in [va, va + size). A hole anywhere in the range
+    // is an error (NotMapped, naming its first address) and nothing changes:
+    // unmapping what was never mapped usually means the caller's bookkeeping
+    // is wrong. A superpage that straddles an end of the range is split
+    // first, which needs frames (OutOfFrames, nothing changes). Tables that
+    // become empty are freed.
+    constexpr Expected<void, PageTableError> unmap(VirtualAddress va, std::uint64_t size) {
+        const Request request{PageTableOperation::Unmap, va, size, {}, {}};
+        const auto range = prepare_existing(request);
+        if (!range) return unexpected(range.error());
+        if (range->nonempty) remove_range(root_, kTop, range->first, range->last);
+        return {};
+    }
+
+    // Gives every page in [va, va + size) the new flags; same rules about
+    // holes and splitting as unmap(). Neighbouring pages with now equal
+    // flags are not merged back into superpages.
+    constexpr Expected<void, PageTableError> protect(VirtualAddress va, std::uint64_t size, PageFlags flags) {
+        const Request request{PageTableOperation::Protect, va, size, {}, flags};
+        if (auto flags_ok = check_flags_for(request); !flags_ok) return unexpected(flags_ok.error());
+        const auto range = prepare_existing(request);
+        if (!range) return unexpected(range.error());
+        if (range->nonempty) set_flags(root_, kTop, range->first, range->last, flags);
+        return {};
+    }
+
+    constexpr Expected<Translation, PageTableError> translate(VirtualAddress va) const {
+        const Request request{PageTableOperation::Translate, va, 0, {}, {}};
+        if (!Mode::is_canonical(va)) return unexpected(fail(request, PageTableErrorCode::NonCanonical, va));
+        PhysicalAddress table = root_;
+        for (unsigned level = kTop;; --level) {
+            const Pte entry = Pte::from_raw(memory_->pointer(table)[Mode::index(va, level)]);
+            if (!entry.valid()) return unexpected(fail(request, PageTableErrorCode::NotMapped, va));
+            if (entry.is_leaf()) {
+                const std::uint64_t page_size = Mode::page_size(level);
+                return Translation{.pa = entry.address() + (va.value() & (page_size - 1)),
+                                   .flags = entry.flags(),
+                                   .page_size = page_size,
+                                   .level = level,
+                                   .pte = entry};
+            }
+            KMEM_ASSERT(level > 0);
+            table = entry.address();
+        }
+    }
+
+    // Calls f(const Leaf&) for every leaf in ascending va order (lower half,
+    // then upper half). f may return bool; false stops the walk.
+    template <class F>
+    constexpr void for_each_leaf(F&& f) const {
+        if (visit_leaves(root_, kTop, 0, Mode::kLowerHalfEnd - 1, f))
+            visit_leaves(root_, kTop, Mode::kUpperHalfBegin, ~std::uint64_t{0}, f);
+    }
+
+    // Calls f(const Mapping&) for every maximal run of leaves whose va and pa
+    // are contiguous and whose flags are equal, in ascending va order.
+    template <class F>
+    constexpr void walk(F&& f) const {
+        Mapping pending;
+        bool have_pending = false;
+        bool stopped = false;
+        for_each_leaf([&](const Leaf& leaf) {
+            const PageFlags flags = leaf.pte.flags();
+            if (have_pending && pending.va + pending.size == leaf.va && pending.pa + pending.size == leaf.pa &&
+                pending.flags == flags) {
+                pending.size += leaf.size;
+                return true;
+            }
+            if (have_pending && !detail::invoke_continue(f, pending)) {
+                stopped = true;
+                return false;
+            }
+            pending = Mapping{leaf.va, leaf.pa, leaf.size, flags};
+            have_pending = true;
+            return true;
+        });
+        if (have_pending && !stopped) detail::invoke_continue(f, pending);
+    }
+
+    // Calls f(PhysicalAddress table, unsigned level) for every table frame,
+    // root first, so a loader can report them as page-table memory.
+    template <class F>
+    constexpr void for_each_table(F&& f) const {
+        visit_tables(root_, kTop, f);
+    }
+
+    // Frees every frame of the table, root included; the handle becomes empty.
+    constexpr void release() {
+        if (memory_ == nullptr) return;
+        free_subtree(root_, kTop);
+        memory_ = nullptr;
+        root_ = PhysicalAddress();
+    }
+
+private:
+    static constexpr unsigned kTop = Mode::kLevels - 1;
+    static constexpr std::uint64_t kMax = ~std::uint64_t{0};
+
+    struct Request {
+        PageTableOperation operation;
+        VirtualAddress va;
+        std::uint64_t size;
+        PhysicalAddress pa;
+        PageFlags flags;
+    };
+
+    struct Hit {
+        bool found = false;
+        std::uint64_t va = 0;
+        std::uint64_t pa = 0;
+    };
+
+    struct Allocation {
+        bool ok = false;
+        PhysicalAddress frame;
+    };
+
+    // One entry's share of a range: [first, last] inside [base, base + size).
+    struct Chunk {
+        unsigned index;
+        std::uint64_t base;
+        std::uint64_t first;
+        std::uint64_t last;
+        bool whole;
+    };
+
+    // Undo log for splits, so a split that runs out of frames is taken back:
+    // at most one chain of splits per end of the range.
+    struct Split {
+        PhysicalAddress table;
+        unsigned index = 0;
+        Pte original;
+        PhysicalAddress child;
+    };
+    struct SplitLog {
+        std::array<Split, 2 * Mode::kLevels> entries{};
+        std::size_t count = 0;
+    };
+
+    struct Prepared {
+        bool nonempty = false;
+        std::uint64_t first = 0;
+        std::uint64_t last = 0;
+    };
+
+    static constexpr PageTableError fail(const Request& request, PageTableErrorCode code, VirtualAddress va,
+                                         PhysicalAddress pa = {}) {
+        return PageTableError{.code = code,
+                              .operation = request.operation,
+                              .mode = Mode::kId,
+                              .va = va,
+                              .pa = pa,
+                              .request_va = request.va,
+                              .request_size = request.size,
+                              .request_pa = request.pa,
+                              .flags = request.flags};
+    }
+
+    static constexpr Expected<void, PageTableError> check_flags_for(const Request& request) {
+        const FlagsProblem problem = check_flags(request.flags);
+        if (problem == FlagsProblem::WriteExecute)
+            return unexpected(fail(request, PageTableErrorCode::WriteExecute, request.va, request.pa));
+        if (problem != FlagsProblem::None)
+            return unexpected(fail(request, PageTableErrorCode::InvalidFlags, request.va, request.pa));
+        return {};
+    }
+
+    // For a non-empty, aligned request: the last address of the range, once
+    // it is known not to wrap and to lie within one canonical half.
+    static constexpr Expected<std::uint64_t, PageTableError> check_virtual_range(const Request& request) {
+        const std::uint64_t first = request.va.value();
+        if (first > kMax - (request.size - 1))
+            return unexpected(fail(request, PageTableErrorCode::AddressOverflow, request.va, request.pa));
+        const std::uint64_t last = first + (request.size - 1);
+        if (!Mode::is_canonical(request.va))
+            return unexpected(fail(request, PageTableErrorCode::NonCanonical, request.va, request.pa));
+        // From a canonical lower-half start, the first address that is not
+        // canonical is the end of the lower half.
+        if (first < Mode::kLowerHalfEnd && last >= Mode::kLowerHalfEnd) {
+            const std::uint64_t inside = Mode::kLowerHalfEnd - first;
+            return unexpected(fail(request, PageTableErrorCode::NonCanonical, VirtualAddress(Mode::kLowerHalfEnd),
+                                   request.pa + inside));
+        }
+        return last;
+    }
+
+    // Shared by unmap and protect: validate, refuse holes, split the edges.
+    constexpr Expected<Prepared, PageTableError> prepare_existing(const Request& request) {
+        if (!request.va.is_aligned(kPageSize) || !is_aligned(request.size, kPageSize))
+            return unexpected(fail(request, PageTableErrorCode::Misaligned, request.va));
+        if (request.size == 0) return Prepared{};
+        const std::uint64_t first = request.va.value();
+        const auto range = check_virtual_range(request);
+        if (!range) return unexpected(range.error());
+        const std::uint64_t last = *range;
+        if (const Hit hole = find_unmapped(root_, kTop, first, last); hole.found)
+            return unexpected(fail(request, PageTableErrorCode::NotMapped, VirtualAddress(hole.va)));
+        SplitLog log;
+        if (!split_at(first, log)) {
+            undo(log);
+            return unexpected(fail(request, PageTableErrorCode::OutOfFrames, request.va));
+        }
+        // last + 1 is either the top of the space (wrapped to 0) or the end
+        // of the lower half, where no leaf can straddle, or a canonical address.
+        if (last != kMax && Mode::is_canonical(VirtualAddress(last + 1)) && !split_at(last + 1, log)) {
+            undo(log);
+            return unexpected(fail(request, PageTableErrorCode::OutOfFrames, VirtualAddress(last + 1)));
+        }
+        return Prepared{true, first, last};
+    }
+
+    constexpr Allocation allocate_table() {
+        auto frame = memory_->allocate_zeroed_frame();
+        if (!frame) return {};
+        const PhysicalAddress address = *frame;
+        // A frame that no PTE can point to is a broken Memory, not bad input.
+        KMEM_ASSERT(address.is_aligned(kPageSize) && address.value() < kPhysicalAddressLimit);
+        ++table_frames_;
+        return {true, address};
+    }
+
+    constexpr void free_table(PhysicalAddress table) {
+        KMEM_ASSERT(table_frames_ > 0);
+        --table_frames_;
+        memory_->free_frame(table);
+    }
+
+    constexpr std::uint64_t* entries(PhysicalAddress table) const { return memory_->pointer(table); }
+
+    constexpr bool is_empty(PhysicalAddress table) const {
+        const std::uint64_t* slots = entries(table);
+        for (unsigned i = 0; i < Mode::kEntries; ++i)
+            if (Pte::from_raw(slots[i]).valid()) return false;
+        return true;
+    }
+
+    // Calls f(const Chunk&) for every entry of a level-`level` table that
+    // [first, last] touches; both ends lie in that table's span.
+    template <class F>
+    static constexpr bool for_each_chunk(unsigned level, std::uint64_t first, std::uint64_t last, F&& f) {
+        const std::uint64_t size = Mode::page_size(level);
+        std::uint64_t base = align_down(first, size);
+        for (;;) {
+            const std::uint64_t entry_last = base + (size - 1);
+            const std::uint64_t chunk_first = base < first ? first : base;
+            const std::uint64_t chunk_last = entry_last < last ? entry_last : last;
+            const Chunk chunk{Mode::index(VirtualAddress(base), level), base, chunk_first, chunk_last,
+                              chunk_first == base && chunk_last == entry_last};
+            if (!f(chunk)) return false;
+            if (chunk_last == last) return true;
+            base += size;
+        }
+    }
+
+    constexpr Hit find_mapped(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last) const {
+        Hit hit;
+        const std::uint64_t* slots = entries(table);
+        for_each_chunk(level, first, last, [&](const Chunk& chunk) {
+            const Pte entry = Pte::from_raw(slots[chunk.index]);
+            if (entry.is_leaf()) {
+                hit = {true, chunk.first, entry.address().value() + (chunk.first - chunk.base)};
+            } else if (entry.is_table()) {
+                hit = find_mapped(entry.address(), level - 1, chunk.first, chunk.last);
+            }
+            return !hit.found;
+        });
+        return hit;
+    }
+
+    constexpr Hit find_unmapped(PhysicalAddress table, unsigned level, std::uint64_t first,
+                                std::uint64_t last) const {
+        Hit hit;
+        const std::uint64_t* slots = entries(table);
+        for_each_chunk(level, first, last, [&](const Chunk& chunk) {
+            const Pte entry = Pte::from_raw(slots[chunk.index]);
+            if (!entry.valid()) {
+                hit = {true, chunk.first, 0};
+            } else if (entry.is_table()) {
+                hit = find_unmapped(entry.address(), level - 1, chunk.first, chunk.last);
+            }
+            return !hit.found;
+        });
+        return hit;
+    }
+
+    // Returns the first address whose table could not be allocated, if any.
+    constexpr Hit map_range(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last,
+                            std::uint64_t offset, PageFlags flags) {
+        Hit failure;
+        for_each_chunk(level, first, last, [&](const Chunk& chunk) {
+            std::uint64_t* slots = entries(table);
+            const Pte entry = Pte::from_raw(slots[chunk.index]);
+            const std::uint64_t pa = chunk.first + offset;
+            if (level <= Mode::kMaxLeafLevel && chunk.whole && is_aligned(pa, Mode::page_size(level))) {
+                KMEM_ASSERT(!entry.valid());
+                slots[chunk.index] = Pte::leaf(PhysicalAddress(pa), flags, level).raw();
+                return true;
+            }
+            KMEM_ASSERT(level > 0 && !entry.is_leaf());
+            PhysicalAddress child = entry.address();
+            if (!entry.valid()) {
+                const Allocation allocation = allocate_table();
+                if (!allocation.ok) {
+                    failure = {true, chunk.first, 0};
+                    return false;
+                }
+                child = allocation.frame;
+                slots[chunk.index] = Pte::table(child).raw();
+            }
+            failure = map_range(child, level - 1, chunk.first, chunk.last, offset, flags);
+            return !failure.found;
+        });
+        return failure;
+    }
+
+    // Clears every leaf inside [first, last] and frees the tables that end up
+    // empty. Leaves must not straddle the ends (split_at ensures it).
+    constexpr void remove_range(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last) {
+        for_each_chunk(level, first, last, [&](const Chunk& chunk) {
+            std::uint64_t* slots = entries(table);
+            const Pte entry = Pte::from_raw(slots[chunk.index]);
+            if (!entry.valid()) return true;
+            if (entry.is_leaf()) {
+                KMEM_ASSERT(chunk.whole);
+                slots[chunk.index] = 0;
+                return true;
+            }
+            if (chunk.whole) {
+                free_subtree(entry.address(), level - 1);
+            } else {
+                remove_range(entry.address(), level - 1, chunk.first, chunk.last);
+                if (!is_empty(entry.address())) return true;
+                free_table(entry.address());
+            }
+            entries(table)[chunk.index] = 0;
+            return true;
+        });
+    }
+
+    constexpr void free_subtree(PhysicalAddress table, unsigned level) {
+        if (level > 0) {
+            const std::uint64_t* slots = entries(table);
+            for (unsigned i = 0; i < Mode::kEntries; ++i) {
+                const Pte entry = Pte::from_raw(slots[i]);
+                if (entry.is_table()) free_subtree(entry.address(), level - 1);
+            }
+        }
+        free_table(table);
+    }
+
+    constexpr void set_flags(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last,
+                             PageFlags flags) {
+        for_each_chunk(level, first, last, [&](const Chunk& chunk) {
+            std::uint64_t* slots = entries(table);
+            const Pte entry = Pte::from_raw(slots[chunk.index]);
+            KMEM_ASSERT(entry.valid());
+            if (entry.is_leaf()) {
+                KMEM_ASSERT(chunk.whole);
+                slots[chunk.index] =
+                    Pte::leaf(entry.address(), flags, level).with_software_bits(entry.software_bits()).raw();
+            } else {
+                set_flags(entry.address(), level - 1, chunk.first, chunk.last, flags);
+            }
+            return true;
+        });
+    }
+
+    // Splits the leaf that straddles `boundary`, if any, until `boundary`
+    // starts a leaf. Each split keeps the translation of every address: the
+    // new table's leaves repeat the old leaf's bits with consecutive PPNs.
+    constexpr bool split_at(std::uint64_t boundary, SplitLog& log) {
+        PhysicalAddress table = root_;
+        for (unsigned level = kTop;; --level) {
+            std::uint64_t* slots = entries(table);
+            const unsigned index = Mode::index(VirtualAddress(boundary), level);
+            const Pte entry = Pte::from_raw(slots[index]);
+            if (!entry.valid()) return true;
+            if (entry.is_leaf()) {
+                if (is_aligned(boundary, Mode::page_size(level))) return true;
+                KMEM_ASSERT(level > 0);
+                const Allocation allocation = allocate_table();
+                if (!allocation.ok) return false;
+                std::uint64_t* child = entries(allocation.frame);
+                const std::uint64_t step = Mode::page_size(level - 1) >> 12;
+                const std::uint64_t kept = entry.raw() & ~pte_bits::kPpnMask;
+                for (unsigned i = 0; i < Mode::kEntries; ++i)
+                    child[i] = kept | ((entry.ppn() + i * step) << pte_bits::kPpnShift);
+                KMEM_ASSERT(log.count < log.entries.size());
+                log.entries[log.count++] = Split{table, index, entry, allocation.frame};
+                slots[index] = Pte::table(allocation.frame).raw();
+                table = allocation.frame;
+                continue;
+            }
+            KMEM_ASSERT(level > 0);
+            table = entry.address();
+        }
+    }
+
+    constexpr void undo(SplitLog& log) {
+        while (log.count > 0) {
+            const Split& split = log.entries[--log.count];
+            entries(split.table)[split.index] = split.original.raw();
+            free_table(split.child);
+        }
+    }
+
+    template <class F>
+    constexpr bool visit_leaves(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last,
+                                F& f) const {
+        const std::uint64_t* slots = entries(table);
+        return for_each_chunk(level, first, last, [&](const Chunk& chunk) {
+            const Pte entry = Pte::from_raw(slots[chunk.index]);
+            if (entry.is_leaf()) {
+                return detail::invoke_continue(
+                    f, Leaf{VirtualAddress(chunk.base), entry.address(), Mode::page_size(level), level, entry});
+            }
+            if (entry.is_table()) return visit_leaves(entry.address(), level - 1, chunk.first, chunk.last, f);
+            return true;
+        });
+    }
+
+    template <class F>
+    constexpr void visit_tables(PhysicalAddress table, unsigned level, F& f) const {
+        f(table, level);
+        if (level == 0) return;
+        const std::uint64_t* slots = entries(table);
+        for (unsigned i = 0; i < Mode::kEntries; ++i) {
+            const Pte entry = Pte::from_raw(slots[i]);
+            if (entry.is_table()) visit_tables(entry.address(), level - 1, f);
+        }
+    }
+
+    Memory* memory_ = nullptr;
+    PhysicalAddress root_;
+    std::uint64_t table_frames_ = 0;
+};
+
+// The fewest table frames that can hold `leaves` (anything iterable whose
+// elements have `va` and `level`, e.g. Leaf), sorted by ascending va and not
+// overlapping: the root plus every distinct table on some leaf's path.
+template <PagingMode Mode, class Leaves>
+constexpr std::uint64_t minimum_table_frames(const Leaves& leaves) {
+    bool first_leaf = true;
+    std::uint64_t previous_va = 0;
+    for (const auto& leaf : leaves) {
+        KMEM_ASSERT(leaf.level <= Mode::kMaxLeafLevel);
+        KMEM_ASSERT(first_leaf || leaf.va.value() > previous_va);  // the documented precondition
+        first_leaf = false;
+        previous_va = leaf.va.value();
+    }
+    std::uint64_t frames = 1;
+    // A table at `level` sits on the path of every leaf at `level` or below
+    // and covers one entry of the level above; in va order, the leaves that
+    // share it are consecutive, so counting changes counts tables.
+    for (unsigned level = 0; level + 1 < Mode::kLevels; ++level) {
+        const unsigned shift = Mode::page_shift(level + 1);
+        bool any = false;
+        std::uint64_t previous = 0;
+        for (const auto& leaf : leaves) {
+            if (leaf.level > level) continue;
+            const std::uint64_t table = leaf.va.value() >> shift;
+            if (!any || table != previous) ++frames;
+            any = true;
+            previous = table;
+        }
+    }
+    return frames;
+}
+
+// A Memory over a fixed array of frames at a chosen physical base: for
+// constant evaluation and host tests. set_limit() makes allocation fail after
+// a number of live frames, to test the OutOfFrames paths.
+template <std::size_t Frames>
+class ArrayMemory {
+public:
+    struct Exhausted {
+        std::size_t live = 0;
+        template <CharSink S>
+        constexpr void format(S& sink) const {
+            write(sink, "array memory: no frame left (");
+            write_dec(sink, live);
+            write(sink, " in use)");
+        }
+    };
+
+    constexpr explicit ArrayMemory(PhysicalAddress base = PhysicalAddress(0x8000'0000)) : base_(base) {
+        KMEM_ASSERT(base.is_aligned(kPageSize));
+        // Lowest frame first, so simulated layouts are easy to read.
+        for (std::size_t i = 0; i < Frames; ++i) free_[i] = static_cast<std::uint32_t>(Frames - 1 - i);
+        free_count_ = Frames;
+    }
+
+    constexpr Expected<PhysicalAddress, Exhausted> allocate_zeroed_frame() {
+        if (free_count_ == 0 || live_ >= limit_) return unexpected(Exhausted{live_});
+        const std::uint32_t index = free_[--free_count_];
+        for (auto& entry : frames_[index]) entry = 0;
+        in_use_[index] = true;
+        ++live_;
+        return base_ + std::uint64_t{index} * kPageSize;
+    }
+
+    constexpr void free_frame(PhysicalAddress frame) {
+        const std::size_t index = index_of(frame);
+        in_use_[index] = false;
+        free_[free_count_++] = static_cast<std::uint32_t>(index);
+        --live_;
+    }
+
+    constexpr std::uint64_t* pointer(PhysicalAddress frame) { return frames_[index_of(frame)].data(); }
+
+    constexpr std::size_t live_frames() const { return live_; }
+    constexpr void set_limit(std::size_t live_limit) { limit_ = live_limit; }
+    constexpr bool in_use(PhysicalAddress frame) const {
+        if (frame < base_ || !frame.is_aligned(kPageSize)) return false;
+        const std::uint64_t index = (frame - base_) / kPageSize;
+        return index < Frames && in_use_[index];
+    }
+
+private:
+    // Only frames handed out may be touched: anything else is a bug in the
+    // page table code, which this memory exists to catch.
+    constexpr std::size_t index_of(PhysicalAddress frame) const {
+        KMEM_ASSERT(in_use(frame));
+        return static_cast<std::size_t>((frame - base_) / kPageSize);
+    }
+
+    PhysicalAddress base_;
+    std::array<std::array<std::uint64_t, 512>, Frames> frames_{};
+    std::array<std::uint32_t, Frames> free_{};
+    std::array<bool, Frames> in_use_{};
+    std::size_t free_count_ = 0;
+    std::size_t live_ = 0;
+    std::size_t limit_ = Frames;
+};
+
+}  // namespace kmem

@@ -1,0 +1,573 @@
+#pragma once
+// What the loader needs from the device tree, gathered in one walk by five
+// matchers (memory, reservations, harts, /chosen, the test device). Capacities
+// are fixed; running out is an error naming the limit, never a silent cut.
+// Strings and byte values are views into the blob.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "kmem/address.hpp"
+#include "kmem/format.hpp"
+#include "kmem/range.hpp"
+#include "loader_api/fdt/decode.hpp"
+#include "loader_api/fdt/reader.hpp"
+
+namespace loader_api::fdt {
+
+inline constexpr std::size_t kMaxMemoryRanges = 128;        // reg entries over all memory nodes
+inline constexpr std::size_t kMaxReservedRanges = 128;      // /memreserve/ + static /reserved-memory entries
+inline constexpr std::size_t kMaxDynamicReservations = 32;  // /reserved-memory children with size only
+inline constexpr std::size_t kMaxHarts = 1024;              // cpu nodes under /cpus, any status
+
+// A list with a fixed capacity; push() refuses (returns false) when full so
+// the caller can report which limit was hit.
+template <class T, std::size_t N>
+class FixedList {
+public:
+    static constexpr std::size_t kCapacity = N;
+
+    constexpr bool push(const T& item) {
+        if (size_ == N) return false;
+        items_[size_++] = item;
+        return true;
+    }
+    constexpr std::size_t size() const { return size_; }
+    constexpr bool empty() const { return size_ == 0; }
+    constexpr void clear() { size_ = 0; }
+    constexpr const T& operator[](std::size_t index) const {
+        KMEM_ASSERT(index < size_);
+        return items_[index];
+    }
+    constexpr const T* begin() const { return items_.data(); }
+    constexpr const T* end() const { return items_.data() + size_; }
+
+private:
+    std::array<T, N> items_{};
+    std::size_t size_ = 0;
+};
+
+struct MemoryRange {
+    kmem::PhysicalRange range{};
+    std::string_view node{};  // e.g. "memory@80000000"
+};
+
+enum class ReservationSource : std::uint8_t { kMemReserve, kReservedMemory };
+
+struct ReservedRange {
+    kmem::PhysicalRange range{};
+    ReservationSource source = ReservationSource::kMemReserve;
+    bool no_map = false;      // /reserved-memory child with no-map: not even to be mapped
+    std::string_view node{};  // /reserved-memory child name; empty for /memreserve/
+};
+
+// A /reserved-memory child without reg: the OS is asked to carve `size` bytes
+// somewhere (within alloc_ranges when given). The loader itself places
+// nothing there, but the kernel must hear of it.
+struct DynamicReservation {
+    std::string_view node{};
+    std::uint64_t size = 0;
+    std::uint64_t alignment = 0;  // 0 when absent
+    bool no_map = false;
+    RegList alloc_ranges{};       // empty when absent
+};
+
+struct Hart {
+    std::uint64_t hart_id = 0;  // first reg address under /cpus' #address-cells
+    Status status = Status::kOkay;
+    bool has_mmu_type = false;
+    std::string_view mmu_type{};       // e.g. "riscv,sv48"; empty when absent
+    std::string_view isa{};            // riscv,isa; empty when absent
+    StringList isa_extensions{};       // riscv,isa-extensions; empty when absent
+    std::uint64_t timebase_frequency = 0;  // the cpu's own, else /cpus'; 0 when neither
+    std::uint32_t phandle = 0;         // 0 when absent
+    std::string_view node{};           // e.g. "cpu@0"
+
+    constexpr bool enabled() const { return status == Status::kOkay; }
+};
+
+struct Chosen {
+    bool has_bootargs = false;
+    std::string_view bootargs{};
+    Bytes rng_seed{};               // empty when absent
+    std::string_view stdout_path{}; // empty when absent
+    bool has_initrd = false;
+    kmem::PhysicalRange initrd{};   // [linux,initrd-start, linux,initrd-end)
+};
+
+struct MachineInfo {
+    std::uint32_t fdt_size = 0;         // header totalsize: the bytes to keep for the kernel
+    std::uint32_t boot_cpuid_phys = 0;  // header field; OpenSBI passes the boot hart in a0 instead
+    FixedList<MemoryRange, kMaxMemoryRanges> memory{};
+    FixedList<ReservedRange, kMaxReservedRanges> reserved{};
+    FixedList<DynamicReservation, kMaxDynamicReservations> dynamic_reservations{};
+    FixedList<Hart, kMaxHarts> harts{};
+    std::uint64_t timebase_frequency = 0;  // /cpus/timebase-frequency; 0 when absent
+    Chosen chosen{};
+    bool has_test_device = false;
+    kmem::PhysicalAddress test_device{};  // first reg address of the sifive,test0/1 node
+
+    constexpr const Hart* find_hart(std::uint64_t hart_id) const {
+        for (const Hart& hart : harts)
+            if (hart.hart_id == hart_id) return &hart;
+        return nullptr;
+    }
+
+    template <kmem::CharSink S>
+    constexpr void format(S& sink) const;
+};
+
+namespace detail {
+
+constexpr kmem::Unexpected<Error> limit_error(Limit limit, std::size_t capacity, std::uint32_t offset) {
+    return kmem::unexpected(
+        Error{.code = ErrorCode::kLimitExceeded, .offset = offset, .detail = capacity, .limit = limit});
+}
+
+constexpr kmem::Unexpected<Error> missing(std::string_view property, std::uint32_t offset) {
+    return kmem::unexpected(Error{.code = ErrorCode::kMissingProperty, .offset = offset, .property = property});
+}
+
+// Entry `index` of a reg as a physical range, with the error placed at the property.
+constexpr Result<kmem::PhysicalRange> reg_range(const RegList& list, std::size_t index, const Property& prop) {
+    auto range = list[index].range();
+    if (!range) {
+        Error error = range.error();
+        error.offset = prop.offset;
+        error.property = prop.name;
+        return kmem::unexpected(error);
+    }
+    return *range;
+}
+
+// A value decoded in the cells of the parent's #size-cells (reserved-memory
+// size and alignment).
+constexpr Result<std::uint64_t> size_cells_value(const Property& prop, CellCounts cells) {
+    if (cells.size > 2) return bad_property(ErrorCode::kBadCellCount, prop, cells.address, cells.size);
+    if (prop.value.size() != 4 * cells.size) return bad_property(ErrorCode::kBadPropertySize, prop, prop.value.size());
+    return read_cells(prop.value, 0, cells.size);
+}
+
+struct Optional {
+    bool present = false;
+    Property prop{};
+    constexpr void set(const Property& p) {
+        present = true;
+        prop = p;
+    }
+};
+
+class MemoryMatcher {
+public:
+    constexpr explicit MemoryMatcher(MachineInfo& info) : info_(info) {}
+
+    constexpr Result<void> begin_node(const Cursor&) {
+        state_ = {};
+        return {};
+    }
+    Result<void> property(const Cursor& cursor, const Property& prop) {
+        if (cursor.depth() != 1) return {};
+        if (prop.name == "device_type") {
+            state_.is_memory = KMEM_TRY(as_string(prop)) == "memory";
+        } else if (prop.name == "status") {
+            state_.status = KMEM_TRY(as_status(prop));
+        } else if (prop.name == "reg") {
+            state_.reg.set(prop);
+        }
+        return {};
+    }
+    constexpr Result<void> end_properties(const Cursor& cursor) {
+        // Memory nodes sit under the root (as Linux looks for them); a
+        // disabled one describes no usable RAM.
+        if (cursor.depth() != 1 || !state_.is_memory || state_.status != Status::kOkay) return {};
+        if (!state_.reg.present) return missing("reg", cursor.offset());
+        const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
+        for (std::size_t i = 0; i < reg.size(); ++i) {
+            const kmem::PhysicalRange range = KMEM_TRY(reg_range(reg, i, state_.reg.prop));
+            if (!info_.memory.push({range, cursor.name()}))
+                return limit_error(Limit::kMemoryRanges, kMaxMemoryRanges, state_.reg.prop.offset);
+        }
+        return {};
+    }
+
+private:
+    struct State {
+        bool is_memory = false;
+        Status status = Status::kOkay;
+        Optional reg{};
+    };
+    MachineInfo& info_;
+    State state_{};
+};
+
+class ReservedMemoryMatcher {
+public:
+    constexpr explicit ReservedMemoryMatcher(MachineInfo& info) : info_(info) {}
+
+    constexpr Result<void> begin_node(const Cursor&) {
+        state_ = {};
+        return {};
+    }
+    Result<void> property(const Cursor& cursor, const Property& prop) {
+        if (!cursor.is_child_of_top("reserved-memory")) return {};
+        if (prop.name == "reg") state_.reg.set(prop);
+        else if (prop.name == "size") state_.size.set(prop);
+        else if (prop.name == "alignment") state_.alignment.set(prop);
+        else if (prop.name == "alloc-ranges") state_.alloc_ranges.set(prop);
+        else if (prop.name == "no-map") state_.no_map = true;
+        else if (prop.name == "status") state_.status = KMEM_TRY(as_status(prop));
+        return {};
+    }
+    constexpr Result<void> end_properties(const Cursor& cursor) {
+        // Disabled children reserve nothing (as in Linux).
+        if (!cursor.is_child_of_top("reserved-memory") || state_.status != Status::kOkay) return {};
+        const CellCounts cells = cursor.parent_cells();
+        if (state_.reg.present) {
+            const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cells));
+            for (std::size_t i = 0; i < reg.size(); ++i) {
+                const kmem::PhysicalRange range = KMEM_TRY(reg_range(reg, i, state_.reg.prop));
+                if (!info_.reserved.push({range, ReservationSource::kReservedMemory, state_.no_map, cursor.name()}))
+                    return limit_error(Limit::kReservedRanges, kMaxReservedRanges, state_.reg.prop.offset);
+            }
+            return {};
+        }
+        if (!state_.size.present) return missing("reg", cursor.offset());
+        DynamicReservation dynamic{.node = cursor.name(), .no_map = state_.no_map};
+        dynamic.size = KMEM_TRY(size_cells_value(state_.size.prop, cells));
+        if (state_.alignment.present) dynamic.alignment = KMEM_TRY(size_cells_value(state_.alignment.prop, cells));
+        if (state_.alloc_ranges.present) {
+            dynamic.alloc_ranges = KMEM_TRY(as_reg(state_.alloc_ranges.prop, cells));
+            for (std::size_t i = 0; i < dynamic.alloc_ranges.size(); ++i)
+                KMEM_TRY(reg_range(dynamic.alloc_ranges, i, state_.alloc_ranges.prop));
+        }
+        if (!info_.dynamic_reservations.push(dynamic))
+            return limit_error(Limit::kDynamicReservations, kMaxDynamicReservations, cursor.offset());
+        return {};
+    }
+
+private:
+    struct State {
+        Optional reg{}, size{}, alignment{}, alloc_ranges{};
+        bool no_map = false;
+        Status status = Status::kOkay;
+    };
+    MachineInfo& info_;
+    State state_{};
+};
+
+class CpuMatcher {
+public:
+    constexpr explicit CpuMatcher(MachineInfo& info) : info_(info) {}
+
+    constexpr Result<void> begin_node(const Cursor&) {
+        state_ = {};
+        return {};
+    }
+    Result<void> property(const Cursor& cursor, const Property& prop) {
+        if (cursor.is_top("cpus")) {
+            if (prop.name == "timebase-frequency") info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
+            return {};
+        }
+        if (!cursor.is_child_of_top("cpus")) return {};
+        if (prop.name == "device_type") {
+            state_.is_cpu = KMEM_TRY(as_string(prop)) == "cpu";
+        } else if (prop.name == "reg") {
+            state_.reg.set(prop);
+        } else if (prop.name == "status") {
+            state_.hart.status = KMEM_TRY(as_status(prop));
+        } else if (prop.name == "mmu-type") {
+            state_.hart.has_mmu_type = true;
+            state_.hart.mmu_type = KMEM_TRY(as_string(prop));
+        } else if (prop.name == "riscv,isa") {
+            state_.hart.isa = KMEM_TRY(as_string(prop));
+        } else if (prop.name == "riscv,isa-extensions") {
+            state_.hart.isa_extensions = KMEM_TRY(as_string_list(prop));
+        } else if (prop.name == "timebase-frequency") {
+            state_.hart.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
+            state_.own_timebase = true;
+        } else if (prop.name == "phandle") {
+            state_.hart.phandle = KMEM_TRY(as_phandle(prop));
+        }
+        return {};
+    }
+    constexpr Result<void> end_properties(const Cursor& cursor) {
+        if (!cursor.is_child_of_top("cpus") || !state_.is_cpu) return {};
+        if (!state_.reg.present) return missing("reg", cursor.offset());
+        const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
+        if (reg.empty()) return missing("reg", state_.reg.prop.offset);
+        Hart hart = state_.hart;
+        hart.hart_id = reg[0].address;
+        hart.node = cursor.name();
+        // /cpus' properties precede its children (walk() enforces it), so
+        // the shared frequency is known by now.
+        if (!state_.own_timebase) hart.timebase_frequency = info_.timebase_frequency;
+        if (info_.find_hart(hart.hart_id) != nullptr)
+            return kmem::unexpected(Error{.code = ErrorCode::kDuplicateHartId, .offset = state_.reg.prop.offset,
+                                          .detail = hart.hart_id, .property = state_.reg.prop.name});
+        if (!info_.harts.push(hart)) return limit_error(Limit::kHarts, kMaxHarts, cursor.offset());
+        return {};
+    }
+
+private:
+    struct State {
+        bool is_cpu = false;
+        bool own_timebase = false;
+        Optional reg{};
+        Hart hart{};
+    };
+    MachineInfo& info_;
+    State state_{};
+};
+
+class ChosenMatcher {
+public:
+    constexpr explicit ChosenMatcher(MachineInfo& info) : info_(info) {}
+
+    Result<void> property(const Cursor& cursor, const Property& prop) {
+        if (!cursor.is_top("chosen")) return {};
+        Chosen& chosen = info_.chosen;
+        if (prop.name == "bootargs") {
+            chosen.bootargs = KMEM_TRY(as_string(prop));
+            chosen.has_bootargs = true;
+        } else if (prop.name == "rng-seed") {
+            chosen.rng_seed = prop.value;
+        } else if (prop.name == "stdout-path") {
+            chosen.stdout_path = KMEM_TRY(as_string(prop));
+        } else if (prop.name == "linux,initrd-start") {
+            start_ = KMEM_TRY(as_u32_or_u64(prop));
+            start_seen_ = true;
+        } else if (prop.name == "linux,initrd-end") {
+            end_ = KMEM_TRY(as_u32_or_u64(prop));
+            end_seen_ = true;
+        }
+        return {};
+    }
+    constexpr Result<void> end_properties(const Cursor& cursor) {
+        if (!cursor.is_top("chosen") || (!start_seen_ && !end_seen_)) return {};
+        if (start_seen_ != end_seen_)
+            return kmem::unexpected(Error{.code = ErrorCode::kIncompleteInitrd, .offset = cursor.offset(),
+                                          .property = start_seen_ ? std::string_view("linux,initrd-end")
+                                                                      : std::string_view("linux,initrd-start")});
+        if (end_ < start_)
+            return kmem::unexpected(Error{.code = ErrorCode::kInitrdEndBeforeStart, .offset = cursor.offset(),
+                                          .detail = start_, .detail2 = end_});
+        info_.chosen.has_initrd = true;
+        info_.chosen.initrd = {kmem::PhysicalAddress(start_), kmem::PhysicalAddress(end_)};
+        return {};
+    }
+
+private:
+    MachineInfo& info_;
+    std::uint64_t start_ = 0, end_ = 0;
+    bool start_seen_ = false, end_seen_ = false;
+};
+
+class TestDeviceMatcher {
+public:
+    constexpr explicit TestDeviceMatcher(MachineInfo& info) : info_(info) {}
+
+    constexpr Result<void> begin_node(const Cursor&) {
+        compatible_ = false;
+        reg_ = {};
+        return {};
+    }
+    Result<void> property(const Cursor&, const Property& prop) {
+        if (info_.has_test_device) return {};
+        if (prop.name == "compatible") {
+            // Any node may carry a compatible; a malformed one elsewhere in
+            // the tree is not this matcher's business, it just cannot match.
+            auto list = as_string_list(prop);
+            compatible_ = list && (list->contains("sifive,test0") || list->contains("sifive,test1"));
+        } else if (prop.name == "reg") {
+            reg_.set(prop);
+        }
+        return {};
+    }
+    constexpr Result<void> end_properties(const Cursor& cursor) {
+        if (info_.has_test_device || !compatible_) return {};
+        if (!reg_.present) return missing("reg", cursor.offset());
+        const RegList reg = KMEM_TRY(as_reg(reg_.prop, cursor.parent_cells()));
+        if (reg.empty()) return missing("reg", reg_.prop.offset);
+        info_.has_test_device = true;
+        info_.test_device = kmem::PhysicalAddress(reg[0].address);
+        return {};
+    }
+
+private:
+    MachineInfo& info_;
+    bool compatible_ = false;
+    Optional reg_{};
+};
+
+template <kmem::CharSink S>
+constexpr void write_range(S& sink, kmem::PhysicalRange range) {
+    sink.put('[');
+    kmem::write_hex(sink, range.begin().value());
+    kmem::write(sink, ", ");
+    kmem::write_hex(sink, range.end().value());
+    kmem::write(sink, ") ");
+    kmem::write_size(sink, range.size());
+}
+
+// Printable ASCII as is, the rest escaped, so odd bootargs stay one line.
+template <kmem::CharSink S>
+constexpr void write_quoted(S& sink, std::string_view text) {
+    sink.put('"');
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            sink.put('\\');
+            sink.put(c);
+        } else if (byte >= 0x20 && byte < 0x7f) {
+            sink.put(c);
+        } else {
+            constexpr char kDigits[] = "0123456789abcdef";
+            kmem::write(sink, "\\x");
+            sink.put(kDigits[byte >> 4]);
+            sink.put(kDigits[byte & 0xf]);
+        }
+    }
+    sink.put('"');
+}
+
+}  // namespace detail
+
+// Everything in MachineInfo from one pass over the structure block. `info` is
+// overwritten (it is large, so the caller owns the storage: about
+// sizeof(MachineInfo) bytes, dominated by kMaxHarts).
+inline Result<void> read_machine_info(const Fdt& fdt, MachineInfo& info) {
+    info = MachineInfo{};
+    info.fdt_size = fdt.size();
+    info.boot_cpuid_phys = fdt.header().boot_cpuid_phys;
+    for (std::size_t i = 0; i < fdt.mem_reserve_count(); ++i) {
+        const MemReserveEntry entry = fdt.mem_reserve(i);
+        const auto offset = static_cast<std::uint32_t>(fdt.header().off_mem_rsvmap + 16 * i);
+        auto range = kmem::PhysicalRange::from_size(kmem::PhysicalAddress(entry.address), entry.size);
+        if (!range)
+            return kmem::unexpected(Error{.code = ErrorCode::kAddressOverflow, .offset = offset,
+                                          .detail = entry.address, .detail2 = entry.size,
+                                          .block = Block::kMemReserve});
+        if (!info.reserved.push({*range, ReservationSource::kMemReserve, false, {}}))
+            return detail::limit_error(Limit::kReservedRanges, kMaxReservedRanges, offset);
+    }
+    detail::MemoryMatcher memory(info);
+    detail::ReservedMemoryMatcher reserved(info);
+    detail::CpuMatcher cpus(info);
+    detail::ChosenMatcher chosen(info);
+    detail::TestDeviceMatcher test(info);
+    return walk(fdt, memory, reserved, cpus, chosen, test);
+}
+
+inline Result<void> read_machine_info(Bytes buffer, MachineInfo& info) {
+    const Fdt fdt = KMEM_TRY(Fdt::create(buffer));
+    return read_machine_info(fdt, info);
+}
+
+template <kmem::CharSink S>
+constexpr void MachineInfo::format(S& sink) const {
+    using kmem::write;
+    write(sink, "device tree: ");
+    kmem::write_dec(sink, fdt_size);
+    write(sink, " bytes, boot_cpuid_phys ");
+    kmem::write_dec(sink, boot_cpuid_phys);
+    write(sink, "\nmemory: ");
+    kmem::write_dec(sink, memory.size());
+    write(sink, " ranges\n");
+    for (const MemoryRange& m : memory) {
+        write(sink, "  ");
+        detail::write_range(sink, m.range);
+        write(sink, " ");
+        write(sink, m.node);
+        sink.put('\n');
+    }
+    write(sink, "reserved: ");
+    kmem::write_dec(sink, reserved.size());
+    write(sink, " ranges\n");
+    for (const ReservedRange& r : reserved) {
+        write(sink, "  ");
+        detail::write_range(sink, r.range);
+        if (r.source == ReservationSource::kMemReserve) {
+            write(sink, " /memreserve/");
+        } else {
+            write(sink, " /reserved-memory/");
+            write(sink, r.node);
+        }
+        if (r.no_map) write(sink, " no-map");
+        sink.put('\n');
+    }
+    write(sink, "dynamic reservations: ");
+    kmem::write_dec(sink, dynamic_reservations.size());
+    sink.put('\n');
+    for (const DynamicReservation& d : dynamic_reservations) {
+        write(sink, "  /reserved-memory/");
+        write(sink, d.node);
+        write(sink, " size ");
+        kmem::write_size(sink, d.size);
+        if (d.alignment != 0) {
+            write(sink, " alignment ");
+            kmem::write_hex(sink, d.alignment);
+        }
+        if (d.no_map) write(sink, " no-map");
+        for (RegEntry entry : d.alloc_ranges) {
+            write(sink, " in ");
+            kmem::write_hex(sink, entry.address);
+            write(sink, "+");
+            kmem::write_hex(sink, entry.size);
+        }
+        sink.put('\n');
+    }
+    std::size_t enabled = 0;
+    for (const Hart& hart : harts) enabled += hart.enabled() ? 1 : 0;
+    write(sink, "harts: ");
+    kmem::write_dec(sink, harts.size());
+    write(sink, " (");
+    kmem::write_dec(sink, enabled);
+    write(sink, " okay), timebase ");
+    kmem::write_dec(sink, timebase_frequency);
+    write(sink, " Hz\n");
+    for (const Hart& hart : harts) {
+        write(sink, "  hart ");
+        kmem::write_dec(sink, hart.hart_id);
+        sink.put(' ');
+        write(sink, describe(hart.status));
+        write(sink, " mmu ");
+        write(sink, hart.has_mmu_type ? hart.mmu_type : "(none)");
+        write(sink, " isa ");
+        write(sink, hart.isa.empty() ? "(none)" : hart.isa);
+        if (!hart.isa_extensions.empty()) {
+            write(sink, " extensions ");
+            kmem::write_dec(sink, hart.isa_extensions.count());
+        }
+        if (hart.timebase_frequency != timebase_frequency) {
+            write(sink, " timebase ");
+            kmem::write_dec(sink, hart.timebase_frequency);
+        }
+        sink.put(' ');
+        write(sink, hart.node);
+        sink.put('\n');
+    }
+    write(sink, "chosen: bootargs ");
+    if (chosen.has_bootargs)
+        detail::write_quoted(sink, chosen.bootargs);
+    else
+        write(sink, "(none)");
+    write(sink, ", stdout-path ");
+    write(sink, chosen.stdout_path.empty() ? "(none)" : chosen.stdout_path);
+    write(sink, ", rng-seed ");
+    kmem::write_dec(sink, chosen.rng_seed.size());
+    write(sink, " bytes, initrd ");
+    if (chosen.has_initrd)
+        detail::write_range(sink, chosen.initrd);
+    else
+        write(sink, "(none)");
+    write(sink, "\ntest device: ");
+    if (has_test_device)
+        kmem::write_hex(sink, test_device.value());
+    else
+        write(sink, "(none)");
+    sink.put('\n');
+}
+
+}  // namespace loader_api::fdt

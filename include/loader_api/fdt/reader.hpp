@@ -1,0 +1,575 @@
+#pragma once
+// Flattened device tree (DTB) reader: a validated view over the bytes plus one
+// structure walk that any number of matchers share (the Fuchsia lib/devicetree
+// model). Nothing is copied or allocated: names and values are views into the
+// caller's buffer, which must outlive everything read from it.
+//
+// Format: Devicetree Specification v0.4, chapter 5 (header, memory
+// reservation block, structure block tokens, strings block).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "kmem/expected.hpp"
+#include "kmem/format.hpp"
+
+namespace loader_api::fdt {
+
+using Bytes = std::span<const std::uint8_t>;
+
+inline constexpr std::uint32_t kMagic = 0xd00dfeed;
+inline constexpr std::uint32_t kHeaderSize = 40;  // the v17 header: ten big-endian u32
+// Oldest layout read (v16 lacks size_dt_struct, so its structure block is
+// bounded by totalsize and FDT_END) and newest layout understood: a blob whose
+// last_comp_version is above it may have changed incompatibly.
+inline constexpr std::uint32_t kOldestVersion = 16;
+inline constexpr std::uint32_t kNewestVersion = 17;
+// Nodes nested deeper than this (the root is depth 0) are rejected: the walk
+// keeps one fixed-size frame per open node. Real trees stay below 8.
+inline constexpr std::uint32_t kMaxDepth = 32;
+// Longest node path an error message carries before it is cut with "...".
+inline constexpr std::size_t kMaxErrorPath = 160;
+
+enum class Token : std::uint32_t {
+    kBeginNode = 1,
+    kEndNode = 2,
+    kProp = 3,
+    kNop = 4,
+    kEnd = 9,
+};
+
+enum class ErrorCode : std::uint8_t {
+    kNone,
+    // header and blocks
+    kTruncatedHeader,        // detail: buffer size
+    kBadMagic,               // detail: magic found
+    kUnsupportedVersion,     // detail: version, detail2: last_comp_version
+    kTotalSizeTooSmall,      // detail: totalsize
+    kTotalSizeBeyondBuffer,  // detail: totalsize, detail2: buffer size
+    kBlockOutOfBounds,       // block: which; detail: block offset, detail2: block size
+    kMisalignedBlock,        // block: which; detail: block offset
+    kMemReserveUnterminated, // offset: where the next entry would not fit
+    // structure block
+    kTruncatedStructure,     // a token or its header runs past the block
+    kBadToken,               // detail: token value
+    kUnterminatedNodeName,
+    kPropertyPastEnd,        // detail: value length
+    kBadNameOffset,          // detail: nameoff, detail2: strings block size
+    kUnterminatedPropertyName,
+    kNestingTooDeep,         // detail: kMaxDepth
+    kUnbalancedEndNode,
+    kPropertyOutsideNode,
+    kPropertyAfterSubnode,
+    kMultipleRoots,
+    kMissingRoot,
+    kUnclosedNode,           // FDT_END inside an open node
+    // property decoding
+    kBadPropertySize,        // detail: length found
+    kUnterminatedString,
+    kBadCellCount,           // detail: #address-cells, detail2: #size-cells
+    kAddressOverflow,        // detail: address, detail2: size
+    kMissingProperty,
+    // machine description
+    kLimitExceeded,          // limit: which; detail: the limit
+    kDuplicateHartId,        // detail: hart id
+    kIncompleteInitrd,       // only one of linux,initrd-start/-end
+    kInitrdEndBeforeStart,   // detail: start, detail2: end
+};
+
+enum class Block : std::uint8_t { kNone, kStructure, kStrings, kMemReserve };
+
+// Which fixed capacity of the reader or of MachineInfo ran out.
+enum class Limit : std::uint8_t { kNone, kMemoryRanges, kReservedRanges, kDynamicReservations, kHarts };
+
+// A node path held by value so that an error outlives the walk that made it.
+struct ErrorPath {
+    std::array<char, kMaxErrorPath> chars{};
+    std::size_t length = 0;
+    bool truncated = false;
+
+    constexpr void append(std::string_view text) {
+        for (char c : text) {
+            if (length == chars.size()) {
+                truncated = true;
+                return;
+            }
+            chars[length++] = c;
+        }
+    }
+    constexpr std::string_view view() const { return {chars.data(), length}; }
+};
+
+constexpr std::string_view describe(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::kNone: return "no error";
+        case ErrorCode::kTruncatedHeader: return "buffer too small for the header";
+        case ErrorCode::kBadMagic: return "bad magic";
+        case ErrorCode::kUnsupportedVersion: return "unsupported version";
+        case ErrorCode::kTotalSizeTooSmall: return "totalsize smaller than the header";
+        case ErrorCode::kTotalSizeBeyondBuffer: return "totalsize larger than the buffer";
+        case ErrorCode::kBlockOutOfBounds: return "block outside the blob";
+        case ErrorCode::kMisalignedBlock: return "misaligned block";
+        case ErrorCode::kMemReserveUnterminated: return "memory reservation block runs past the blob";
+        case ErrorCode::kTruncatedStructure: return "structure block ends inside a token";
+        case ErrorCode::kBadToken: return "bad token";
+        case ErrorCode::kUnterminatedNodeName: return "unterminated node name";
+        case ErrorCode::kPropertyPastEnd: return "property value runs past the structure block";
+        case ErrorCode::kBadNameOffset: return "property name offset outside the strings block";
+        case ErrorCode::kUnterminatedPropertyName: return "unterminated property name in the strings block";
+        case ErrorCode::kNestingTooDeep: return "nodes nested too deep";
+        case ErrorCode::kUnbalancedEndNode: return "FDT_END_NODE without an open node";
+        case ErrorCode::kPropertyOutsideNode: return "property outside any node";
+        case ErrorCode::kPropertyAfterSubnode: return "property after a subnode";
+        case ErrorCode::kMultipleRoots: return "second root node";
+        case ErrorCode::kMissingRoot: return "no root node";
+        case ErrorCode::kUnclosedNode: return "FDT_END inside an open node";
+        case ErrorCode::kBadPropertySize: return "property has the wrong size";
+        case ErrorCode::kUnterminatedString: return "string property not NUL-terminated";
+        case ErrorCode::kBadCellCount: return "unsupported #address-cells/#size-cells";
+        case ErrorCode::kAddressOverflow: return "address + size overflows 64 bits";
+        case ErrorCode::kMissingProperty: return "required property missing";
+        case ErrorCode::kLimitExceeded: return "fixed capacity exceeded";
+        case ErrorCode::kDuplicateHartId: return "duplicate hart id";
+        case ErrorCode::kIncompleteInitrd: return "only one of linux,initrd-start and linux,initrd-end";
+        case ErrorCode::kInitrdEndBeforeStart: return "initrd ends before it starts";
+    }
+    return "unknown error";
+}
+
+constexpr std::string_view describe(Block block) {
+    switch (block) {
+        case Block::kNone: return "";
+        case Block::kStructure: return "structure";
+        case Block::kStrings: return "strings";
+        case Block::kMemReserve: return "memory reservation";
+    }
+    return "?";
+}
+
+constexpr std::string_view describe(Limit limit) {
+    switch (limit) {
+        case Limit::kNone: return "";
+        case Limit::kMemoryRanges: return "kMaxMemoryRanges";
+        case Limit::kReservedRanges: return "kMaxReservedRanges";
+        case Limit::kDynamicReservations: return "kMaxDynamicReservations";
+        case Limit::kHarts: return "kMaxHarts";
+    }
+    return "?";
+}
+
+struct Error {
+    ErrorCode code = ErrorCode::kNone;
+    std::uint32_t offset = 0;  // byte offset in the blob where the problem is
+    std::uint64_t detail = 0;  // meaning per code, see ErrorCode
+    std::uint64_t detail2 = 0;
+    Block block = Block::kNone;
+    Limit limit = Limit::kNone;
+    std::string_view property{};  // view into the blob; empty when not about a property
+    ErrorPath node{};             // empty before the structure walk
+
+    template <kmem::CharSink S>
+    constexpr void format(S& sink) const {
+        kmem::write(sink, "fdt: ");
+        kmem::write(sink, describe(code));
+        if (block != Block::kNone) {
+            kmem::write(sink, " (");
+            kmem::write(sink, describe(block));
+            kmem::write(sink, " block)");
+        }
+        if (limit != Limit::kNone) {
+            kmem::write(sink, ": ");
+            kmem::write(sink, describe(limit));
+            kmem::write(sink, " = ");
+            kmem::write_dec(sink, detail);
+        } else if (code == ErrorCode::kNestingTooDeep) {
+            kmem::write(sink, ": limit ");
+            kmem::write_dec(sink, detail);
+        } else if (detail != 0 || detail2 != 0) {
+            kmem::write(sink, ": ");
+            kmem::write_hex(sink, detail);
+            if (detail2 != 0) {
+                kmem::write(sink, ", ");
+                kmem::write_hex(sink, detail2);
+            }
+        }
+        if (!property.empty()) {
+            kmem::write(sink, " in property \"");
+            kmem::write(sink, property);
+            sink.put('"');
+        }
+        kmem::write(sink, " at offset ");
+        kmem::write_hex(sink, offset);
+        if (node.length != 0) {
+            kmem::write(sink, " (node ");
+            kmem::write(sink, node.view());
+            if (node.truncated) kmem::write(sink, "...");
+            sink.put(')');
+        }
+    }
+};
+
+template <class T>
+using Result = kmem::Expected<T, Error>;
+
+constexpr kmem::Unexpected<Error> fail(ErrorCode code, std::uint32_t offset, std::uint64_t detail = 0,
+                                       std::uint64_t detail2 = 0) {
+    return kmem::unexpected(Error{.code = code, .offset = offset, .detail = detail, .detail2 = detail2});
+}
+
+constexpr std::uint32_t load_be32(Bytes bytes, std::size_t at) {
+    KMEM_ASSERT(at + 4 <= bytes.size());
+    return std::uint32_t{bytes[at]} << 24 | std::uint32_t{bytes[at + 1]} << 16 | std::uint32_t{bytes[at + 2]} << 8 |
+           std::uint32_t{bytes[at + 3]};
+}
+constexpr std::uint64_t load_be64(Bytes bytes, std::size_t at) {
+    return std::uint64_t{load_be32(bytes, at)} << 32 | load_be32(bytes, at + 4);
+}
+
+// A NUL-terminated string starting at `at`, or npos-length when no NUL
+// follows inside `bytes`.
+constexpr std::size_t terminated_length(Bytes bytes, std::size_t at) {
+    for (std::size_t i = at; i < bytes.size(); ++i)
+        if (bytes[i] == 0) return i - at;
+    return static_cast<std::size_t>(-1);
+}
+
+// Names and strings are views of the blob's bytes as chars. The cast keeps
+// this one function out of constant evaluation; the byte decoders stay
+// constexpr.
+inline std::string_view as_chars(Bytes bytes, std::size_t at, std::size_t length) {
+    return {reinterpret_cast<const char*>(bytes.data() + at), length};
+}
+
+struct Header {
+    std::uint32_t magic = 0;
+    std::uint32_t totalsize = 0;
+    std::uint32_t off_dt_struct = 0;
+    std::uint32_t off_dt_strings = 0;
+    std::uint32_t off_mem_rsvmap = 0;
+    std::uint32_t version = 0;
+    std::uint32_t last_comp_version = 0;
+    std::uint32_t boot_cpuid_phys = 0;
+    std::uint32_t size_dt_strings = 0;
+    std::uint32_t size_dt_struct = 0;  // 0 in a v16 header: the block then ends at totalsize
+};
+
+struct MemReserveEntry {
+    std::uint64_t address = 0;
+    std::uint64_t size = 0;
+};
+
+// A validated blob: header checked, every block inside totalsize, the memory
+// reservation map terminated. The structure block is checked by walk().
+class Fdt {
+public:
+    constexpr Fdt() = default;
+
+    static constexpr Result<Fdt> create(Bytes buffer) {
+        if (buffer.size() < kHeaderSize) return fail(ErrorCode::kTruncatedHeader, 0, buffer.size());
+        Header h;
+        h.magic = load_be32(buffer, 0);
+        h.totalsize = load_be32(buffer, 4);
+        h.off_dt_struct = load_be32(buffer, 8);
+        h.off_dt_strings = load_be32(buffer, 12);
+        h.off_mem_rsvmap = load_be32(buffer, 16);
+        h.version = load_be32(buffer, 20);
+        h.last_comp_version = load_be32(buffer, 24);
+        h.boot_cpuid_phys = load_be32(buffer, 28);
+        h.size_dt_strings = load_be32(buffer, 32);
+        h.size_dt_struct = load_be32(buffer, 36);
+        if (h.magic != kMagic) return fail(ErrorCode::kBadMagic, 0, h.magic);
+        if (h.version < kOldestVersion || h.last_comp_version > kNewestVersion ||
+            h.last_comp_version > h.version)
+            return fail(ErrorCode::kUnsupportedVersion, 20, h.version, h.last_comp_version);
+        if (h.totalsize < kHeaderSize) return fail(ErrorCode::kTotalSizeTooSmall, 4, h.totalsize);
+        if (h.totalsize > buffer.size())
+            return fail(ErrorCode::kTotalSizeBeyondBuffer, 4, h.totalsize, buffer.size());
+        if (h.version < 17) h.size_dt_struct = 0;
+
+        Fdt fdt;
+        fdt.header_ = h;
+        fdt.blob_ = buffer.first(h.totalsize);
+
+        // Blocks may sit anywhere after the header (dtc puts the map first),
+        // but wholly inside totalsize; the map holds u64 pairs and the
+        // structure block u32 tokens, hence their alignment.
+        const auto check_block = [&](Block block, std::uint32_t offset, std::uint64_t size, std::uint32_t align,
+                                     std::uint32_t field) -> Result<void> {
+            if (offset < kHeaderSize || offset > h.totalsize || size > h.totalsize - offset)
+                return kmem::unexpected(Error{.code = ErrorCode::kBlockOutOfBounds, .offset = field,
+                                              .detail = offset, .detail2 = size, .block = block});
+            if (offset % align != 0)
+                return kmem::unexpected(
+                    Error{.code = ErrorCode::kMisalignedBlock, .offset = field, .detail = offset, .block = block});
+            return {};
+        };
+        const std::uint64_t struct_size =
+            h.version >= 17 ? h.size_dt_struct : std::uint64_t{h.totalsize} - (h.off_dt_struct <= h.totalsize ? h.off_dt_struct : h.totalsize);
+        KMEM_TRY(check_block(Block::kStructure, h.off_dt_struct, struct_size, 4, 8));
+        KMEM_TRY(check_block(Block::kStrings, h.off_dt_strings, h.size_dt_strings, 1, 12));
+        KMEM_TRY(check_block(Block::kMemReserve, h.off_mem_rsvmap, 0, 8, 16));
+        fdt.structure_ = fdt.blob_.subspan(h.off_dt_struct, struct_size);
+        fdt.strings_ = fdt.blob_.subspan(h.off_dt_strings, h.size_dt_strings);
+
+        // The map ends at an entry of size 0; libfdt and Linux stop there too
+        // (the specification asks for address 0 as well, which changes
+        // nothing for a reader).
+        std::uint32_t at = h.off_mem_rsvmap;
+        for (;;) {
+            if (h.totalsize - at < 16) return fail(ErrorCode::kMemReserveUnterminated, at);
+            if (load_be64(fdt.blob_, at + 8) == 0) break;
+            at += 16;
+            ++fdt.reserve_count_;
+        }
+        return fdt;
+    }
+
+    constexpr const Header& header() const { return header_; }
+    constexpr Bytes blob() const { return blob_; }
+    constexpr std::uint32_t size() const { return header_.totalsize; }
+    constexpr Bytes structure_block() const { return structure_; }
+    constexpr Bytes strings_block() const { return strings_; }
+
+    constexpr std::size_t mem_reserve_count() const { return reserve_count_; }
+    constexpr MemReserveEntry mem_reserve(std::size_t index) const {
+        KMEM_ASSERT(index < reserve_count_);
+        const std::size_t at = header_.off_mem_rsvmap + index * 16;
+        return {load_be64(blob_, at), load_be64(blob_, at + 8)};
+    }
+
+private:
+    Header header_{};
+    Bytes blob_{};
+    Bytes structure_{};
+    Bytes strings_{};
+    std::size_t reserve_count_ = 0;
+};
+
+// #address-cells / #size-cells of a node, which apply to its children's reg.
+struct CellCounts {
+    std::uint32_t address = 2;  // DT spec defaults when the property is absent
+    std::uint32_t size = 1;
+};
+
+struct Property {
+    std::string_view name;
+    Bytes value;
+    std::uint32_t offset = 0;  // blob offset of the FDT_PROP token
+};
+
+// The open nodes during a walk, root first. Matchers read it; only walk()
+// changes it.
+class Cursor {
+public:
+    struct Frame {
+        std::string_view name{};
+        std::uint32_t offset = 0;  // blob offset of the FDT_BEGIN_NODE token
+        CellCounts cells{};        // this node's own #address-cells/#size-cells
+        bool has_subnode = false;
+    };
+
+    // Root is depth 0.
+    constexpr std::uint32_t depth() const { return count_ - 1; }
+    constexpr std::string_view name() const { return frames_[count_ - 1].name; }
+    constexpr std::string_view name_at(std::uint32_t depth) const {
+        KMEM_ASSERT(depth < count_);
+        return frames_[depth].name;
+    }
+    constexpr std::uint32_t offset() const { return frames_[count_ - 1].offset; }
+    constexpr CellCounts cells() const { return frames_[count_ - 1].cells; }
+    // The counts that decode this node's own reg: its parent's (defaults for the root).
+    constexpr CellCounts parent_cells() const { return count_ >= 2 ? frames_[count_ - 2].cells : CellCounts{}; }
+    // True for a direct child of the top-level node `parent`, e.g. /cpus/cpu@0.
+    constexpr bool is_child_of_top(std::string_view parent) const {
+        return count_ == 3 && frames_[1].name == parent;
+    }
+    constexpr bool is_top(std::string_view name) const { return count_ == 2 && frames_[1].name == name; }
+
+    template <kmem::CharSink S>
+    constexpr void write_path(S& sink) const {
+        if (count_ <= 1) {
+            if (count_ == 1) sink.put('/');
+            return;
+        }
+        for (std::uint32_t i = 1; i < count_; ++i) {
+            sink.put('/');
+            kmem::write(sink, frames_[i].name);
+        }
+    }
+
+private:
+    template <class... M>
+    friend constexpr Result<void> walk(const Fdt& fdt, M&... matchers);
+
+    std::array<Frame, kMaxDepth> frames_{};
+    std::uint32_t count_ = 0;
+};
+
+namespace detail {
+
+struct PathSink {
+    ErrorPath* path;
+    constexpr void put(char c) {
+        const char text[1] = {c};
+        path->append({text, 1});
+    }
+};
+
+// Fill the node path of an error raised inside the walk.
+constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
+    if (has_node && error.node.length == 0) {
+        PathSink sink{&error.node};
+        cursor.write_path(sink);
+    }
+    return error;
+}
+
+template <class M>
+constexpr Result<void> begin_node(M& matcher, const Cursor& cursor) {
+    if constexpr (requires { matcher.begin_node(cursor); })
+        return matcher.begin_node(cursor);
+    else
+        return {};
+}
+template <class M>
+constexpr Result<void> property(M& matcher, const Cursor& cursor, const Property& prop) {
+    if constexpr (requires { matcher.property(cursor, prop); })
+        return matcher.property(cursor, prop);
+    else
+        return {};
+}
+template <class M>
+constexpr Result<void> end_properties(M& matcher, const Cursor& cursor) {
+    if constexpr (requires { matcher.end_properties(cursor); })
+        return matcher.end_properties(cursor);
+    else
+        return {};
+}
+template <class M>
+constexpr Result<void> end_node(M& matcher, const Cursor& cursor) {
+    if constexpr (requires { matcher.end_node(cursor); })
+        return matcher.end_node(cursor);
+    else
+        return {};
+}
+
+// Token positions are below 2^32, so the rounded value fits 64 bits; callers
+// compare it with the block size before narrowing.
+constexpr std::uint64_t align4(std::uint64_t value) { return (value + 3) & ~std::uint64_t{3}; }
+
+}  // namespace detail
+
+// A matcher is any object with some of these members, each returning
+// Result<void> (an error stops the walk and is returned with the node path):
+//   begin_node(const Cursor&)                     a node opens (no properties seen yet)
+//   property(const Cursor&, const Property&)      one property of the current node
+//   end_properties(const Cursor&)                 the current node's properties are complete
+//                                                 (called before its first subnode opens)
+//   end_node(const Cursor&)                       the current node closes
+// All matchers see every event of one pass over the structure block, in order.
+template <class... M>
+constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
+    const Bytes block = fdt.structure_block();
+    const std::uint32_t base = fdt.header().off_dt_struct;
+    const auto size = static_cast<std::uint32_t>(block.size());
+    Cursor cursor;
+    bool seen_root = false;
+    std::uint32_t pos = 0;
+
+    // Runs one matcher callback for every matcher, stopping at the first error.
+    auto notify = [&](auto&& call) -> Result<void> {
+        Result<void> result;
+        ((result = call(matchers), result.has_value()) && ...);
+        if (!result) return kmem::unexpected(detail::located(result.error(), cursor, cursor.count_ != 0));
+        return {};
+    };
+    auto close_properties = [&]() -> Result<void> {
+        if (cursor.count_ == 0 || cursor.frames_[cursor.count_ - 1].has_subnode) return {};
+        cursor.frames_[cursor.count_ - 1].has_subnode = true;
+        return notify([&](auto& m) { return detail::end_properties(m, cursor); });
+    };
+    auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0) {
+        return kmem::unexpected(detail::located(
+            Error{.code = code, .offset = base + at, .detail = info, .detail2 = info2}, cursor, cursor.count_ != 0));
+    };
+
+    for (;;) {
+        if (size - pos < 4) return error_here(ErrorCode::kTruncatedStructure, pos);
+        const std::uint32_t token = load_be32(block, pos);
+        switch (static_cast<Token>(token)) {
+            case Token::kBeginNode: {
+                const std::uint32_t name_at = pos + 4;
+                const std::size_t length = terminated_length(block, name_at);
+                if (length == static_cast<std::size_t>(-1))
+                    return error_here(ErrorCode::kUnterminatedNodeName, pos);
+                if (cursor.count_ == 0 && seen_root) return error_here(ErrorCode::kMultipleRoots, pos);
+                if (cursor.count_ == kMaxDepth) return error_here(ErrorCode::kNestingTooDeep, pos, kMaxDepth);
+                KMEM_TRY(close_properties());
+                cursor.frames_[cursor.count_++] =
+                    Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
+                seen_root = true;
+                KMEM_TRY(notify([&](auto& m) { return detail::begin_node(m, cursor); }));
+                const std::uint64_t next = detail::align4(std::uint64_t{name_at} + length + 1);
+                if (next > size) return error_here(ErrorCode::kTruncatedStructure, pos);
+                pos = static_cast<std::uint32_t>(next);
+                break;
+            }
+            case Token::kEndNode: {
+                if (cursor.count_ == 0) return error_here(ErrorCode::kUnbalancedEndNode, pos);
+                KMEM_TRY(close_properties());
+                KMEM_TRY(notify([&](auto& m) { return detail::end_node(m, cursor); }));
+                --cursor.count_;
+                pos += 4;
+                break;
+            }
+            case Token::kProp: {
+                if (cursor.count_ == 0) return error_here(ErrorCode::kPropertyOutsideNode, pos);
+                if (size - pos < 12) return error_here(ErrorCode::kTruncatedStructure, pos);
+                const std::uint32_t length = load_be32(block, pos + 4);
+                const std::uint32_t name_offset = load_be32(block, pos + 8);
+                if (length > size - pos - 12) return error_here(ErrorCode::kPropertyPastEnd, pos, length);
+                const Bytes strings = fdt.strings_block();
+                if (name_offset >= strings.size())
+                    return error_here(ErrorCode::kBadNameOffset, pos, name_offset, strings.size());
+                const std::size_t name_length = terminated_length(strings, name_offset);
+                if (name_length == static_cast<std::size_t>(-1))
+                    return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
+                const Property prop{.name = as_chars(strings, name_offset, name_length),
+                                    .value = block.subspan(pos + 12, length),
+                                    .offset = base + pos};
+                Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
+                if (frame.has_subnode) {
+                    auto error = error_here(ErrorCode::kPropertyAfterSubnode, pos);
+                    error.error.property = prop.name;
+                    return error;
+                }
+                // Raw counts are kept; a count that cannot be decoded is
+                // reported by whoever decodes a reg with it.
+                if (prop.name == "#address-cells")
+                    frame.cells.address = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
+                else if (prop.name == "#size-cells")
+                    frame.cells.size = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
+                KMEM_TRY(notify([&](auto& m) { return detail::property(m, cursor, prop); }));
+                const std::uint64_t next = detail::align4(std::uint64_t{pos} + 12 + length);
+                // A final value may end the block unpadded; the next round
+                // then reports the missing FDT_END.
+                pos = next > size ? size : static_cast<std::uint32_t>(next);
+                break;
+            }
+            case Token::kNop:
+                pos += 4;
+                break;
+            case Token::kEnd:
+                if (cursor.count_ != 0) return error_here(ErrorCode::kUnclosedNode, pos);
+                if (!seen_root) return error_here(ErrorCode::kMissingRoot, pos);
+                return {};
+            default:
+                return error_here(ErrorCode::kBadToken, pos, token);
+        }
+    }
+}
+
+}  // namespace loader_api::fdt

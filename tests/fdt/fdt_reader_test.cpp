@@ -1,0 +1,519 @@
+// The reader on hand-built blobs: header, walk order, decoders, MachineInfo
+// fields and limits, error values and their one-line text.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "blob_builder.hpp"
+#include "loader_api/fdt.hpp"
+
+using namespace loader_api::fdt;
+using fdt_test::BlobBuilder;
+using fdt_test::cells;
+
+namespace {
+
+struct StringSink {
+    std::string text;
+    void put(char c) { text.push_back(c); }
+};
+
+template <class T>
+std::string text_of(const T& value) {
+    StringSink sink;
+    value.format(sink);
+    return sink.text;
+}
+
+Fdt open(const std::vector<std::uint8_t>& blob) {
+    auto fdt = Fdt::create(blob);
+    if (!fdt) FAIL("unexpected error: " << text_of(fdt.error()));
+    return *fdt;
+}
+
+Error machine_error(const std::vector<std::uint8_t>& blob) {
+    static MachineInfo info;
+    auto result = read_machine_info(Bytes(blob), info);
+    REQUIRE_FALSE(result);
+    return result.error();
+}
+
+// Records every event as one line, to check order, depth and paths.
+struct Recorder {
+    std::vector<std::string> events;
+    Result<void> begin_node(const Cursor& c) {
+        StringSink path;
+        c.write_path(path);
+        events.push_back("begin " + path.text + " depth " + std::to_string(c.depth()));
+        return {};
+    }
+    Result<void> property(const Cursor& c, const Property& p) {
+        events.push_back("prop " + std::string(c.name()) + " " + std::string(p.name) + " " +
+                         std::to_string(p.value.size()));
+        return {};
+    }
+    Result<void> end_properties(const Cursor& c) {
+        events.push_back("props-done " + std::string(c.name()));
+        return {};
+    }
+    Result<void> end_node(const Cursor& c) {
+        events.push_back("end " + std::string(c.name()));
+        return {};
+    }
+};
+
+struct NodeCounter {
+    int nodes = 0;
+    Result<void> begin_node(const Cursor&) {
+        ++nodes;
+        return {};
+    }
+};
+
+// A matcher that fails at a chosen node, to see the walk report its path.
+struct FailAt {
+    std::string_view name;
+    Result<void> begin_node(const Cursor& c) {
+        if (c.name() == name) return fail(ErrorCode::kMissingProperty, c.offset());
+        return {};
+    }
+};
+
+Property make_prop(std::string_view name, const std::vector<std::uint8_t>& value) {
+    return {name, Bytes(value), 0x100};
+}
+
+// A small complete machine; tests add to it through `extra`.
+template <class Extra>
+std::vector<std::uint8_t> machine(Extra extra) {
+    BlobBuilder b;
+    b.reserve(0x8000'0000, 0x2'0000);
+    b.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
+    b.begin("chosen").prop("bootargs", "console=ttyS0").end();
+    b.begin("memory@80000000")
+        .prop("device_type", "memory")
+        .prop("reg", cells({0, 0x8000'0000, 0, 0x4000'0000}))
+        .end();
+    b.begin("cpus").prop("#address-cells", cells({1})).prop("#size-cells", cells({0}));
+    b.prop("timebase-frequency", cells({10'000'000}));
+    b.begin("cpu@0")
+        .prop("device_type", "cpu")
+        .prop("reg", cells({0}))
+        .prop("mmu-type", "riscv,sv48")
+        .prop("riscv,isa", "rv64imafdc")
+        .begin("interrupt-controller")
+        .prop("compatible", "riscv,cpu-intc")
+        .end()
+        .end();
+    b.end();
+    extra(b);
+    b.end();
+    return b.finish();
+}
+
+std::vector<std::uint8_t> machine() {
+    return machine([](BlobBuilder&) {});
+}
+
+}  // namespace
+
+TEST_CASE("header fields and the memory reservation map") {
+    BlobBuilder b;
+    b.reserve(0x1000, 0x2000).reserve(0xffff'0000'0000, 0x10);
+    b.begin("").end();
+    fdt_test::Layout layout;
+    const auto blob = b.finish(true, 17, &layout);
+    const Fdt fdt = open(blob);
+    CHECK(fdt.size() == blob.size());
+    CHECK(fdt.header().version == 17);
+    CHECK(fdt.header().off_dt_struct == layout.struct_offset);
+    REQUIRE(fdt.mem_reserve_count() == 2);
+    CHECK(fdt.mem_reserve(0).address == 0x1000);
+    CHECK(fdt.mem_reserve(0).size == 0x2000);
+    CHECK(fdt.mem_reserve(1).address == 0xffff'0000'0000);
+    CHECK(fdt.mem_reserve(1).size == 0x10);
+}
+
+TEST_CASE("a buffer longer than totalsize is cut to totalsize") {
+    auto blob = machine();
+    const std::size_t total = blob.size();
+    blob.resize(total + 100, 0xff);
+    const Fdt fdt = open(blob);
+    CHECK(fdt.blob().size() == total);
+}
+
+TEST_CASE("walk: events in order, depth, paths, properties complete before subnodes") {
+    BlobBuilder b;
+    b.begin("").prop("a", cells({1})).nop();
+    b.begin("x@1").prop("b", "hi").begin("y").end().end();
+    b.begin("z").end();
+    b.end();
+    const auto blob = b.finish();
+    Recorder recorder;
+    NodeCounter counter;
+    auto result = walk(open(blob), recorder, counter);
+    REQUIRE(result);
+    const std::vector<std::string> expected = {
+        "begin / depth 0",  "prop  a 4",       "props-done ", "begin /x@1 depth 1", "prop x@1 b 3",
+        "props-done x@1",   "begin /x@1/y depth 2", "props-done y", "end y",             "end x@1",
+        "begin /z depth 1", "props-done z",    "end z",       "end ",
+    };
+    CHECK(recorder.events == expected);
+    CHECK(counter.nodes == 4);
+}
+
+TEST_CASE("walk: a matcher's error stops the walk and carries the node path") {
+    BlobBuilder b;
+    b.begin("").begin("soc").begin("uart@10000000").end().begin("later").end().end().end();
+    const auto blob = b.finish();
+    NodeCounter counter;
+    FailAt fail_at{"uart@10000000"};
+    auto result = walk(open(blob), fail_at, counter);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == ErrorCode::kMissingProperty);
+    CHECK(result.error().node.view() == "/soc/uart@10000000");
+    // The counter runs after the failing matcher: it saw root and soc only.
+    CHECK(counter.nodes == 2);
+}
+
+TEST_CASE("walk: version 16 blob without size_dt_struct") {
+    BlobBuilder b;
+    b.begin("").begin("n").prop("p", cells({7})).end().end();
+    const auto blob = b.finish(true, 16);
+    NodeCounter counter;
+    REQUIRE(walk(open(blob), counter));
+    CHECK(counter.nodes == 2);
+}
+
+TEST_CASE("cells and integers") {
+    const auto two = cells({0x1234'5678, 0x9abc'def0});
+    CHECK(read_cells(Bytes(two), 0, 0) == 0);
+    CHECK(read_cells(Bytes(two), 0, 1) == 0x1234'5678);
+    CHECK(read_cells(Bytes(two), 0, 2) == 0x1234'5678'9abc'def0);
+    CHECK(*as_u64(make_prop("x", two)) == 0x1234'5678'9abc'def0);
+    CHECK(*as_u32_or_u64(make_prop("x", two)) == 0x1234'5678'9abc'def0);
+    const auto one = cells({42});
+    CHECK(*as_u32(make_prop("x", one)) == 42);
+    CHECK(*as_u32_or_u64(make_prop("x", one)) == 42);
+    CHECK(*as_phandle(make_prop("phandle", one)) == 42);
+
+    const auto three = std::vector<std::uint8_t>{1, 2, 3};
+    auto bad = as_u32(make_prop("clock", three));
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == ErrorCode::kBadPropertySize);
+    CHECK(bad.error().detail == 3);
+    CHECK(bad.error().property == "clock");
+    CHECK(bad.error().offset == 0x100);
+    CHECK_FALSE(as_u64(make_prop("x", one)));
+    CHECK_FALSE(as_u32_or_u64(make_prop("x", three)));
+}
+
+TEST_CASE("strings, string lists and status") {
+    const auto hello = fdt_test::str("hello");
+    CHECK(*as_string(make_prop("s", hello)) == "hello");
+    const std::vector<std::uint8_t> unterminated = {'a', 'b'};
+    CHECK(as_string(make_prop("s", unterminated)).error().code == ErrorCode::kUnterminatedString);
+    CHECK_FALSE(as_string(make_prop("s", {})));
+
+    std::vector<std::uint8_t> list = fdt_test::str("sifive,test1");
+    for (auto part : {"sifive,test0", "", "syscon"}) {
+        auto more = fdt_test::str(part);
+        list.insert(list.end(), more.begin(), more.end());
+    }
+    const StringList strings = *as_string_list(make_prop("compatible", list));
+    std::vector<std::string> seen;
+    for (std::string_view s : strings) seen.emplace_back(s);
+    CHECK(seen == std::vector<std::string>{"sifive,test1", "sifive,test0", "", "syscon"});
+    CHECK(strings.count() == 4);
+    CHECK(strings.contains("syscon"));
+    CHECK(strings.contains("sifive,test0"));
+    CHECK_FALSE(strings.contains("sifive"));
+    CHECK(as_string_list(make_prop("c", {}))->empty());
+    CHECK_FALSE(as_string_list(make_prop("c", unterminated)));
+
+    CHECK(*as_status(make_prop("status", fdt_test::str("okay"))) == Status::kOkay);
+    CHECK(*as_status(make_prop("status", fdt_test::str("ok"))) == Status::kOkay);
+    CHECK(*as_status(make_prop("status", fdt_test::str("disabled"))) == Status::kDisabled);
+    CHECK(*as_status(make_prop("status", fdt_test::str("reserved"))) == Status::kReserved);
+    CHECK(*as_status(make_prop("status", fdt_test::str("fail"))) == Status::kFail);
+    CHECK(*as_status(make_prop("status", fdt_test::str("fail-sss"))) == Status::kFail);
+    CHECK(*as_status(make_prop("status", fdt_test::str("failing"))) == Status::kOther);
+    CHECK(*as_status(make_prop("status", fdt_test::str("okey"))) == Status::kOther);
+}
+
+TEST_CASE("reg lists in 1- and 2-cell layouts") {
+    const auto one_one = cells({0x8000'0000, 0x1000, 0x9000'0000, 0x2000});
+    const RegList a = *as_reg(make_prop("reg", one_one), {1, 1});
+    REQUIRE(a.size() == 2);
+    CHECK(a[0] == RegEntry{0x8000'0000, 0x1000});
+    CHECK(a[1] == RegEntry{0x9000'0000, 0x2000});
+
+    const auto two_one = cells({0x1, 0x0, 0x4000});
+    const RegList b = *as_reg(make_prop("reg", two_one), {2, 1});
+    REQUIRE(b.size() == 1);
+    CHECK(b[0] == RegEntry{0x1'0000'0000, 0x4000});
+
+    const auto two_two = cells({0x0, 0x8000'0000, 0x1, 0x0});
+    const RegList c = *as_reg(make_prop("reg", two_two), {2, 2});
+    REQUIRE(c.size() == 1);
+    CHECK(c[0] == RegEntry{0x8000'0000, 0x1'0000'0000});
+    CHECK(c[0].range()->end().value() == 0x1'8000'0000);
+
+    const auto ids = cells({3, 5});
+    const RegList d = *as_reg(make_prop("reg", ids), {1, 0});
+    std::vector<std::uint64_t> seen;
+    for (RegEntry e : d) seen.push_back(e.address);
+    CHECK(seen == std::vector<std::uint64_t>{3, 5});
+
+    auto bad_length = as_reg(make_prop("reg", one_one), {2, 1});
+    REQUIRE_FALSE(bad_length);
+    CHECK(bad_length.error().code == ErrorCode::kBadPropertySize);
+    CHECK(bad_length.error().detail == 16);
+    auto bad_cells = as_reg(make_prop("reg", one_one), {3, 1});
+    REQUIRE_FALSE(bad_cells);
+    CHECK(bad_cells.error().code == ErrorCode::kBadCellCount);
+    CHECK(bad_cells.error().detail == 3);
+
+    const auto wraps = cells({0xffff'ffff, 0xffff'f000, 0, 0x2000});
+    const RegList e = *as_reg(make_prop("reg", wraps), {2, 2});
+    CHECK(e[0].range().error().code == ErrorCode::kAddressOverflow);
+}
+
+TEST_CASE("MachineInfo of a small machine") {
+    auto blob = machine([](BlobBuilder& b) {
+        b.begin("soc").prop("#address-cells", cells({1})).prop("#size-cells", cells({1}));
+        b.begin("test@100000").prop("reg", cells({0x10'0000, 0x1000})).prop("compatible", "sifive,test0").end();
+        b.end();
+    });
+    MachineInfo info;
+    auto result = read_machine_info(Bytes(blob), info);
+    REQUIRE_MESSAGE(result, (result ? "" : text_of(result.error())));
+    CHECK(info.fdt_size == blob.size());
+    REQUIRE(info.memory.size() == 1);
+    CHECK(info.memory[0].range.begin().value() == 0x8000'0000);
+    CHECK(info.memory[0].range.size() == 0x4000'0000);
+    CHECK(info.memory[0].node == "memory@80000000");
+    REQUIRE(info.reserved.size() == 1);
+    CHECK(info.reserved[0].source == ReservationSource::kMemReserve);
+    CHECK(info.reserved[0].range.size() == 0x2'0000);
+    REQUIRE(info.harts.size() == 1);
+    CHECK(info.harts[0].hart_id == 0);
+    CHECK(info.harts[0].mmu_type == "riscv,sv48");
+    CHECK(info.harts[0].isa == "rv64imafdc");
+    CHECK(info.harts[0].timebase_frequency == 10'000'000);
+    CHECK(info.timebase_frequency == 10'000'000);
+    CHECK(info.chosen.has_bootargs);
+    CHECK(info.chosen.bootargs == "console=ttyS0");
+    CHECK_FALSE(info.chosen.has_initrd);
+    CHECK(info.has_test_device);
+    CHECK(info.test_device.value() == 0x10'0000);
+
+    const std::string text = text_of(info);
+    CHECK(text.find("[0x80000000, 0xc0000000) 1 GiB memory@80000000") != std::string::npos);
+    CHECK(text.find("hart 0 okay mmu riscv,sv48 isa rv64imafdc") != std::string::npos);
+    CHECK(text.find("bootargs \"console=ttyS0\"") != std::string::npos);
+    CHECK(text.find("test device: 0x100000") != std::string::npos);
+}
+
+TEST_CASE("MachineInfo: reserved-memory kinds, initrd widths, per-cpu timebase, no mmu-type") {
+    auto blob = machine([](BlobBuilder& b) {
+        b.begin("reserved-memory").prop("#address-cells", cells({1})).prop("#size-cells", cells({1}));
+        b.begin("fw@80000000").prop("reg", cells({0x8000'0000, 0x4'0000})).prop("no-map", std::vector<std::uint8_t>{}).end();
+        b.begin("pool").prop("size", cells({0x10'0000})).prop("alignment", cells({0x1000})).end();
+        b.begin("off@90000000").prop("reg", cells({0x9000'0000, 0x1000})).prop("status", "disabled").end();
+        b.end();
+        b.begin("cpus2").end();
+    });
+    MachineInfo info;
+    REQUIRE(read_machine_info(Bytes(blob), info));
+    REQUIRE(info.reserved.size() == 2);
+    CHECK(info.reserved[1].source == ReservationSource::kReservedMemory);
+    CHECK(info.reserved[1].no_map);
+    CHECK(info.reserved[1].node == "fw@80000000");
+    CHECK(info.reserved[1].range.end().value() == 0x8004'0000);
+    REQUIRE(info.dynamic_reservations.size() == 1);
+    CHECK(info.dynamic_reservations[0].node == "pool");
+    CHECK(info.dynamic_reservations[0].size == 0x10'0000);
+    CHECK(info.dynamic_reservations[0].alignment == 0x1000);
+    CHECK_FALSE(info.dynamic_reservations[0].no_map);
+
+    BlobBuilder b;
+    b.begin("");
+    b.begin("chosen")
+        .prop("linux,initrd-start", cells({0x8400'0000}))
+        .prop("linux,initrd-end", cells({0x1, 0x0}))
+        .end();
+    b.begin("cpus").prop("#size-cells", cells({0})).prop("#address-cells", cells({1}));
+    b.begin("cpu@7").prop("device_type", "cpu").prop("reg", cells({7})).prop("timebase-frequency", cells({0, 5})).end();
+    b.end().end();
+    const auto second = b.finish();
+    REQUIRE(read_machine_info(Bytes(second), info));
+    CHECK(info.chosen.has_initrd);
+    CHECK(info.chosen.initrd.begin().value() == 0x8400'0000);
+    CHECK(info.chosen.initrd.end().value() == 0x1'0000'0000);
+    REQUIRE(info.harts.size() == 1);
+    CHECK(info.harts[0].hart_id == 7);
+    CHECK(info.harts[0].timebase_frequency == 5);
+    CHECK(info.timebase_frequency == 0);
+    CHECK_FALSE(info.harts[0].has_mmu_type);
+    CHECK(info.harts[0].isa.empty());
+    CHECK(info.memory.empty());
+    CHECK_FALSE(info.has_test_device);
+    CHECK(text_of(info).find("mmu (none)") != std::string::npos);
+}
+
+TEST_CASE("MachineInfo: default cell counts 2/1 when the parent has none") {
+    BlobBuilder b;
+    b.begin("");
+    b.begin("memory@100000000").prop("device_type", "memory").prop("reg", cells({1, 0, 0x1000})).end();
+    b.end();
+    const auto blob = b.finish();
+    MachineInfo info;
+    REQUIRE(read_machine_info(Bytes(blob), info));
+    REQUIRE(info.memory.size() == 1);
+    CHECK(info.memory[0].range.begin().value() == 0x1'0000'0000);
+    CHECK(info.memory[0].range.size() == 0x1000);
+}
+
+TEST_CASE("MachineInfo: hart limit is exactly kMaxHarts, one more is an error naming it") {
+    for (std::size_t count : {kMaxHarts, kMaxHarts + 1}) {
+        BlobBuilder b;
+        b.begin("").begin("cpus").prop("#address-cells", cells({1})).prop("#size-cells", cells({0}));
+        for (std::size_t i = 0; i < count; ++i) {
+            const auto id = static_cast<std::uint32_t>(i * 3 + 1);
+            b.begin("cpu@" + std::to_string(id)).prop("device_type", "cpu").prop("reg", cells({id})).end();
+        }
+        b.end().end();
+        const auto blob = b.finish();
+        static MachineInfo info;
+        auto result = read_machine_info(Bytes(blob), info);
+        if (count == kMaxHarts) {
+            REQUIRE(result);
+            CHECK(info.harts.size() == kMaxHarts);
+            CHECK(info.harts[kMaxHarts - 1].hart_id == (kMaxHarts - 1) * 3 + 1);
+        } else {
+            REQUIRE_FALSE(result);
+            CHECK(result.error().code == ErrorCode::kLimitExceeded);
+            CHECK(result.error().limit == Limit::kHarts);
+            CHECK(result.error().detail == kMaxHarts);
+            CHECK(result.error().node.view() == "/cpus/cpu@" + std::to_string(kMaxHarts * 3 + 1));
+            CHECK(text_of(result.error()).find("kMaxHarts = 1024") != std::string::npos);
+        }
+    }
+}
+
+TEST_CASE("MachineInfo: memory, reservation and dynamic limits") {
+    {
+        BlobBuilder b;
+        b.begin("");
+        std::vector<std::uint32_t> reg;
+        for (std::uint32_t i = 0; i <= kMaxMemoryRanges; ++i) {
+            reg.push_back(i);
+            reg.push_back(0);
+            reg.push_back(0x1000);
+        }
+        std::vector<std::uint8_t> bytes;
+        for (auto v : reg) fdt_test::put_be32(bytes, v);
+        b.begin("memory").prop("device_type", "memory").prop("reg", bytes).end().end();
+        const Error e = machine_error(b.finish());
+        CHECK(e.limit == Limit::kMemoryRanges);
+        CHECK(e.detail == kMaxMemoryRanges);
+        CHECK(e.property.empty());
+        CHECK(e.node.view() == "/memory");
+    }
+    {
+        BlobBuilder b;
+        for (std::uint64_t i = 0; i <= kMaxReservedRanges; ++i) b.reserve(i << 20, 0x1000);
+        b.begin("").end();
+        const Error e = machine_error(b.finish());
+        CHECK(e.limit == Limit::kReservedRanges);
+        CHECK(e.block == Block::kNone);
+        CHECK(e.offset == 40 + 16 * kMaxReservedRanges);
+    }
+    {
+        BlobBuilder b;
+        b.begin("").begin("reserved-memory");
+        for (std::size_t i = 0; i <= kMaxDynamicReservations; ++i)
+            b.begin("pool" + std::to_string(i)).prop("size", cells({0x1000})).end();
+        b.end().end();
+        const Error e = machine_error(b.finish());
+        CHECK(e.limit == Limit::kDynamicReservations);
+        CHECK(e.node.view() == "/reserved-memory/pool" + std::to_string(kMaxDynamicReservations));
+    }
+}
+
+TEST_CASE("MachineInfo: semantic errors name the node and property") {
+    auto duplicate = machine([](BlobBuilder& b) {
+        b.begin("cpus").end();  // a second top-level cpus is not /cpus' child list
+    });
+    MachineInfo info;
+    CHECK(read_machine_info(Bytes(duplicate), info));
+
+    BlobBuilder b;
+    b.begin("").begin("cpus").prop("#address-cells", cells({1})).prop("#size-cells", cells({0}));
+    b.begin("cpu@1").prop("device_type", "cpu").prop("reg", cells({1})).end();
+    b.begin("cpu@one").prop("device_type", "cpu").prop("reg", cells({1})).end();
+    b.end().end();
+    Error e = machine_error(b.finish());
+    CHECK(e.code == ErrorCode::kDuplicateHartId);
+    CHECK(e.detail == 1);
+    CHECK(e.node.view() == "/cpus/cpu@one");
+    CHECK(e.property == "reg");
+
+    BlobBuilder c;
+    c.begin("").begin("chosen").prop("linux,initrd-start", cells({0x1000})).end().end();
+    e = machine_error(c.finish());
+    CHECK(e.code == ErrorCode::kIncompleteInitrd);
+    CHECK(e.property == "linux,initrd-end");
+    CHECK(e.node.view() == "/chosen");
+
+    BlobBuilder d;
+    d.begin("").begin("chosen").prop("linux,initrd-start", cells({0x2000})).prop("linux,initrd-end", cells({0x1000}));
+    d.end().end();
+    e = machine_error(d.finish());
+    CHECK(e.code == ErrorCode::kInitrdEndBeforeStart);
+    CHECK(e.detail == 0x2000);
+    CHECK(e.detail2 == 0x1000);
+
+    BlobBuilder m;
+    m.begin("").begin("memory@0").prop("device_type", "memory").end().end();
+    e = machine_error(m.finish());
+    CHECK(e.code == ErrorCode::kMissingProperty);
+    CHECK(e.property == "reg");
+    CHECK(e.node.view() == "/memory@0");
+
+    BlobBuilder r;
+    r.begin("").begin("reserved-memory").begin("nothing").prop("no-map", std::vector<std::uint8_t>{}).end().end().end();
+    e = machine_error(r.finish());
+    CHECK(e.code == ErrorCode::kMissingProperty);
+    CHECK(e.node.view() == "/reserved-memory/nothing");
+
+    BlobBuilder o;
+    o.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
+    o.begin("memory@0").prop("device_type", "memory").prop("reg", cells({0xffff'ffff, 0xffff'f000, 0, 0x2000})).end();
+    o.end();
+    e = machine_error(o.finish());
+    CHECK(e.code == ErrorCode::kAddressOverflow);
+    CHECK(e.property == "reg");
+    CHECK(e.detail == 0xffff'ffff'ffff'f000);
+
+    BlobBuilder t;
+    t.begin("").begin("cpus").prop("#address-cells", cells({1})).begin("cpu@0").prop("device_type", "cpu");
+    t.prop("reg", cells({0})).prop("status", std::vector<std::uint8_t>{'o', 'k'}).end().end().end();
+    e = machine_error(t.finish());
+    CHECK(e.code == ErrorCode::kUnterminatedString);
+    CHECK(e.property == "status");
+    const std::string line = text_of(e);
+    CHECK(line.find("in property \"status\"") != std::string::npos);
+    CHECK(line.find("(node /cpus/cpu@0)") != std::string::npos);
+    CHECK(line.find('\n') == std::string::npos);
+}
+
+TEST_CASE("a malformed compatible elsewhere does not stop the walk") {
+    auto blob = machine([](BlobBuilder& b) {
+        b.begin("odd").prop("compatible", std::vector<std::uint8_t>{'x'}).end();
+    });
+    MachineInfo info;
+    CHECK(read_machine_info(Bytes(blob), info));
+}

@@ -1,0 +1,124 @@
+// Page tables built during compilation: if any of these stop holding, the
+// test file stops compiling. The doctest cases only repeat a few of them at
+// run time so that the sanitizers see the same code paths.
+#include <doctest/doctest.h>
+
+#include <array>
+
+#include "kmem/page_table.hpp"
+
+using namespace kmem;
+using namespace kmem::literals;
+
+namespace {
+
+using Memory = ArrayMemory<8>;
+using Table = PageTable<Sv39, Memory>;
+
+// A kernel image at -2 GiB: 2 MiB + 4 KiB, pa 2 MiB aligned, so one 2 MiB
+// leaf followed by one 4 KiB leaf, in root + one level-1 + one level-0 table.
+constexpr bool kernel_image_translates() {
+    Memory memory;
+    auto table = Table::create(memory);
+    if (!table) return false;
+    if (!table->map(0xffff'ffff'8000'0000_va, 0x8020'0000_pa, 2_MiB + 4_KiB, PageFlags::read_execute())) return false;
+
+    const auto in_big_page = table->translate(0xffff'ffff'801f'fff8_va);
+    const auto in_small_page = table->translate(0xffff'ffff'8020'0123_va);
+    if (!in_big_page || !in_small_page) return false;
+    return in_big_page->pa == 0x803f'fff8_pa && in_big_page->level == 1 && in_big_page->page_size == 2_MiB &&
+           in_big_page->flags == PageFlags::read_execute() && in_big_page->pte.accessed() &&
+           !in_big_page->pte.dirty() && in_small_page->pa == 0x8040'0123_pa && in_small_page->level == 0 &&
+           table->table_frames() == 3 && memory.live_frames() == 3;
+}
+static_assert(kernel_image_translates());
+
+// The first address past the mapping is not mapped, and the error says where.
+constexpr bool unmapped_neighbour_is_an_error() {
+    Memory memory;
+    auto table = Table::create(memory);
+    if (!table || !table->map(0x4000'0000_va, 0x4000'0000_pa, 1_GiB, PageFlags::read_write())) return false;
+    const auto inside = table->translate(0x7fff'ffff_va);
+    const auto outside = table->translate(0x8000'0000_va);
+    return inside && inside->level == 2 && inside->pa == 0x7fff'ffff_pa && table->table_frames() == 1 && !outside &&
+           outside.error().code == PageTableErrorCode::NotMapped && outside.error().va == 0x8000'0000_va;
+}
+static_assert(unmapped_neighbour_is_an_error());
+
+constexpr PageTableError map_error(VirtualAddress va, PhysicalAddress pa, std::uint64_t size, PageFlags flags) {
+    Memory memory;
+    auto table = Table::create(memory);
+    KMEM_ASSERT(table.has_value());
+    KMEM_ASSERT(table->map(0x20'0000_va, 0x8000'0000_pa, 4_MiB, PageFlags::read_write()).has_value());
+    const auto result = table->map(va, pa, size, flags);
+    KMEM_ASSERT(!result.has_value());
+    return result.error();
+}
+
+// Overlap with the existing [2 MiB, 6 MiB): the first mapped page is named,
+// with the physical address it maps to now.
+static_assert(map_error(0x10'0000_va, 0x9000'0000_pa, 2_MiB, PageFlags::read_only()).code ==
+              PageTableErrorCode::AlreadyMapped);
+static_assert(map_error(0x10'0000_va, 0x9000'0000_pa, 2_MiB, PageFlags::read_only()).va == 0x20'0000_va);
+static_assert(map_error(0x10'0000_va, 0x9000'0000_pa, 2_MiB, PageFlags::read_only()).pa == 0x8000'0000_pa);
+// 2^38 is the first address past Sv39's lower half.
+static_assert(map_error(0x40'0000'0000_va, 0x1000_pa, 4_KiB, PageFlags::read_only()).code ==
+              PageTableErrorCode::NonCanonical);
+static_assert(map_error(0x3f'ffff'f000_va, 0x1000_pa, 8_KiB, PageFlags::read_only()).va == 0x40'0000'0000_va);
+static_assert(map_error(0x1000'0000_va, 0x1000_pa, 4_KiB, {.read = true, .write = true, .execute = true}).code ==
+              PageTableErrorCode::WriteExecute);
+static_assert(map_error(0x1000'0000_va, 0x1000_pa, 4_KiB, {.write = true}).code == PageTableErrorCode::InvalidFlags);
+static_assert(map_error(0x1000'0800_va, 0x1000_pa, 4_KiB, PageFlags::read_only()).code ==
+              PageTableErrorCode::Misaligned);
+
+// Running out of frames half way leaves the table as it was.
+constexpr bool out_of_frames_rolls_back() {
+    Memory memory;
+    auto table = Table::create(memory);
+    if (!table) return false;
+    // [2 MiB - 4 KiB, 2 MiB + 4 KiB) needs two level-0 tables under one
+    // level-1 table; with three frames in all, the first page is written
+    // before the second level-0 table is refused.
+    memory.set_limit(3);
+    const auto result = table->map(0x1f'f000_va, 0x1000_pa, 8_KiB, PageFlags::read_only());
+    if (result || result.error().code != PageTableErrorCode::OutOfFrames) return false;
+    return result.error().va == 0x20'0000_va && result.error().pa == 0x2000_pa && table->table_frames() == 1 &&
+           memory.live_frames() == 1 &&
+           !table->translate(0x1f'f000_va);
+}
+static_assert(out_of_frames_rolls_back());
+
+// The lower bound of table frames for hand-placed leaves.
+constexpr std::array<Leaf, 4> kLeaves{{
+    {0x0_va, {}, 4_KiB, 0, {}},                          // root -> L1[0] -> L0[0]
+    {0x1000_va, {}, 4_KiB, 0, {}},                       // same tables
+    {0x20'0000_va, {}, 2_MiB, 1, {}},                    // leaf in L1[0]
+    {0xffff'ffff'c000'1000_va, {}, 4_KiB, 0, {}},        // root -> another L1 -> another L0
+}};
+static_assert(minimum_table_frames<Sv39>(kLeaves) == 5);
+static_assert(minimum_table_frames<Sv48>(kLeaves) == 7);
+static_assert(minimum_table_frames<Sv39>(std::array<Leaf, 0>{}) == 1);
+
+// Splitting a 1 GiB page to unmap its first 4 KiB keeps every other address.
+constexpr bool unmap_splits_a_gigabyte_page() {
+    Memory memory;
+    auto table = Table::create(memory);
+    if (!table || !table->map(0x4000'0000_va, 0xc000'0000_pa, 1_GiB, PageFlags::read_write())) return false;
+    if (!table->unmap(0x4000'0000_va, 4_KiB)) return false;
+    const auto gone = table->translate(0x4000'0000_va);
+    const auto small = table->translate(0x4000'1000_va);
+    const auto big = table->translate(0x7fe0'0000_va);
+    return !gone && small && small->pa == 0xc000'1000_pa && small->level == 0 && big && big->level == 1 &&
+           big->pa == 0xffe0'0000_pa && table->table_frames() == 3;
+}
+static_assert(unmap_splits_a_gigabyte_page());
+
+}  // namespace
+
+TEST_CASE("constexpr page table checks also hold at run time") {
+    CHECK(kernel_image_translates());
+    CHECK(unmapped_neighbour_is_an_error());
+    CHECK(out_of_frames_rolls_back());
+    CHECK(unmap_splits_a_gigabyte_page());
+    CHECK(map_error(0x10'0000_va, 0x9000'0000_pa, 2_MiB, PageFlags::read_only()).va == 0x20'0000_va);
+}
