@@ -1,10 +1,14 @@
 #!/bin/sh
-# Boots the reference loader (with its embedded kernel) in QEMU virt.
+# Boots the reference loader in QEMU virt under OpenSBI:
+#   scripts/boot.sh [build-dir] [extra QEMU arguments...]
+# e.g. scripts/boot.sh build/clang -smp 8 -append "loader.log=debug"
+# QEMU exits by itself when the loader or the kernel stops the machine
+# (status 0 for success); Ctrl-A X quits it by hand.
 set -eu
-build=${1:-build/gcc}; shift || true
+build=${1:-build/gcc}; [ $# -gt 0 ] && shift
 loader="$build/examples/reference_loader/loader.elf"
 if [ ! -f "$loader" ]; then
-    echo "The reference loader is not written yet (issue 6): built and tested what exists; nothing to boot." >&2
-    exit 0
+    echo "no loader at $loader: build it first (meson compile -C $build)" >&2
+    exit 1
 fi
 exec qemu-system-riscv64 -machine virt -nographic -bios default -smp 4 -m 2G -kernel "$loader" "$@"

@@ -11,6 +11,7 @@
 #define SSTATUS_MXR (1 << 19)
 
 #define SBI_EXT_SRST 0x53525354
+#define SBI_EXT_HSM 0x48534D
 #define SBI_LEGACY_PUTCHAR 1
 
     .section .text.entry, "ax", @progbits
@@ -24,6 +25,15 @@ _start:
     csrr s3, instret
     csrci sstatus, SSTATUS_SIE
     csrw sie, zero
+
+    /* One boot hart only. OpenSBI 1.1 under QEMU sometimes sends two harts
+       here (seen with -smp 4 on MTTCG); a second one would share the boot
+       stack and clear .bss under the first. It goes back to the firmware
+       instead (HSM hart_stop), and the boot hart starts it like any other. */
+    lla t0, loader_boot_claimed
+    li t1, 1
+    amoswap.w.aq t0, t1, (t0)
+    bnez t0, .Lsurplus_boot_hart
 
     lla sp, loader_boot_stack_top
     sd a0, STACK_HART_ID(sp)
@@ -41,6 +51,12 @@ _start:
     mv a2, s2
     mv a3, s3
     call loader_main
+    j loader_park
+
+.Lsurplus_boot_hart:
+    li a7, SBI_EXT_HSM
+    li a6, 1    /* hart_stop: returns only on failure */
+    ecall
     j loader_park
 
     .text
@@ -231,6 +247,12 @@ loader_trap_entry:
     .section .rodata
 .Lnested_message:
     .asciz "\r\nloader: error: trap inside the trap handler; stopping\r\n"
+
+/* In .data, not .bss: it must hold before and while .bss is cleared. */
+    .section .data
+    .balign 4
+loader_boot_claimed:
+    .word 0
 
 /* Stacks: reserved in the image, neither stored nor cleared. */
     .section .stacks, "aw", @nobits

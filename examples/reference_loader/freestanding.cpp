@@ -81,7 +81,7 @@ int memcmp(const void* left, const void* right, std::size_t count) {
 
 // Without exceptions, a string_view access out of range is a loader bug.
 namespace std {
-[[noreturn]] void __throw_out_of_range_fmt(const char* format, ...) {
+void __throw_out_of_range_fmt(const char* format, ...) {
     loader::fail_with([&](loader::Console& out) {
         kmem::write(out, "libstdc++: ");
         kmem::write(out, format);

@@ -43,6 +43,10 @@ enum class HandoffState : std::uint32_t {
     kPark = HANDOFF_STATE_PARK,  // stop with interrupts off: the boot failed
 };
 
+// start_error of a hart that hart_start accepted but that never ran loader
+// code (not an SBI error code: those are small negative numbers).
+inline constexpr std::int32_t kNotArrived = -1000;
+
 // What a started hart gets in a1 from hart_start. The record comes first so
 // that its address is the slot's.
 struct alignas(64) HartSlot {
@@ -50,7 +54,7 @@ struct alignas(64) HartSlot {
     std::uint64_t stack_top = 0;  // this hart's loader stack
     std::uint64_t hart_id = 0;
     std::uint32_t arrived = 0;    // set by the hart once it runs loader code
-    std::int32_t start_error = 0; // SBI error of hart_start, 0 when started
+    std::int32_t start_error = 0; // SBI error of hart_start, kNotArrived, or 0 when started
     bool started = false;         // hart_start succeeded (or this is the boot hart)
 };
 
@@ -68,6 +72,11 @@ static_assert(offsetof(HartSlot, stack_top) == SLOT_STACK_TOP);
 static_assert(sizeof(HartSlot) == SLOT_SIZE);
 
 inline constexpr std::size_t kMaxHarts = MAX_HARTS;
+
+// For large objects the loader initialises itself before use: the linker
+// script keeps them out of the range entry.S clears (zeroing 100 KiB that is
+// written again right after costs about 100,000 instructions).
+#define LOADER_NOCLEAR [[gnu::section(".bss.noclear")]]
 
 // The slot's state as the spinning hart sees it.
 inline void publish(HandoffRecord& record, HandoffState state) {

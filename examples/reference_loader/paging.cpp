@@ -1,5 +1,6 @@
 #include "paging.hpp"
 
+#include "handoff.hpp"
 #include "kmem/address.hpp"
 
 namespace loader {
@@ -7,9 +8,10 @@ namespace {
 
 // One table per level above the gigapages: gigapages[] is an Sv39 root, and
 // each extra level adds a table whose entry 0 points one level down.
-alignas(kmem::kPageSize) std::uint64_t gigapages[512];
-alignas(kmem::kPageSize) std::uint64_t sv48_root[512];
-alignas(kmem::kPageSize) std::uint64_t sv57_root[512];
+// Every entry is written by build_identity_tables().
+LOADER_NOCLEAR alignas(kmem::kPageSize) std::uint64_t gigapages[512];
+LOADER_NOCLEAR alignas(kmem::kPageSize) std::uint64_t sv48_root[512];
+LOADER_NOCLEAR alignas(kmem::kPageSize) std::uint64_t sv57_root[512];
 
 kmem::PhysicalAddress physical(const void* table) {
     return kmem::PhysicalAddress(reinterpret_cast<std::uintptr_t>(table));

@@ -62,7 +62,7 @@ struct Info {
 Info info;
 std::uint64_t arrived = 0;
 // tp of hart slot i points at tls_words[i], which holds the hart id.
-std::uint64_t tls_words[kMaxHarts];
+LOADER_NOCLEAR std::uint64_t tls_words[kMaxHarts];
 
 constexpr std::uint64_t kSstatusSie = 1u << 1;
 constexpr std::uint64_t kSstatusSum = 1u << 18;

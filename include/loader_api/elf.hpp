@@ -142,6 +142,7 @@ enum class ElfErrorCode : std::uint8_t {
     DynamicBadTableSize,
     DynamicAddressUnmapped,
     UnsupportedPltRel,
+    UnsupportedRelTable,
     UnsupportedRelocation,
     RelocationTargetUnmapped,
     RelrBitmapFirst,
@@ -391,6 +392,11 @@ struct ElfError {
             write(sink, "DT_PLTREL ");
             write_dec(sink, value);
             write(sink, " is not DT_RELA (7)");
+            break;
+        case ElfErrorCode::UnsupportedRelTable:
+            write(sink, "DT_REL table at ");
+            write_hex(sink, offset);
+            write(sink, ": relocations without addends are not used on RISC-V and not supported");
             break;
         case ElfErrorCode::UnsupportedRelocation:
             write(sink, "unsupported relocation type ");
@@ -1001,6 +1007,11 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_sections(std::uint64_t e
         return kmem::unexpected(error(ElfErrorCode::BadSectionNameTableIndex, 0, 62, shstrndx, shnum));
     shstr_offset_ = read(names_at + 24, 8);
     shstr_size_ = read(names_at + 32, 8);
+    // The loop above skips SHT_NULL sections, which the name table may claim
+    // to be (found by fuzzing): its bytes are read, so check them here.
+    if (!elf_detail::fits(shstr_offset_, shstr_size_, bytes_.size()))
+        return kmem::unexpected(
+            error(ElfErrorCode::SectionOutsideFile, shstrndx, shstr_offset_, shstr_size_, bytes_.size()));
     has_section_names_ = true;
     for (std::size_t i = 0; i < shnum_; ++i) {
         const std::uint64_t name = read(shoff_ + i * elf::kSectionHeaderSize, 4);
@@ -1087,7 +1098,7 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_dynamic() {
         bool present = false;
         std::uint64_t value = 0;
     };
-    Tag rela, relasz, relaent, jmprel, pltrelsz, pltrel, relr, relrsz, relrent, symtab, syment, strtab, strsz;
+    Tag rela, relasz, relaent, jmprel, pltrelsz, pltrel, relr, relrsz, relrent, symtab, syment, strtab, strsz, rel;
     const std::uint64_t count = ph.filesz / elf::kDynamicEntrySize;
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t tag = read(ph.offset + i * elf::kDynamicEntrySize, 8);
@@ -1108,6 +1119,7 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_dynamic() {
         case elf::kDtSymEnt: set(syment); break;
         case elf::kDtStrTab: set(strtab); break;
         case elf::kDtStrSz: set(strsz); break;
+        case elf::kDtRel: set(rel); break;
         case elf::kDtRelaCount: d.rela_count = value; break;
         case elf::kDtFlags: d.flags = value; break;
         case elf::kDtFlags1: d.flags_1 = value; break;
@@ -1132,6 +1144,8 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_dynamic() {
         out = KMEM_TRY(table(address.value, size.value, what));
         return {};
     };
+    // Skipping a DT_REL table would leave the image unrelocated without a word.
+    if (rel.present) return kmem::unexpected(error(ElfErrorCode::UnsupportedRelTable, 0, rel.value));
     KMEM_TRY(sized_table(rela, relasz, relaent, elf::kRelaEntrySize, "DT_RELA", "DT_RELASZ", "DT_RELAENT", d.rela));
     if (pltrel.present && pltrel.value != elf::kDtRela)
         return kmem::unexpected(error(ElfErrorCode::UnsupportedPltRel, 0, 0, pltrel.value));

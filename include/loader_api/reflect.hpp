@@ -149,7 +149,7 @@ constexpr std::uint64_t abi_fingerprint() {
 template <std::uint64_t Declared, std::uint64_t Computed>
 struct AbiFingerprintCheck {
     static_assert(Declared == Computed,
-                  "the layout of BootInfo changed: set kAbiFingerprint in boot_info.hpp to the Computed value of "
+                  "the layout of BootInfo changed: set kAbiFingerprint in boot_info.hpp to the Computed value (decimal) of "
                   "this instantiation and bump kBootInfoVersionMajor (docs/protocol.md, versioning)");
     static constexpr bool ok = true;
 };

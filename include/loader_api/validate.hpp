@@ -241,7 +241,7 @@ inline Result check_header(const BootInfo& info, std::size_t available) {
     return {};
 }
 
-inline Result check_regions(std::span<const MemoryRegion> regions) {
+inline Result check_regions(std::span<const MemoryRegion> regions, bool newer_minor) {
     if (regions.empty()) return fail(Code::NoMemoryRegions, "memory_regions", 0);
     for (std::size_t i = 0; i < regions.size(); ++i) {
         const PhysRange range = regions[i].range;
@@ -249,7 +249,9 @@ inline Result check_regions(std::span<const MemoryRegion> regions) {
         if (range.empty()) return fail_at(Code::RegionEmpty, "memory_regions", i, range.begin);
         if (range.begin % kmem::kPageSize != 0 || range.end % kmem::kPageSize != 0)
             return fail_at(Code::RegionMisaligned, "memory_regions", i, range.begin, range.end);
-        if (!is_valid(regions[i].kind))
+        // A newer minor version may add kinds this build does not know;
+        // the kernel treats those as Reserved (docs/protocol.md, versioning).
+        if (!is_valid(regions[i].kind) && !newer_minor)
             return fail_at(Code::RegionKindUnknown, "memory_regions", i, static_cast<std::uint32_t>(regions[i].kind));
         if (i == 0) continue;
         const MemoryRegion& previous = regions[i - 1];
@@ -333,6 +335,7 @@ inline Result check_kernel(const BootInfo& info, std::span<const MemoryRegion> r
 }
 
 inline Result check_harts(const BootInfo& info) {
+    const bool newer_minor = info.header.version_minor > kBootInfoVersionMinor;
     const auto harts = info.hart_table();
     const unsigned va_bits = virtual_address_bits(info.paging_mode);
     const TlsTemplate& tls = info.tls_template;
@@ -342,7 +345,7 @@ inline Result check_harts(const BootInfo& info) {
             return fail_at(Code::HartIdDuplicate, "harts", i, hart.hart_id);
         if (i > 0 && hart.hart_id < harts[i - 1].hart_id)
             return fail_at(Code::HartsUnsorted, "harts", i, hart.hart_id, harts[i - 1].hart_id);
-        if (!is_valid(hart.state))
+        if (!is_valid(hart.state) && !newer_minor)
             return fail_at(Code::HartStateUnknown, "harts", i, static_cast<std::uint32_t>(hart.state));
         const bool started = hart.state == HartState::Started;
         if ((hart.state == HartState::Failed) != (hart.sbi_error != 0))
@@ -408,7 +411,7 @@ inline kmem::Expected<void, ValidationError> validate(const BootInfo& info, std:
         return detail::fail(Code::TotalSizeBeyondAvailable, "header.total_size", sizeof(BootInfoHeader), available_bytes);
     KMEM_TRY(detail::check_header(info, available_bytes));
     const auto regions = info.regions();
-    KMEM_TRY(detail::check_regions(regions));
+    KMEM_TRY(detail::check_regions(regions, info.header.version_minor > kBootInfoVersionMinor));
     KMEM_TRY(detail::check_paging(info, regions));
     KMEM_TRY(detail::check_kernel(info, regions));
     KMEM_TRY(detail::check_harts(info));

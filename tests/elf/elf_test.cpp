@@ -356,6 +356,7 @@ TEST_CASE("dynamic table addresses must translate into the file part of a PT_LOA
         {6, elf::kDtSymTab, 0x9000, ElfErrorCode::DynamicAddressUnmapped, "DT_SYMTAB address 0x9000"},
         {8, elf::kDtStrTab, 0x11ff0, ElfErrorCode::DynamicAddressUnmapped, "DT_STRTAB address 0x11ff0 size 0x20"},
         {10, elf::kDtPltRel, elf::kDtRel, ElfErrorCode::UnsupportedPltRel, "DT_PLTREL 17 is not DT_RELA"},
+        {10, elf::kDtRel, 0x11100, ElfErrorCode::UnsupportedRelTable, "DT_REL table at 0x11100"},
     };
     for (const Case& c : cases) {
         Image m = make_image();
@@ -454,6 +455,14 @@ TEST_CASE("bad sections are named") {
         Image m = make_image();
         m.shdr(1, 0x30, 1, 0x10800, 0x800, 8);
         CHECK(parse_code(m) == ElfErrorCode::SectionNameOutOfRange);
+    }
+    {
+        // Found by fuzz_elf: a name table of type SHT_NULL escaped the range check.
+        Image m = make_image();
+        m.shdr(2, 16, elf::kShtNull, 0, 0x5220'5f71'6e61, 0x1a);
+        const ElfError e = parse_error(m);
+        CHECK(e.code == ElfErrorCode::SectionOutsideFile);
+        CHECK(e.index == 2);
     }
     {
         Image m = make_image();

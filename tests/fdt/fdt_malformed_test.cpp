@@ -26,8 +26,11 @@ Result<void> read_all(const std::vector<std::uint8_t>& blob) {
     return read_machine_info(Bytes(blob.data(), blob.size()), info);
 }
 
+// The error's views point into the blob, so it is kept until the next call.
 Error error_of(const std::vector<std::uint8_t>& blob) {
-    auto result = read_all(blob);
+    static std::vector<std::uint8_t> kept;
+    kept = blob;
+    auto result = read_all(kept);
     REQUIRE_FALSE(result);
     StringSink sink;
     result.error().format(sink);

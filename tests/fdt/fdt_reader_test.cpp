@@ -32,9 +32,12 @@ Fdt open(const std::vector<std::uint8_t>& blob) {
     return *fdt;
 }
 
+// The error's views point into the blob, so it is kept until the next call.
 Error machine_error(const std::vector<std::uint8_t>& blob) {
     static MachineInfo info;
-    auto result = read_machine_info(Bytes(blob), info);
+    static std::vector<std::uint8_t> kept;
+    kept = blob;
+    auto result = read_machine_info(Bytes(kept), info);
     REQUIRE_FALSE(result);
     return result.error();
 }

@@ -414,6 +414,9 @@ struct Model {
     }
     // The lowest block by brute force: try every aligned start.
     std::optional<VirtualRange> fit(std::uint64_t size, std::uint64_t alignment, VirtualRange window) const {
+        // Outside the modelled cells nothing is a member; clamping keeps the
+        // search over kEverything from walking all of 2^64.
+        window = window.intersection(vr(base, base + cells * unit));
         std::uint64_t start = window.begin().value();
         if (const std::uint64_t misalignment = start % alignment; misalignment != 0) {
             if (start > kTop - (alignment - misalignment)) return std::nullopt;
@@ -446,7 +449,8 @@ struct Config {
 
 template <std::size_t N>
 void run_random(const Config& config, int steps) {
-    CAPTURE(config.name);
+    const std::string name = config.name;
+    CAPTURE(name);
     std::mt19937_64 random(config.seed);
     auto below = [&](std::uint64_t bound) { return random() % bound; };
     Model model{config.base, config.unit, config.cells, {}};
@@ -525,7 +529,7 @@ void run_random(const Config& config, int steps) {
         }
     }
     // The run must have exercised the interesting paths, or it proves little.
-    MESSAGE(config.name << ": " << capacity_failures << " capacity failures, " << splits << " splits, " << fits
+    MESSAGE(name << ": " << capacity_failures << " capacity failures, " << splits << " splits, " << fits
                         << " fits");
     CHECK(splits > 0);
     CHECK(fits > 0);

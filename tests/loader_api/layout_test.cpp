@@ -61,7 +61,8 @@ std::map<std::string, Rows> documented_tables(const std::string& path) {
     std::map<std::string, Rows> tables;
     std::string line, section;
     while (std::getline(file, line)) {
-        if (line.starts_with("### ")) section = line.substr(4);
+        // Only rows under "### Type" count; any other heading ends the table.
+        if (line.starts_with("#")) section = line.starts_with("### ") ? line.substr(4) : "";
         if (!line.starts_with("| `")) continue;
         std::size_t bars = 0, cut = 0;
         for (; cut < line.size() && bars < 4; ++cut) bars += line[cut] == '|';

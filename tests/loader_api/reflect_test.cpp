@@ -137,10 +137,9 @@ TEST_CASE("format: the whole block, arrays included") {
     CHECK(text.find("\n  physmap: [0xffff800080000000, 0xffff800090000000) 256 MiB\n") != std::string::npos);
     CHECK(text.find("\n  random: 01080f161d242b323940474e555c636a71787f868d949ba2a9b0b7bec5ccd3da\n") != std::string::npos);
     CHECK(text.find("\n  harts[2]: {hart_id: 9, state: Failed, sbi_error: -3, ") != std::string::npos);
-    CHECK(text.find("\n  memory_regions[12]: {range: [0x8ff03000, 0x90000000) 0xfd000 B, kind: Usable, reserved: 0}\n") ==
-          std::string::npos);  // sizes that are not whole units print in decimal bytes
-    CHECK(text.find("\n  memory_regions[12]: {range: [0x8ff03000, 0x90000000) 1036288 B, kind: Usable, reserved: 0}\n") !=
+    CHECK(text.find("\n  memory_regions[12]: {range: [0x8ff03000, 0x90000000) 1012 KiB, kind: Usable, reserved: 0}\n") !=
           std::string::npos);
+    CHECK(text.find("\n  device_tree: [0x8ff00100, 0x8ff02100) 8 KiB\n") != std::string::npos);
     CHECK(text.find("\n  kernel_segments[1]: {virt: [0xffffffff80204000, 0xffffffff80206000) 8 KiB, physical_begin: 0x80200000, flags: 11, reserved: 0}\n") != std::string::npos);
     CHECK(text.ends_with("\n  command_line: \"console=ttyS0 quiet\"\n"));
 }

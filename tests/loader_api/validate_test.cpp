@@ -208,6 +208,17 @@ TEST_CASE("validate: messages name the field and the values") {
     CHECK(text_of(validate(other.info(), 4096).error()) == "boot_info: tls_template.alignment: alignment not a power of two 0x18");
 }
 
+TEST_CASE("validate: a newer minor version may use region kinds and hart states unknown here") {
+    sample::Block block;
+    sample::build(block);
+    region(block, 4).kind = static_cast<MemoryRegionKind>(77);
+    hart(block, 0).state = static_cast<HartState>(9);
+    CHECK(!validate(block.info(), 4096).has_value());
+    block.info().header.version_minor = kBootInfoVersionMinor + 1;
+    // Hart 0 is not "Started" to this build, so only the boot hart (5) is checked as started.
+    CHECK(validate(block.info(), 4096).has_value());
+}
+
 TEST_CASE("validate: a kernel without TLS may have empty TLS blocks") {
     sample::Block block;
     sample::build(block);

@@ -45,7 +45,7 @@ entry = int(re.search(r"Entry point address:\s+(0x[0-9a-f]+)", header).group(1),
 symbols = {}
 for line in run(readelf, "-sW", kernel).splitlines():
     parts = line.split()
-    if len(parts) >= 8 and parts[0].endswith(":"):
+    if len(parts) >= 8 and parts[0][:-1].isdigit():
         symbols[parts[7]] = (int(parts[1], 16), parts[3])
 if symbols.get("_start", (None,))[0] != entry:
     failures.append(f"entry {entry:#x} is not _start ({symbols.get('_start')})")

@@ -21,7 +21,8 @@ namespace {
 volatile std::uint64_t observed;
 
 [[noreturn]] void kernel_main(std::uint64_t hart_id, const loader_api::BootInfo& boot_info) {
-    observed = hart_id + boot_info.header.total_size + tls_first;
+    tls_first += boot_info.header.total_size;
+    observed = hart_id + tls_first;
     tls_second += static_cast<std::uint32_t>(hart_id);
     observed = tls_second;
     for (;;) asm volatile("wfi");

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Boots an image in qemu-system-riscv64 (virt, OpenSBI) and judges the run.
+
+The test passes when QEMU exits by itself within the time limit with the
+expected status (the sifive,test device: 0 for pass, the failure code
+otherwise), every --expect regex matches some console line, no --forbid regex
+matches any, and with --harts N each hart 0..N-1 printed its hello exactly
+once. On failure the whole console is printed after the reasons.
+
+usage: qemu_boot.py --qemu QEMU --image loader.elf [options] [-- extra QEMU args]
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", required=True, help="qemu-system-riscv64")
+    parser.add_argument("--image", required=True, help="the ELF given to -kernel")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds before QEMU is killed")
+    parser.add_argument("--exit-code", type=int, default=0, help="QEMU's expected exit status")
+    parser.add_argument("--expect", action="append", default=[], metavar="REGEX",
+                        help="must match at least one console line")
+    parser.add_argument("--forbid", action="append", default=[], metavar="REGEX",
+                        help="must match no console line")
+    parser.add_argument("--harts", type=int, default=0,
+                        help="harts 0..N-1 must each print 'hello from hart K' once")
+    parser.add_argument("--hello", default=r"selftest: hello from hart (\d+)$",
+                        help="regex whose group 1 is the hart id of a hello line")
+    parser.add_argument("qemu_args", nargs="*", help="after --: -smp, -m, -numa, -append, -initrd, -icount ...")
+    return parser.parse_args(argv)
+
+
+def run(args):
+    command = [args.qemu, "-machine", "virt", "-nographic", "-bios", "default",
+               "-kernel", args.image] + args.qemu_args
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    timed_out = False
+    try:
+        output, _ = process.communicate(timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        process.kill()
+        output, _ = process.communicate()
+    elapsed = time.monotonic() - started
+    console = output.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
+    return command, process.returncode, timed_out, elapsed, console
+
+
+def judge(args, returncode, timed_out, console):
+    problems = []
+    lines = console.split("\n")
+    if timed_out:
+        problems.append(f"timeout: QEMU still running after {args.timeout:g} s (killed)")
+    elif returncode != args.exit_code:
+        problems.append(f"QEMU exit status {returncode}, expected {args.exit_code}")
+    for pattern in args.expect:
+        regex = re.compile(pattern)
+        if not any(regex.search(line) for line in lines):
+            problems.append(f"no console line matches {pattern!r}")
+    for pattern in args.forbid:
+        regex = re.compile(pattern)
+        hits = [line for line in lines if regex.search(line)]
+        if hits:
+            problems.append(f"forbidden {pattern!r} matches: {hits[0]!r}")
+    if args.harts:
+        hello = re.compile(args.hello)
+        seen = {}
+        for line in lines:
+            match = hello.search(line)
+            if match:
+                hart = int(match.group(1))
+                seen[hart] = seen.get(hart, 0) + 1
+        missing = [h for h in range(args.harts) if h not in seen]
+        repeated = [h for h, n in sorted(seen.items()) if n > 1]
+        unexpected = [h for h in sorted(seen) if h >= args.harts]
+        if missing:
+            problems.append(f"no hello from harts {missing}")
+        if repeated:
+            problems.append(f"more than one hello from harts {repeated}")
+        if unexpected:
+            problems.append(f"hello from harts that should not exist: {unexpected}")
+    return problems
+
+
+def main(argv):
+    args = parse_args(argv)
+    command, returncode, timed_out, elapsed, console = run(args)
+    problems = judge(args, returncode, timed_out, console)
+    summary = "timeout" if timed_out else f"exit {returncode}"
+    print(f"$ {' '.join(command)}")
+    print(f"({summary} after {elapsed:.1f} s)")
+    if problems:
+        for problem in problems:
+            print(f"FAIL: {problem}")
+        print("---- console ----")
+        print(console.rstrip("\n"))
+        print("---- end of console ----")
+        return 1
+    # The loader's own lines, so a passing log still shows what happened.
+    for line in console.split("\n"):
+        if line.startswith(("loader:", "selftest: all")):
+            print(line)
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
