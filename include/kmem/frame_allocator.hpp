@@ -111,8 +111,12 @@ public:
     // The allocator whose free memory is `free_memory` (each range shrunk inward to
     // whole frames; overlaps merge).
     static constexpr Expected<FrameAllocator, AllocError> create(std::span<const PhysicalRange> free_memory) {
+        // Explicit checks rather than KMEM_TRY: GCC 12 crashes (ICE in
+        // cxx_eval_store_expression) when a statement expression returns
+        // early during constant evaluation.
         FrameAllocator allocator;
-        for (const auto& range : free_memory) KMEM_TRY(allocator.add_free(range));
+        for (const auto& range : free_memory)
+            if (auto added = allocator.add_free(range); !added) return unexpected(added.error());
         return allocator;
     }
     template <std::size_t M>
@@ -139,8 +143,9 @@ public:
 
     // One 4 KiB frame.
     constexpr Expected<PhysicalAddress, AllocError> allocate() {
-        auto block = KMEM_TRY(allocate_contiguous(kFrameSize, kFrameSize));
-        return block.begin();
+        const auto block = allocate_contiguous(kFrameSize, kFrameSize);
+        if (!block) return unexpected(block.error());
+        return block->begin();
     }
 
     // `size` rounds up to whole frames and `alignment` up to the frame size.

@@ -134,7 +134,7 @@ public:
         return w < kWindows.size() ? &pages_[w][(va - kWindows[w]) / 4_KiB] : nullptr;
     }
     // The pages of [va, va + size) if they lie in one window, else null.
-    const std::uint64_t* span(std::uint64_t va, std::uint64_t size) const {
+    std::uint64_t* span(std::uint64_t va, std::uint64_t size) {
         const std::size_t w = window_of(va);
         if (w == kWindows.size() || size > kWindowSize - (va - kWindows[w])) return nullptr;
         return &pages_[w][(va - kWindows[w]) / 4_KiB];
@@ -165,31 +165,30 @@ public:
                 return failure(PageTableErrorCode::PhysicalOutOfRange, op.va + inside, op.pa + inside);
             }
         }
-        for (std::uint64_t offset = 0; offset < op.size; offset += 4_KiB) {
-            const std::uint64_t* page = slot(op.va + offset);
-            if (page == nullptr) FAIL("generated ranges must stay inside a window: ", hex(op.va + offset));
-            if (op.kind == OpKind::Map && *page != 0)
-                return failure(PageTableErrorCode::AlreadyMapped, op.va + offset, entry_pa(*page));
-            if (op.kind != OpKind::Map && *page == 0) return failure(PageTableErrorCode::NotMapped, op.va + offset);
+        const std::uint64_t* pages = span(op.va, op.size);
+        if (pages == nullptr) FAIL("generated ranges must stay inside a window: ", hex(op.va));
+        for (std::uint64_t i = 0; i < op.size / 4_KiB; ++i) {
+            if (op.kind == OpKind::Map && pages[i] != 0)
+                return failure(PageTableErrorCode::AlreadyMapped, op.va + i * 4_KiB, entry_pa(pages[i]));
+            if (op.kind != OpKind::Map && pages[i] == 0) return failure(PageTableErrorCode::NotMapped, op.va + i * 4_KiB);
         }
         return {};
     }
 
+    // Only for operations predict() allowed.
     void apply(const Op& op) {
-        for (std::uint64_t offset = 0; offset < op.size; offset += 4_KiB) {
-            std::uint64_t& page = *slot(op.va + offset);
+        std::uint64_t* pages = span(op.va, op.size);
+        const std::uint64_t count = op.size / 4_KiB;
+        const std::uint64_t first = page_entry(op.pa, op.flags);
+        for (std::uint64_t i = 0; i < count; ++i) {
             switch (op.kind) {
-                case OpKind::Map:
-                    page = page_entry(op.pa + offset, op.flags);
-                    ++mapped_;
-                    break;
-                case OpKind::Unmap:
-                    page = 0;
-                    --mapped_;
-                    break;
-                case OpKind::Protect: page = page_entry(entry_pa(page), op.flags); break;
+                case OpKind::Map: pages[i] = first + i * 4_KiB; break;
+                case OpKind::Unmap: pages[i] = 0; break;
+                case OpKind::Protect: pages[i] = entry_pa(pages[i]) | (first & 0xfff); break;
             }
         }
+        if (op.kind == OpKind::Map) mapped_ += count;
+        if (op.kind == OpKind::Unmap) mapped_ -= count;
     }
 
 private:
