@@ -511,6 +511,6 @@ void run_sequences(std::uint64_t seed_base, int sequences, int operations) {
 
 }  // namespace
 
-TEST_CASE("random operations against a page model: Sv39") { run_sequences<Sv39>(39'000, 40, 40); }
-TEST_CASE("random operations against a page model: Sv48") { run_sequences<Sv48>(48'000, 40, 40); }
-TEST_CASE("random operations against a page model: Sv57") { run_sequences<Sv57>(57'000, 40, 40); }
+TEST_CASE("random operations against a page model: Sv39") { run_sequences<Sv39>(39'000, 50, 40); }
+TEST_CASE("random operations against a page model: Sv48") { run_sequences<Sv48>(48'000, 50, 40); }
+TEST_CASE("random operations against a page model: Sv57") { run_sequences<Sv57>(57'000, 50, 40); }

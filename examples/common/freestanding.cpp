@@ -1,0 +1,109 @@
+// What the compilers and the freestanding parts of libstdc++ call without
+// being asked, for every riscv64 program of this project (loader, kernels):
+// memory and string primitives (-nostdlib leaves them undefined), the C++ ABI
+// hooks a class with a virtual function or a static object with a destructor
+// pulls in, and libstdc++'s out-of-range report.
+//
+// The program supplies one function, freestanding_fail(), which reports a
+// message on its console and stops; everything here that cannot continue
+// ends there.
+//
+// GCC must compile this file with -fno-tree-loop-distribute-patterns
+// (common_freestanding_args in meson.build), or it turns the loops below into
+// calls to the very functions they implement. clang does not: -ffreestanding
+// implies -fno-builtin, which turns its loop-idiom pass off.
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+
+// Defined by the program: print `message` and stop the machine.
+[[noreturn]] void freestanding_fail(const char* message);
+
+namespace {
+
+// Word at a time when both ends allow it: the loader copies and clears
+// structures of a hundred KiB, bytes would cost 8 times more.
+bool word_aligned(const void* a, const void* b) {
+    return ((reinterpret_cast<std::uintptr_t>(a) | reinterpret_cast<std::uintptr_t>(b)) & 7) == 0;
+}
+
+}  // namespace
+
+void* memcpy(void* destination, const void* source, std::size_t count) {
+    auto* to = static_cast<unsigned char*>(destination);
+    const auto* from = static_cast<const unsigned char*>(source);
+    std::size_t i = 0;
+    if (word_aligned(to, from)) {
+        for (; i + 8 <= count; i += 8)
+            *reinterpret_cast<std::uint64_t*>(to + i) = *reinterpret_cast<const std::uint64_t*>(from + i);
+    }
+    for (; i < count; ++i) to[i] = from[i];
+    return destination;
+}
+
+void* memmove(void* destination, const void* source, std::size_t count) {
+    auto* to = static_cast<unsigned char*>(destination);
+    const auto* from = static_cast<const unsigned char*>(source);
+    if (to < from) {
+        for (std::size_t i = 0; i < count; ++i) to[i] = from[i];
+    } else {
+        for (std::size_t i = count; i > 0; --i) to[i - 1] = from[i - 1];
+    }
+    return destination;
+}
+
+void* memset(void* destination, int value, std::size_t count) {
+    auto* to = static_cast<unsigned char*>(destination);
+    const auto byte = static_cast<unsigned char>(value);
+    std::size_t i = 0;
+    if (word_aligned(to, to)) {
+        const std::uint64_t word = byte * std::uint64_t{0x0101'0101'0101'0101};
+        for (; i + 8 <= count; i += 8) *reinterpret_cast<std::uint64_t*>(to + i) = word;
+    }
+    for (; i < count; ++i) to[i] = byte;
+    return destination;
+}
+
+int memcmp(const void* left, const void* right, std::size_t count) {
+    const auto* a = static_cast<const unsigned char*>(left);
+    const auto* b = static_cast<const unsigned char*>(right);
+    for (std::size_t i = 0; i < count; ++i)
+        if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+    return 0;
+}
+
+void* memchr(const void* memory, int value, std::size_t count) {
+    const auto* bytes = static_cast<const unsigned char*>(memory);
+    for (std::size_t i = 0; i < count; ++i)
+        if (bytes[i] == static_cast<unsigned char>(value)) return const_cast<unsigned char*>(bytes + i);
+    return nullptr;
+}
+
+std::size_t strlen(const char* text) {
+    std::size_t length = 0;
+    while (text[length] != '\0') ++length;
+    return length;
+}
+
+// A call through a pure virtual function: only a broken object gets here.
+void __cxa_pure_virtual() { freestanding_fail("pure virtual function called"); }
+
+// Static objects with destructors register them here; these programs never
+// return to anything that would run them, so nothing is recorded.
+int __cxa_atexit(void (*)(void*), void*, void*) { return 0; }
+[[gnu::visibility("hidden")]] void* __dso_handle = nullptr;
+
+}  // extern "C"
+
+// A class with a virtual destructor references the deleting destructor, and
+// that references operator delete even when nothing is ever heap-allocated.
+// There is no heap, so reaching it is a bug.
+void operator delete(void*) noexcept { freestanding_fail("operator delete called without a heap"); }
+void operator delete(void*, std::size_t) noexcept { freestanding_fail("operator delete called without a heap"); }
+
+// Without exceptions, a string_view or array access out of range is a bug.
+namespace std {
+[[noreturn]] void __throw_out_of_range_fmt(const char* format, ...) { freestanding_fail(format); }
+}  // namespace std
