@@ -151,7 +151,11 @@ struct RangeSetError {
 
     template <CharSink S>
     constexpr void format(S& sink) const {
-        write(sink, std::is_same_v<A, PhysicalAddress> ? "physical range set: " : "virtual range set: ");
+        if constexpr (std::is_same_v<A, PhysicalAddress>) {
+            write(sink, "physical range set: ");
+        } else {
+            write(sink, "virtual range set: ");
+        }
         switch (code) {
             case RangeSetErrorCode::CapacityExceeded:
                 write(sink, "no room for ");

@@ -243,6 +243,7 @@ public:
 
     std::uint64_t successes() const { return successes_; }
     std::uint64_t failures() const { return failures_; }
+    std::uint64_t out_of_frames() const { return out_of_frames_; }
 
 private:
     std::uint64_t granule() {
@@ -340,7 +341,7 @@ private:
             // A split at the end of the range names the boundary, one past its last page.
             CHECK(error.va.value() - op.va <= (op.kind == OpKind::Map ? op.size - 1 : op.size));
             if (op.kind == OpKind::Map) CHECK(error.pa.value() - op.pa == error.va.value() - op.va);
-            ++failures_;
+            ++out_of_frames_;
         } else {
             const PageTableError& error = result.error();
             CHECK(error.code == expected.code);
@@ -488,13 +489,14 @@ private:
     std::vector<Mapping> runs_;
     std::uint64_t successes_ = 0;
     std::uint64_t failures_ = 0;
+    std::uint64_t out_of_frames_ = 0;
 };
 
 template <class Mode>
 void run_sequences(std::uint64_t seed_base, int sequences, int operations) {
     auto memory = std::make_unique<Memory>();
     auto model = std::make_unique<Model<Mode>>();
-    std::uint64_t successes = 0, failures = 0;
+    std::uint64_t successes = 0, failures = 0, out_of_frames = 0;
     for (int sequence = 0; sequence < sequences; ++sequence) {
         const std::uint64_t seed = seed_base + static_cast<std::uint64_t>(sequence);
         CAPTURE(seed);
@@ -502,11 +504,14 @@ void run_sequences(std::uint64_t seed_base, int sequences, int operations) {
         driver.run(operations);
         successes += driver.successes();
         failures += driver.failures();
+        out_of_frames += driver.out_of_frames();
     }
-    MESSAGE(Mode::kName, ": ", successes, " operations succeeded, ", failures, " failed as the model said");
+    MESSAGE(Mode::kName, ": ", successes, " operations succeeded, ", failures, " failed as the model said, ",
+            out_of_frames, " ran out of frames and were rolled back");
     // Both kinds must be common, or the test checks less than it seems to.
     CHECK(successes > static_cast<std::uint64_t>(sequences * operations) / 4);
     CHECK(failures > static_cast<std::uint64_t>(sequences * operations) / 10);
+    CHECK(out_of_frames > 0);
 }
 
 }  // namespace

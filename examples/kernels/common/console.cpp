@@ -1,0 +1,28 @@
+#include "console.hpp"
+
+#include "sbi.hpp"  // examples/reference_loader/sbi.hpp
+#include "spinlock.hpp"
+
+namespace kernel {
+namespace {
+
+SpinLock console_lock;
+
+}  // namespace
+
+void SbiConsole::put(char c) {
+    if (c == '\n') loader::sbi::console_putchar('\r');
+    loader::sbi::console_putchar(c);
+}
+
+ConsoleLine::ConsoleLine() : locked_(true) { console_lock.lock(); }
+
+// About a second under QEMU: long enough for any line in progress, short
+// enough that a hart which died holding the lock does not hide a trap report.
+ConsoleLine::ConsoleLine(Forced) : locked_(console_lock.try_lock_for(1u << 24)) {}
+
+ConsoleLine::~ConsoleLine() {
+    if (locked_) console_lock.unlock();
+}
+
+}  // namespace kernel

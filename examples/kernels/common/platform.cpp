@@ -1,0 +1,204 @@
+#include "platform.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "console.hpp"
+#include "kmem/format.hpp"
+#include "live_tables.hpp"
+#include "loader_api/fdt.hpp"
+#include "sbi.hpp"  // examples/reference_loader/sbi.hpp
+
+extern "C" {
+void kernel_trap_vector();  // trap.S
+[[noreturn]] void kernel_park_hart();
+}
+
+namespace kernel {
+namespace {
+
+namespace fdt = loader_api::fdt;
+
+const loader_api::BootInfo* boot_info = nullptr;
+std::uint32_t shutdown_claimed = 0;
+
+// Frames for the tables that mapping the exit device may need: one per level
+// below the root, Sv57's four at most.
+alignas(4096) PageFrame table_pool[4];
+
+// sifive,test ("finisher") commands: QEMU exits with status 0 on pass and
+// with bits 31..16 as the status on fail.
+constexpr std::uint32_t kFinisherPass = 0x5555;
+constexpr std::uint32_t kFinisherFail = 0x3333;
+
+// The first sifive,test0/1 node's first reg address. fdt::MachineInfo has the
+// same matcher, but MachineInfo holds a thousand harts: too big for a stack.
+class TestDeviceFinder {
+public:
+    fdt::Result<void> begin_node(const fdt::Cursor&) {
+        compatible_ = false;
+        reg_present_ = false;
+        return {};
+    }
+    fdt::Result<void> property(const fdt::Cursor&, const fdt::Property& prop) {
+        if (prop.name == "compatible") {
+            auto list = fdt::as_string_list(prop);
+            compatible_ = list && (list->contains("sifive,test0") || list->contains("sifive,test1"));
+        } else if (prop.name == "reg") {
+            reg_ = prop;
+            reg_present_ = true;
+        }
+        return {};
+    }
+    fdt::Result<void> end_properties(const fdt::Cursor& cursor) {
+        if (found_ || !compatible_ || !reg_present_) return {};
+        auto reg = fdt::as_reg(reg_, cursor.parent_cells());
+        if (reg && !reg->empty()) {
+            found_ = true;
+            address_ = (*reg)[0].address;
+        }
+        return {};
+    }
+    bool found() const { return found_; }
+    std::uint64_t address() const { return address_; }
+
+private:
+    bool compatible_ = false, reg_present_ = false, found_ = false;
+    fdt::Property reg_{};
+    std::uint64_t address_ = 0;
+};
+
+// The device tree the loader was given, read through the physmap.
+std::uint64_t find_test_device(const loader_api::BootInfo& info) {
+    if (info.device_tree.empty()) return 0;
+    const fdt::Bytes bytes(reinterpret_cast<const std::uint8_t*>(info.device_tree.begin + info.physmap_offset),
+                           info.device_tree.size());
+    auto tree = fdt::Fdt::create(bytes);
+    if (!tree) return 0;
+    TestDeviceFinder finder;
+    if (!fdt::walk(*tree, finder) || !finder.found()) return 0;
+    return finder.address();
+}
+
+// Maps the device's page read-write (Svpbmt IO type is not assumed: PMAs of
+// QEMU's MMIO already make it uncached) and returns its virtual address, or 0.
+// Where: physmap_offset + physical, the address the physmap would give it,
+// unless that is taken or not in the higher half; then just above the physmap.
+std::uint64_t map_device(const loader_api::BootInfo& info, std::uint64_t physical) {
+    const std::uint64_t page = physical & ~std::uint64_t{0xfff};
+    const std::uint64_t candidates[] = {page + info.physmap_offset, (info.physmap.end + 0xfff) & ~std::uint64_t{0xfff}};
+    std::uint64_t mapped = 0;
+    with_live_table(info, table_pool, [&](auto& table) {
+        using Mode = typename std::remove_cvref_t<decltype(table)>::mode_type;
+        for (std::uint64_t va : candidates) {
+            if (va < Mode::kUpperHalfBegin) continue;
+            if (table.map(kmem::VirtualAddress(va), kmem::PhysicalAddress(page), kmem::kPageSize,
+                          kmem::PageFlags::read_write())) {
+                mapped = va;
+                return;
+            }
+        }
+    });
+    if (mapped == 0) return 0;
+    asm volatile("sfence.vma" ::: "memory");
+    return mapped + (physical - page);
+}
+
+}  // namespace
+
+void init_hart(const loader_api::BootInfo& info) {
+    __atomic_store_n(&boot_info, &info, __ATOMIC_RELEASE);
+    asm volatile("csrw stvec, %0" ::"r"(&kernel_trap_vector));
+}
+
+void park() { kernel_park_hart(); }
+
+void shutdown(std::uint32_t code) {
+    if (__atomic_exchange_n(&shutdown_claimed, 1u, __ATOMIC_ACQ_REL) != 0) park();
+    if (const loader_api::BootInfo* info = __atomic_load_n(&boot_info, __ATOMIC_ACQUIRE)) {
+        if (const std::uint64_t device = find_test_device(*info); device != 0) {
+            if (const std::uint64_t va = map_device(*info, device); va != 0) {
+                const std::uint32_t status = code > 0xffff ? 0xffff : code;
+                *reinterpret_cast<volatile std::uint32_t*>(va) =
+                    code == 0 ? kFinisherPass : (status << 16) | kFinisherFail;
+            }
+        }
+    }
+    const auto reset = loader::sbi::system_reset(
+        loader::sbi::ResetType::kShutdown,
+        code == 0 ? loader::sbi::ResetReason::kNone : loader::sbi::ResetReason::kSystemFailure);
+    println([&](ConsoleLine& out) {
+        kmem::write(out, "could not power off (SBI system_reset: ");
+        kmem::write(out, loader::sbi::error_name(reset.error));
+        kmem::write(out, "); parking");
+    });
+    park();
+}
+
+void fail(std::uint32_t code, std::string_view message) {
+    println(message);
+    shutdown(code);
+}
+
+}  // namespace kernel
+
+namespace {
+
+std::string_view trap_cause_name(std::uint64_t scause) {
+    if ((scause >> 63) != 0) return "interrupt";
+    switch (scause) {
+        case 0: return "instruction address misaligned";
+        case 1: return "instruction access fault";
+        case 2: return "illegal instruction";
+        case 3: return "breakpoint";
+        case 4: return "load address misaligned";
+        case 5: return "load access fault";
+        case 6: return "store/AMO address misaligned";
+        case 7: return "store/AMO access fault";
+        case 9: return "environment call from S-mode";
+        case 12: return "instruction page fault";
+        case 13: return "load page fault";
+        case 15: return "store/AMO page fault";
+        default: return "exception";
+    }
+}
+
+}  // namespace
+
+// Exit status of a trap: distinct from the test kernel's check codes.
+inline constexpr std::uint32_t kTrapExitCode = 0x7f;
+
+// trap.S switches to a private stack first (the faulting one may be the
+// problem, e.g. a stack overflow into the guard page); only one hart gets here.
+extern "C" [[noreturn]] void kernel_trap(std::uint64_t scause, std::uint64_t sepc, std::uint64_t stval,
+                                         std::uint64_t ra, std::uint64_t sp) {
+    {
+        kernel::ConsoleLine out(kernel::ConsoleLine::Forced{});
+        kmem::write(out, "FAIL: trap: ");
+        kmem::write(out, trap_cause_name(scause));
+        kmem::write(out, " scause ");
+        kmem::write_hex(out, scause);
+        kmem::write(out, " sepc ");
+        kmem::write_hex(out, sepc);
+        kmem::write(out, " stval ");
+        kmem::write_hex(out, stval);
+        kmem::write(out, " ra ");
+        kmem::write_hex(out, ra);
+        kmem::write(out, " sp ");
+        kmem::write_hex(out, sp);
+        out.put('\n');
+    }
+    kernel::shutdown(kTrapExitCode);
+}
+
+// The freestanding runtime's (examples/common/freestanding.cpp) way out.
+extern "C" [[noreturn]] void freestanding_fail(const char* message) {
+    {
+        kernel::ConsoleLine out(kernel::ConsoleLine::Forced{});
+        kmem::write(out, "FAIL: runtime: ");
+        while (*message != '\0') out.put(*message++);
+        out.put('\n');
+    }
+    kernel::shutdown(kTrapExitCode);
+}

@@ -1,0 +1,595 @@
+#pragma once
+// What the boot planner takes and what it gives back: PlanInput, Plan,
+// PlanError and the warnings. The algorithm is in plan/planner.hpp; this
+// header only has data, so a tool that prints plans reads just this.
+//
+// Every list has a fixed capacity (the target has no heap); the capacities
+// are the kPlanMax* constants below, and running out is a PlanError naming
+// the list (CapacityExceeded), never a silent cut.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "kmem/address.hpp"
+#include "kmem/expected.hpp"
+#include "kmem/format.hpp"
+#include "kmem/frame_allocator.hpp"
+#include "kmem/page_table.hpp"
+#include "kmem/range.hpp"
+#include "kmem/riscv.hpp"
+#include "loader_api/boot_info.hpp"
+#include "loader_api/boot_info_builder.hpp"
+#include "loader_api/elf.hpp"
+#include "loader_api/fdt.hpp"
+#include "loader_api/loader_config.hpp"
+#include "loader_api/validate.hpp"
+
+namespace loader_api {
+
+// --- Capacities ------------------------------------------------------------
+
+inline constexpr std::size_t kPlanMaxHarts = fdt::kMaxHarts;
+inline constexpr std::size_t kPlanMaxKernelSegments = 16;   // PT_LOAD segments with memory
+inline constexpr std::size_t kPlanMaxKernelPieces = 32;     // mapped pieces (RELRO and shared pages split segments)
+inline constexpr std::size_t kPlanMaxAllocations = kPlanMaxHarts + 512;
+inline constexpr std::size_t kPlanMaxAreas = kPlanMaxHarts * 2 + 64;  // a stack and a guard per hart
+inline constexpr std::size_t kPlanMaxRegions = 1024;        // BootInfo memory map entries
+inline constexpr std::size_t kPlanMaxRamRanges = 256;       // merged RAM ranges
+inline constexpr std::size_t kPlanMaxFreeRanges = 1024;     // frame allocator: free set
+inline constexpr std::size_t kPlanMaxUsedRanges = 1024;     // frame allocator: used set
+inline constexpr std::size_t kPlanMaxCommandLine = 4096;    // bytes of /chosen/bootargs
+inline constexpr std::size_t kPlanMaxWarnings = 16;
+inline constexpr std::uint64_t kPlanMaxBootInfoBytes =
+    required_size(BootInfoCapacity{kPlanMaxHarts, kPlanMaxRegions, kPlanMaxKernelPieces, kPlanMaxCommandLine});
+
+inline constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
+
+// A list with a fixed capacity and mutable entries (fdt::FixedList is
+// read-only once filled, and the plan updates hart states after planning).
+template <class T, std::size_t N>
+class PlanList {
+public:
+    static constexpr std::size_t kCapacity = N;
+    constexpr bool push(const T& item) {
+        if (size_ == N) return false;
+        items_[size_++] = item;
+        return true;
+    }
+    constexpr std::size_t size() const { return size_; }
+    constexpr bool empty() const { return size_ == 0; }
+    constexpr void clear() { size_ = 0; }
+    constexpr void pop() {
+        KMEM_ASSERT(size_ > 0);
+        --size_;
+    }
+    constexpr T& operator[](std::size_t index) {
+        KMEM_ASSERT(index < size_);
+        return items_[index];
+    }
+    constexpr const T& operator[](std::size_t index) const {
+        KMEM_ASSERT(index < size_);
+        return items_[index];
+    }
+    constexpr T& back() { return (*this)[size_ - 1]; }
+    constexpr T* begin() { return items_.data(); }
+    constexpr T* end() { return items_.data() + size_; }
+    constexpr const T* begin() const { return items_.data(); }
+    constexpr const T* end() const { return items_.data() + size_; }
+
+private:
+    std::array<T, N> items_{};
+    std::size_t size_ = 0;
+};
+
+// --- Input -------------------------------------------------------------------
+
+constexpr kmem::PagingModeId to_mode_id(PagingMode mode) {
+    return mode == PagingMode::Sv57 ? kmem::PagingModeId::Sv57
+           : mode == PagingMode::Sv48 ? kmem::PagingModeId::Sv48
+                                      : kmem::PagingModeId::Sv39;
+}
+constexpr PagingMode to_paging_mode(kmem::PagingModeId mode) {
+    return mode == kmem::PagingModeId::Sv57 ? PagingMode::Sv57
+           : mode == kmem::PagingModeId::Sv48 ? PagingMode::Sv48
+                                              : PagingMode::Sv39;
+}
+
+// A set of paging modes, e.g. what the satp probe found.
+class PagingModeSet {
+public:
+    constexpr PagingModeSet() = default;
+    static constexpr PagingModeSet all() {
+        PagingModeSet set;
+        set.bits_ = 7;
+        return set;
+    }
+    constexpr PagingModeSet& add(kmem::PagingModeId mode) {
+        bits_ |= bit(mode);
+        return *this;
+    }
+    constexpr bool contains(kmem::PagingModeId mode) const { return (bits_ & bit(mode)) != 0; }
+    constexpr bool empty() const { return bits_ == 0; }
+    constexpr std::uint8_t bits() const { return bits_; }
+
+    template <kmem::CharSink S>
+    constexpr void format(S& sink) const {
+        bool first = true;
+        for (auto mode : {kmem::PagingModeId::Sv39, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv57}) {
+            if (!contains(mode)) continue;
+            if (!first) sink.put(' ');
+            kmem::write(sink, kmem::name(mode));
+            first = false;
+        }
+        if (first) kmem::write(sink, "none");
+    }
+
+private:
+    static constexpr std::uint8_t bit(kmem::PagingModeId mode) {
+        return static_cast<std::uint8_t>(1u << static_cast<unsigned>(mode));
+    }
+    std::uint8_t bits_ = 0;
+};
+
+struct PlanOptions {
+    PagingModeSet supported_modes = PagingModeSet::all();  // from the satp probe of the boot hart
+    bool has_mode_cap = false;                              // loader.paging= on the command line
+    kmem::PagingModeId mode_cap = kmem::PagingModeId::Sv57;
+    bool kaslr_default = true;        // what LoaderConfig's Kaslr::Default means (meson kaslr_default)
+    std::uint64_t boot_hart_id = 0;
+    // The loader's own image, identity-mapped in the kernel's root so that
+    // the instructions after the satp write still run; LoaderReclaimable.
+    // Text is mapped RX and data RW, unless loader_image_rwx maps the text
+    // range RWX (an image that cannot split its text and data).
+    kmem::PhysicalRange loader_text{};
+    kmem::PhysicalRange loader_data{};
+    bool loader_image_rwx = false;
+    bool identity_map_loader = true;
+    // Entropy besides /chosen/rng-seed (e.g. the Zkr seed CSR); both are
+    // hashed together. None at all: KASLR off with a warning.
+    std::span<const std::uint8_t> entropy{};
+    std::uint64_t loader_entry_time = 0;     // rdtime at the loader's first instruction
+    std::uint64_t loader_entry_instret = 0;  // rdinstret there
+};
+
+struct PlanInput {
+    std::span<const std::uint8_t> device_tree{};  // at least the header's totalsize bytes
+    kmem::PhysicalAddress device_tree_address{};
+    std::span<const std::byte> kernel{};          // the kernel ELF file
+    kmem::PhysicalAddress kernel_address{};       // where those bytes lie in RAM
+    PlanOptions options{};
+};
+
+// --- Output --------------------------------------------------------------------
+
+// Where an entry of the allocation list comes from.
+enum class AllocationOrigin : std::uint8_t {
+    Planner,   // frames the planner took from free RAM
+    Input,     // memory the inputs already occupy (loader, device tree, kernel file, initrd)
+    Firmware,  // /memreserve/ and /reserved-memory (static ones)
+};
+constexpr std::string_view to_string(AllocationOrigin origin) {
+    switch (origin) {
+        case AllocationOrigin::Planner: return "planner";
+        case AllocationOrigin::Input: return "input";
+        case AllocationOrigin::Firmware: return "firmware";
+    }
+    return "?";
+}
+
+// One piece of physical memory and what it is for. `label` is static text
+// or a node name inside the device tree; `index` is a hart id (stacks), a
+// program header index (kernel segments) or kNoIndex.
+struct Allocation {
+    kmem::PhysicalRange range{};
+    MemoryRegionKind kind = MemoryRegionKind::Reserved;
+    AllocationOrigin origin = AllocationOrigin::Planner;
+    std::string_view label{};
+    std::uint64_t index = kNoIndex;
+};
+
+enum class AreaKind : std::uint8_t {
+    Physmap,   // all RAM at physical + physmap_offset
+    Kernel,    // a piece of the kernel image
+    Stack,     // one hart's stack
+    Guard,     // the unmapped page below a stack
+    Identity,  // the loader image at virtual = physical
+};
+constexpr std::string_view to_string(AreaKind kind) {
+    switch (kind) {
+        case AreaKind::Physmap: return "physmap";
+        case AreaKind::Kernel: return "kernel";
+        case AreaKind::Stack: return "stack";
+        case AreaKind::Guard: return "guard";
+        case AreaKind::Identity: return "identity";
+    }
+    return "?";
+}
+
+// One range of the kernel's address space. Mapped areas translate linearly:
+// va -> physical + (va - range.begin()). The physmap area maps only the RAM
+// inside it (holes between memory ranges stay unmapped); guards are unmapped.
+struct VirtualArea {
+    AreaKind kind = AreaKind::Physmap;
+    std::string_view label{};
+    std::uint64_t index = kNoIndex;  // hart id (stack, guard), program header index (kernel)
+    kmem::VirtualRange range{};
+    kmem::PhysicalAddress physical{};
+    kmem::PageFlags flags{};
+    bool mapped = true;
+    bool copied = false;  // kernel: the frames are a copy, not the ELF file's own
+};
+
+struct HartPlan {
+    std::uint64_t hart_id = 0;
+    HartState state = HartState::NotStarted;
+    std::int32_t sbi_error = 0;
+    kmem::VirtualAddress sp{};  // stack.end()
+    kmem::VirtualAddress tp{};  // tls.begin(), 0 without PT_TLS
+    kmem::VirtualRange stack{};
+    kmem::VirtualRange tls{};
+    kmem::PhysicalRange stack_frames{};
+    kmem::PhysicalRange tls_frames{};
+};
+
+// Where one randomised area went and how many places it could have gone.
+struct Placement {
+    kmem::VirtualRange block{};     // the reserved virtual block (aligned to `granularity`)
+    std::uint64_t granularity = 0;  // alignment of the block's start
+    std::uint64_t positions = 0;    // valid starts; 1 when fixed
+    bool randomised = false;
+};
+
+struct PlanStatistics {
+    std::uint64_t table_frames = 0;      // page-table frames of the kernel's root
+    std::uint64_t leaves[5] = {};        // leaf entries per level (4 KiB, 2 MiB, 1 GiB, ...)
+    Placement physmap{};
+    Placement kernel{};
+    Placement stacks{};
+    std::uint64_t kaslr_slide = 0;
+    std::uint64_t physmap_offset = 0;
+    std::uint64_t allocated_bytes = 0;   // frames the planner took (Planner origin)
+    std::uint64_t copied_kernel_bytes = 0;
+    std::uint64_t in_place_kernel_bytes = 0;
+    std::uint64_t relocations = 0;
+};
+
+enum class WarningCode : std::uint8_t {
+    NoEntropy,                // value: 0; KASLR off, BootInfo.random from the timestamps
+    KernelNotRelocatable,     // KASLR asked for, the kernel is ET_EXEC: it stays at its link address
+    DynamicReservationLeft,   // value: size; /reserved-memory child without reg, left to the kernel
+    HartWithoutPagingMode,    // value: hart id; its mmu-type does not reach the chosen mode
+    SharedPagePermissions,    // value: va (linked); two segments share a page, mapped with the union
+    HartsNotStarted,          // value: count of usable harts LoaderConfig leaves stopped
+    InputInReservedMemory,    // value: begin of the input range that overlaps reserved memory
+    NoTimebase,               // value: the frequency assumed (no timebase-frequency in /cpus)
+};
+
+struct PlanWarning {
+    WarningCode code = WarningCode::NoEntropy;
+    std::uint64_t value = 0;
+    std::uint64_t other = 0;
+    std::string_view text{};  // node name or mmu-type where it helps
+
+    template <kmem::CharSink S>
+    constexpr void format(S& sink) const {
+        using kmem::write;
+        write(sink, "plan warning: ");
+        switch (code) {
+            case WarningCode::NoEntropy:
+                write(sink, "no entropy (no /chosen/rng-seed, none from the loader): KASLR off, BootInfo.random "
+                            "derived from the timestamps");
+                break;
+            case WarningCode::KernelNotRelocatable:
+                write(sink, "KASLR asked for, but the kernel is not position-independent (ET_EXEC): it stays at ");
+                kmem::write_hex(sink, value);
+                write(sink, "; physmap and stacks are still randomised");
+                break;
+            case WarningCode::DynamicReservationLeft:
+                write(sink, "/reserved-memory/");
+                write(sink, text);
+                write(sink, " has a size (");
+                kmem::write_size(sink, value);
+                write(sink, ") but no address: left to the kernel, the memory map shows it as usable");
+                break;
+            case WarningCode::HartWithoutPagingMode:
+                write(sink, "hart ");
+                kmem::write_dec(sink, value);
+                write(sink, " (mmu-type \"");
+                write(sink, text);
+                write(sink, "\") cannot run the chosen paging mode: not started");
+                break;
+            case WarningCode::SharedPagePermissions:
+                write(sink, "the page at ");
+                kmem::write_hex(sink, value);
+                write(sink, " (link address) is shared by segments with different permissions: mapped with their union");
+                break;
+            case WarningCode::HartsNotStarted:
+                kmem::write_dec(sink, value);
+                write(sink, " usable harts left stopped (LoaderConfig.start_harts)");
+                break;
+            case WarningCode::InputInReservedMemory:
+                write(sink, "the ");
+                write(sink, text);
+                write(sink, " at ");
+                kmem::write_hex(sink, value);
+                write(sink, " overlaps reserved memory");
+                break;
+            case WarningCode::NoTimebase:
+                write(sink, "no timebase-frequency under /cpus: BootInfo says ");
+                kmem::write_dec(sink, value);
+                write(sink, " Hz");
+                break;
+        }
+    }
+};
+
+// --- Errors ----------------------------------------------------------------------
+
+enum class PlanErrorCode : std::uint8_t {
+    DeviceTree,             // fdt: the reader's error
+    KernelElf,              // elf: the reader's error
+    MissingLoaderConfig,    // no .loader_config section
+    BadLoaderConfig,        // what: the field; value: its value; other: what was expected
+    WriteExecute,           // elf: the W+X segment (LoaderConfig.allow_write_execute = 0)
+    SharedPageWriteExecute, // value: linked va of a page two segments share whose union is W+X
+    Relocation,             // elf: unsupported or malformed relocation
+    EntryNotExecutable,     // elf
+    NoRam,                  // the device tree has no (page-sized) memory
+    InputOutsideRam,        // what: which input; value/other: its range
+    LoaderRangesSharePage,  // value: the page
+    BootHartNotFound,       // value: the boot hart id
+    NoSModeHart,            // value: boot hart id; what: why (disabled, no mmu-type, ...)
+    NoPagingMode,           // supported/cap/config exclude every mode: value = supported bits, other = cap
+    RamTooLargeForPhysmap,  // mode; value: physmap size needed; other: size of the higher half
+    KernelDoesNotFit,       // mode; value: kernel start (linked); other: end; what: why
+    OutOfMemory,            // what: for what; alloc: size and the largest free block
+    AllocatorCapacity,      // alloc: which set ran out
+    PageTable,              // page_table: the mapping that failed
+    BootInfoBuild,          // build
+    BootInfoInvalid,        // validation: the planner's own BootInfo failed validate() (a planner bug)
+    CapacityExceeded,       // what: the list; value: its capacity
+    UnknownHart,            // mark_hart_failed: value: the hart id is not in the plan (or is the boot hart)
+    LoaderNotIdentityMappable,  // mode; value/other: the loader range above the mode's lower half
+};
+
+struct PlanError {
+    PlanErrorCode code = PlanErrorCode::DeviceTree;
+    std::string_view what{};
+    std::uint64_t value = 0;
+    std::uint64_t other = 0;
+    kmem::PagingModeId mode = kmem::PagingModeId::Sv39;
+    fdt::Error fdt{};
+    ElfError elf{};
+    kmem::AllocError alloc{};
+    kmem::PageTableError page_table{};
+    BuildError build{};
+    ValidationError validation{};
+
+    template <kmem::CharSink S>
+    constexpr void format(S& sink) const {
+        using kmem::write;
+        using kmem::write_hex;
+        write(sink, "plan: ");
+        switch (code) {
+            case PlanErrorCode::DeviceTree: fdt.format(sink); break;
+            case PlanErrorCode::KernelElf:
+                write(sink, "kernel ELF: ");
+                elf.format(sink);
+                break;
+            case PlanErrorCode::MissingLoaderConfig:
+                write(sink, "the kernel has no .loader_config section (declare it with LOADER_API_KERNEL)");
+                break;
+            case PlanErrorCode::BadLoaderConfig:
+                write(sink, "bad .loader_config: ");
+                write(sink, what);
+                write(sink, " is ");
+                write_hex(sink, value);
+                write(sink, " (expected ");
+                write_hex(sink, other);
+                sink.put(')');
+                break;
+            case PlanErrorCode::WriteExecute:
+                write(sink, "the kernel has a writable and executable segment and LoaderConfig.allow_write_execute is 0: ");
+                elf.format(sink);
+                break;
+            case PlanErrorCode::SharedPageWriteExecute:
+                write(sink, "the page at ");
+                write_hex(sink, value);
+                write(sink, " is shared by a writable and an executable segment (allow_write_execute is 0)");
+                break;
+            case PlanErrorCode::Relocation:
+                write(sink, "kernel relocation: ");
+                elf.format(sink);
+                break;
+            case PlanErrorCode::EntryNotExecutable:
+                write(sink, "kernel entry: ");
+                elf.format(sink);
+                break;
+            case PlanErrorCode::NoRam: write(sink, "the device tree describes no RAM (no whole page in any memory node)"); break;
+            case PlanErrorCode::InputOutsideRam:
+                write(sink, "the ");
+                write(sink, what);
+                sink.put(' ');
+                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
+                write(sink, " is not inside RAM");
+                break;
+            case PlanErrorCode::LoaderRangesSharePage:
+                write(sink, "loader text and data share the page at ");
+                write_hex(sink, value);
+                write(sink, " (they need different permissions)");
+                break;
+            case PlanErrorCode::BootHartNotFound:
+                write(sink, "the boot hart ");
+                kmem::write_dec(sink, value);
+                write(sink, " is not under /cpus");
+                break;
+            case PlanErrorCode::NoSModeHart:
+                write(sink, "no hart can run the kernel in S-mode: the boot hart ");
+                kmem::write_dec(sink, value);
+                write(sink, " ");
+                write(sink, what);
+                break;
+            case PlanErrorCode::NoPagingMode:
+                write(sink, "no paging mode in the allowed range: ");
+                write(sink, what);
+                break;
+            case PlanErrorCode::RamTooLargeForPhysmap:
+                write(sink, "RAM needs a physmap of ");
+                kmem::write_size(sink, value);
+                write(sink, " but the higher half of ");
+                write(sink, kmem::name(mode));
+                write(sink, " (the largest allowed mode) has ");
+                kmem::write_size(sink, other);
+                break;
+            case PlanErrorCode::KernelDoesNotFit:
+                write(sink, "the kernel ");
+                kmem::VirtualRange(kmem::VirtualAddress(value), kmem::VirtualAddress(other)).format(sink);
+                write(sink, " does not fit ");
+                write(sink, kmem::name(mode));
+                write(sink, ": ");
+                write(sink, what);
+                break;
+            case PlanErrorCode::OutOfMemory:
+                write(sink, "not enough memory for ");
+                write(sink, what);
+                write(sink, ": ");
+                alloc.format(sink);
+                break;
+            case PlanErrorCode::AllocatorCapacity:
+                write(sink, "while allocating ");
+                write(sink, what);
+                write(sink, ": ");
+                alloc.format(sink);
+                break;
+            case PlanErrorCode::PageTable: page_table.format(sink); break;
+            case PlanErrorCode::BootInfoBuild: build.format(sink); break;
+            case PlanErrorCode::BootInfoInvalid:
+                write(sink, "the planned BootInfo fails validation (planner bug): ");
+                validation.format(sink);
+                break;
+            case PlanErrorCode::CapacityExceeded:
+                write(sink, "more ");
+                write(sink, what);
+                write(sink, " than the planner's capacity of ");
+                kmem::write_dec(sink, value);
+                break;
+            case PlanErrorCode::UnknownHart:
+                write(sink, "hart ");
+                kmem::write_dec(sink, value);
+                write(sink, what.empty() ? std::string_view(" is not a started hart of the plan") : what);
+                break;
+            case PlanErrorCode::LoaderNotIdentityMappable:
+                write(sink, "the loader image ");
+                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
+                write(sink, " lies above the lower half of ");
+                write(sink, kmem::name(mode));
+                write(sink, ", so it cannot be identity-mapped there");
+                break;
+        }
+    }
+};
+
+constexpr std::string_view to_string(PlanErrorCode code) {
+    switch (code) {
+        case PlanErrorCode::DeviceTree: return "DeviceTree";
+        case PlanErrorCode::KernelElf: return "KernelElf";
+        case PlanErrorCode::MissingLoaderConfig: return "MissingLoaderConfig";
+        case PlanErrorCode::BadLoaderConfig: return "BadLoaderConfig";
+        case PlanErrorCode::WriteExecute: return "WriteExecute";
+        case PlanErrorCode::SharedPageWriteExecute: return "SharedPageWriteExecute";
+        case PlanErrorCode::Relocation: return "Relocation";
+        case PlanErrorCode::EntryNotExecutable: return "EntryNotExecutable";
+        case PlanErrorCode::NoRam: return "NoRam";
+        case PlanErrorCode::InputOutsideRam: return "InputOutsideRam";
+        case PlanErrorCode::LoaderRangesSharePage: return "LoaderRangesSharePage";
+        case PlanErrorCode::BootHartNotFound: return "BootHartNotFound";
+        case PlanErrorCode::NoSModeHart: return "NoSModeHart";
+        case PlanErrorCode::NoPagingMode: return "NoPagingMode";
+        case PlanErrorCode::RamTooLargeForPhysmap: return "RamTooLargeForPhysmap";
+        case PlanErrorCode::KernelDoesNotFit: return "KernelDoesNotFit";
+        case PlanErrorCode::OutOfMemory: return "OutOfMemory";
+        case PlanErrorCode::AllocatorCapacity: return "AllocatorCapacity";
+        case PlanErrorCode::PageTable: return "PageTable";
+        case PlanErrorCode::BootInfoBuild: return "BootInfoBuild";
+        case PlanErrorCode::BootInfoInvalid: return "BootInfoInvalid";
+        case PlanErrorCode::CapacityExceeded: return "CapacityExceeded";
+        case PlanErrorCode::UnknownHart: return "UnknownHart";
+        case PlanErrorCode::LoaderNotIdentityMappable: return "LoaderNotIdentityMappable";
+    }
+    return "?";
+}
+
+// --- Physical memory access ----------------------------------------------------
+
+// How the planner reaches physical memory: the 4 KiB frame at a page-aligned
+// address as 512 words (byte access goes through std::byte*, which may alias
+// them). On target that is the address itself (MMU off); on the host a
+// simulated memory (loader_api/host/simulated_memory.hpp).
+template <class P>
+concept PhysicalMemory = requires(P& memory, kmem::PhysicalAddress frame) {
+    { memory.frame(frame) } -> std::same_as<std::uint64_t*>;
+};
+
+// The target's policy: physical address = pointer.
+struct IdentityPhysicalMemory {
+    std::uint64_t* frame(kmem::PhysicalAddress frame) const {
+        return reinterpret_cast<std::uint64_t*>(static_cast<std::uintptr_t>(frame.value()));
+    }
+};
+
+// --- The plan --------------------------------------------------------------------
+
+// The planner's working state, kept in the Plan rather than on the loader's
+// stack (the frame allocator alone is 32 KiB). After planning, `ram` is the
+// RAM the plan covers (whole pages) and `frames` tells what is still free.
+struct PlanWorkspace {
+    kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxRamRanges> ram{};
+    kmem::FrameAllocator<kPlanMaxFreeRanges, kPlanMaxUsedRanges> frames{};
+    kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxAllocations> claimed{};
+    PlanList<MemoryRegion, kPlanMaxRegions> pieces;
+};
+
+// Large (MachineInfo alone is ~110 KiB): the caller owns the storage (a
+// static object in the loader, the heap on the host) and make_plan fills it.
+struct Plan {
+    fdt::MachineInfo machine{};
+    LoaderConfig config{};
+
+    kmem::PagingModeId mode = kmem::PagingModeId::Sv39;
+    std::uint64_t satp = 0;
+    kmem::PhysicalAddress root{};
+    kmem::VirtualAddress entry{};
+    bool kaslr = false;  // the kernel's own slide was randomised
+    std::uint64_t kaslr_slide = 0;
+    std::uint64_t physmap_offset = 0;
+    kmem::VirtualRange physmap{};
+    kmem::VirtualRange kernel_virtual{};
+
+    kmem::PhysicalAddress boot_info_physical{};
+    kmem::VirtualAddress boot_info_virtual{};
+    std::uint64_t boot_info_size = 0;  // header.total_size
+
+    PlanList<HartPlan, kPlanMaxHarts> harts;  // sorted by hart id, the BootInfo hart table
+    PlanList<Allocation, kPlanMaxAllocations> allocations;
+    PlanList<VirtualArea, kPlanMaxAreas> areas;  // sorted by virtual address
+    PlanList<MemoryRegion, kPlanMaxRegions> regions;  // the BootInfo memory map
+    PlanList<PlanWarning, kPlanMaxWarnings> warnings;
+    std::size_t warnings_dropped = 0;
+    PlanStatistics stats{};
+    PlanWorkspace workspace{};
+
+    // A copy of the block the kernel gets (also written to its frames).
+    alignas(8) std::array<std::byte, kPlanMaxBootInfoBytes> boot_info_bytes{};
+
+    const BootInfo& boot_info() const { return *reinterpret_cast<const BootInfo*>(boot_info_bytes.data()); }
+    const HartPlan* find_hart(std::uint64_t hart_id) const {
+        for (const HartPlan& hart : harts)
+            if (hart.hart_id == hart_id) return &hart;
+        return nullptr;
+    }
+};
+
+}  // namespace loader_api
