@@ -94,7 +94,8 @@ private:
 
 // Propagates the error of an expression returning Expected, GCC/clang statement
 // expression so that call sites stay flat; the value of the expression is the
-// success value.
+// success value. Not for constexpr functions: GCC 12 crashes (ICE) when the
+// early return happens during constant evaluation; write the check out there.
 #define KMEM_TRY(...)                                                   \
     ({                                                                  \
         auto kmem_try_result_ = (__VA_ARGS__);                          \

@@ -4,6 +4,7 @@
 // formatting code runs on host and target.
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 

@@ -438,7 +438,16 @@ constexpr void write_quoted(S& sink, std::string_view text) {
 // overwritten (it is large, so the caller owns the storage: about
 // sizeof(MachineInfo) bytes, dominated by kMaxHarts).
 inline Result<void> read_machine_info(const Fdt& fdt, MachineInfo& info) {
-    info = MachineInfo{};
+    // Reset in place: `info = MachineInfo{}` would build a temporary of
+    // sizeof(MachineInfo) (~110 KiB) on the stack, too much for a loader stack.
+    info.memory.clear();
+    info.reserved.clear();
+    info.dynamic_reservations.clear();
+    info.harts.clear();
+    info.timebase_frequency = 0;
+    info.chosen = Chosen{};
+    info.has_test_device = false;
+    info.test_device = kmem::PhysicalAddress{};
     info.fdt_size = fdt.size();
     info.boot_cpuid_phys = fdt.header().boot_cpuid_phys;
     for (std::size_t i = 0; i < fdt.mem_reserve_count(); ++i) {
