@@ -1,0 +1,326 @@
+// The test kernel: checks on every hart that the loader kept every promise of
+// docs/protocol.md, prints `PASS` as its last line or
+// `FAIL: <check>: <details>`, and stops the machine with exit status 0 or the
+// check's code (below), the way the loader does.
+//
+// Build-time knobs (meson variants): TEST_KERNEL_PAGING_MODE (8/9/10: force
+// Sv39/48/57 through the config and check that it was used) and
+// TEST_KERNEL_KASLR (1 on, 2 off: checked against kaslr_slide).
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "audit.hpp"
+#include "kernels/common/console.hpp"
+#include "kernels/common/live_tables.hpp"
+#include "kernels/common/platform.hpp"
+#include "kmem/format.hpp"
+#include "loader_api/loader_config.hpp"
+#include "loader_api/validate.hpp"
+
+#ifndef TEST_KERNEL_PAGING_MODE
+#define TEST_KERNEL_PAGING_MODE 0
+#endif
+#ifndef TEST_KERNEL_KASLR
+#define TEST_KERNEL_KASLR 0
+#endif
+
+namespace {
+
+using loader_api::BootInfo;
+using loader_api::HartInfo;
+using loader_api::HartState;
+
+// The registers as _start found them (entry.S stores them before any C++).
+struct EntryRegisters {
+    std::uint64_t a0, a1, sp, tp, gp, ra, satp, sstatus, sie, stvec;
+};
+static_assert(offsetof(EntryRegisters, a0) == 0 && offsetof(EntryRegisters, sp) == 16 &&
+              offsetof(EntryRegisters, satp) == 48 && offsetof(EntryRegisters, stvec) == 72 &&
+              sizeof(EntryRegisters) == 80);
+
+// QEMU exit status of each failed check (the loader uses 1, a trap 0x7f).
+enum class Check : std::uint32_t { Registers = 2, Validate = 3, PageTables = 4, Tls = 5, Harts = 6, Config = 7 };
+
+constexpr std::string_view name(Check check) {
+    switch (check) {
+        case Check::Registers: return "registers";
+        case Check::Validate: return "validate";
+        case Check::PageTables: return "page tables";
+        case Check::Tls: return "tls";
+        case Check::Harts: return "harts";
+        case Check::Config: return "config";
+    }
+    return "?";
+}
+
+// "FAIL: <check>: hart N: <body>", then the machine stops with the check's code.
+template <class Body>
+[[noreturn]] void fail(Check check, std::uint64_t hart_id, Body&& body) {
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "FAIL: ");
+        kmem::write(out, name(check));
+        kmem::write(out, ": hart ");
+        kmem::write_dec(out, hart_id);
+        kmem::write(out, ": ");
+        body(out);
+    });
+    kernel::shutdown(static_cast<std::uint32_t>(check));
+}
+
+// "<what> is <actual>, expected <expected>"
+[[noreturn]] void fail_value(Check check, std::uint64_t hart_id, std::string_view what, std::uint64_t actual,
+                             std::uint64_t expected) {
+    fail(check, hart_id, [&](kernel::ConsoleLine& out) {
+        kmem::write(out, what);
+        kmem::write(out, " is ");
+        kmem::write_hex(out, actual);
+        kmem::write(out, ", expected ");
+        kmem::write_hex(out, expected);
+    });
+}
+
+// --- TLS: known initial values in .tdata, zeros in .tbss.
+thread_local std::uint64_t tls_pattern = 0x0123'4567'89ab'cdef;
+thread_local std::uint32_t tls_words[3] = {0xdead'0001, 0xbeef'0002, 0xcafe'0003};
+thread_local std::uint8_t tls_byte = 0x5a;
+thread_local std::uint64_t tls_zeros[32];
+thread_local std::uint64_t tls_owner;  // this hart's id + 1, written after the checks
+
+// Cross-hart counters (32-bit: no inline sub-word atomics in GCC 12).
+std::uint32_t arrived = 0;   // harts whose own checks passed and tls_owner is written
+std::uint32_t finished = 0;  // harts that also checked the other harts' TLS
+
+// Link-time layout (kernel.ld), reached PC-relative: run-time addresses.
+extern "C" {
+[[gnu::visibility("hidden")]] extern const char __kernel_start[], __kernel_end[];
+[[gnu::visibility("hidden")]] extern const char __kernel_text_start[], __kernel_text_end[];
+[[gnu::visibility("hidden")]] extern const char __kernel_rodata_start[], __kernel_rodata_end[];
+[[gnu::visibility("hidden")]] extern const char __kernel_data_start[], __kernel_data_end[];
+}
+loader_api::VirtRange range_of(const char* begin, const char* end) {
+    return {reinterpret_cast<std::uint64_t>(begin), reinterpret_cast<std::uint64_t>(end)};
+}
+
+std::uint64_t read_tp() {
+    std::uint64_t tp;
+    asm volatile("mv %0, tp" : "=r"(tp));
+    return tp;
+}
+
+std::uint32_t started_harts(const BootInfo& info) {
+    std::uint32_t count = 0;
+    for (const HartInfo& hart : info.hart_table())
+        if (hart.state == HartState::Started) ++count;
+    return count;
+}
+
+// Waits until *counter reaches `target`, at most 10 s of timebase.
+bool wait_for(const std::uint32_t* counter, std::uint32_t target, const BootInfo& info) {
+    const std::uint64_t deadline = kernel::read_time() + 10 * info.timebase_frequency;
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < target)
+        if (kernel::read_time() > deadline) return false;
+    return true;
+}
+
+// --- The checks, in the order they run.
+
+// sstatus bits the protocol fixes at entry.
+constexpr std::uint64_t kSie = 1u << 1, kSpie = 1u << 5, kSum = 1u << 18, kMxr = 1u << 19;
+constexpr unsigned kFsShift = 13, kVsShift = 9;
+
+void check_registers(const EntryRegisters& regs, const BootInfo& info) {
+    const std::uint64_t hart_id = regs.a0;
+    const auto check = [&](std::string_view what, std::uint64_t actual, std::uint64_t expected) {
+        if (actual != expected) fail_value(Check::Registers, hart_id, what, actual, expected);
+    };
+    check("a1 (BootInfo)", regs.a1, reinterpret_cast<std::uint64_t>(&info));
+    check("a1 alignment", regs.a1 & 7, 0);
+    const HartInfo* hart = info.find_hart(hart_id);
+    if (hart == nullptr) fail_value(Check::Registers, hart_id, "a0 (hart id) not in the hart table; hart count", info.harts.count, 0);
+    check("hart state", static_cast<std::uint32_t>(hart->state), static_cast<std::uint32_t>(HartState::Started));
+    check("sp", regs.sp, hart->stack.end);
+    check("sp alignment", regs.sp & 15, 0);
+    check("tp", regs.tp, hart->tls.begin);
+    check("gp", regs.gp, 0);
+    check("ra", regs.ra, 0);
+    check("satp", regs.satp,
+          (std::uint64_t{static_cast<std::uint32_t>(info.paging_mode)} << 60) | (info.root_table >> 12));
+    check("sie", regs.sie, 0);
+    check("sstatus.SIE", regs.sstatus & kSie, 0);
+    check("sstatus.SPIE", regs.sstatus & kSpie, 0);
+    check("sstatus.SUM", regs.sstatus & kSum, 0);
+    check("sstatus.MXR", regs.sstatus & kMxr, 0);
+    check("sstatus.FS", (regs.sstatus >> kFsShift) & 3, 1);
+    check("sstatus.VS", (regs.sstatus >> kVsShift) & 3, 0);
+}
+
+void check_validate(std::uint64_t hart_id, const BootInfo& info) {
+    // The block is readable up to the end of the physmap; validate() checks
+    // that total_size stays inside that, and everything else.
+    const auto address = reinterpret_cast<std::uint64_t>(&info);
+    const std::uint64_t available = address < info.physmap.end ? info.physmap.end - address : 0;
+    if (auto valid = loader_api::validate(info, available); !valid)
+        fail(Check::Validate, hart_id, [&](kernel::ConsoleLine& out) { valid.error().format(out); });
+}
+
+void check_config(std::uint64_t hart_id, const BootInfo& info) {
+    if (TEST_KERNEL_PAGING_MODE != 0 && static_cast<std::uint32_t>(info.paging_mode) != TEST_KERNEL_PAGING_MODE)
+        fail_value(Check::Config, hart_id, "paging mode (forced by the config)", static_cast<std::uint32_t>(info.paging_mode),
+                   TEST_KERNEL_PAGING_MODE);
+    if (TEST_KERNEL_KASLR == 1 && info.kaslr_slide == 0)
+        fail_value(Check::Config, hart_id, "kaslr_slide with KASLR enabled", info.kaslr_slide, 1);
+    if (TEST_KERNEL_KASLR == 2 && info.kaslr_slide != 0)
+        fail_value(Check::Config, hart_id, "kaslr_slide with KASLR disabled", info.kaslr_slide, 0);
+    // The image the linker laid out lies inside what BootInfo says the kernel occupies.
+    const loader_api::VirtRange image = range_of(__kernel_start, __kernel_end);
+    if (image.begin < info.kernel_virtual.begin || image.end > info.kernel_virtual.end)
+        fail_value(Check::Config, hart_id, "kernel image start (outside kernel_virtual)", image.begin, info.kernel_virtual.begin);
+}
+
+std::uint64_t check_page_tables(std::uint64_t hart_id, const BootInfo& info) {
+    const kernel_test::KernelImage image{
+        .whole = range_of(__kernel_start, __kernel_end),
+        .text = range_of(__kernel_text_start, __kernel_text_end),
+        .rodata = range_of(__kernel_rodata_start, __kernel_rodata_end),
+        .data = range_of(__kernel_data_start, __kernel_data_end),
+    };
+    std::uint64_t leaves = 0;
+    // Reading only: the pool stays unused (nothing is mapped here).
+    kernel::with_live_table(info, {}, [&](const auto& table) {
+        auto audit = kernel_test::audit_address_space(info, table, image);
+        if (!audit) fail(Check::PageTables, hart_id, [&](kernel::ConsoleLine& out) { audit.error().format(out); });
+        leaves = audit->leaves;
+    });
+    return leaves;
+}
+
+// Before this hart writes any TLS variable: the block is the template.
+void check_tls(std::uint64_t hart_id, const BootInfo& info) {
+    const loader_api::TlsTemplate& tls = info.tls_template;
+    const std::uint64_t tp = read_tp();
+    const auto check = [&](std::string_view what, std::uint64_t actual, std::uint64_t expected) {
+        if (actual != expected) fail_value(Check::Tls, hart_id, what, actual, expected);
+    };
+    check("tls_pattern (.tdata)", tls_pattern, 0x0123'4567'89ab'cdef);
+    check("tls_words[0] (.tdata)", tls_words[0], 0xdead'0001);
+    check("tls_words[1] (.tdata)", tls_words[1], 0xbeef'0002);
+    check("tls_words[2] (.tdata)", tls_words[2], 0xcafe'0003);
+    check("tls_byte (.tdata)", tls_byte, 0x5a);
+    for (std::uint64_t value : tls_zeros) check("tls_zeros[] (.tbss)", value, 0);
+    check("tls_owner (.tbss)", tls_owner, 0);
+    // The variables are where the protocol says: tp + their offset in PT_TLS.
+    const auto address = reinterpret_cast<std::uint64_t>(&tls_owner);
+    if (address < tp || address + sizeof tls_owner > tp + tls.memory_size)
+        fail_value(Check::Tls, hart_id, "&tls_owner (outside [tp, tp + memory_size))", address, tp);
+    check("tp alignment", tls.alignment == 0 ? 0 : tp % tls.alignment, 0);
+    // Byte for byte: .tdata from the template, zeros after it.
+    const auto* block = reinterpret_cast<const std::uint8_t*>(tp);
+    const auto* image = reinterpret_cast<const std::uint8_t*>(tls.start);
+    for (std::uint64_t i = 0; i < tls.memory_size; ++i) {
+        const std::uint8_t expected = i < tls.file_size ? image[i] : 0;
+        if (block[i] != expected) fail_value(Check::Tls, hart_id, "TLS block byte (tp + offset below)", block[i], expected);
+    }
+}
+
+// After every hart wrote its id into its own tls_owner: each block holds its
+// own hart's id, so no two harts share one.
+void check_tls_per_hart(std::uint64_t hart_id, const BootInfo& info) {
+    const std::uint64_t offset = reinterpret_cast<std::uint64_t>(&tls_owner) - read_tp();
+    if (tls_owner != hart_id + 1) fail_value(Check::Tls, hart_id, "own tls_owner", tls_owner, hart_id + 1);
+    for (const HartInfo& hart : info.hart_table()) {
+        if (hart.state != HartState::Started) continue;
+        const auto* owner = reinterpret_cast<const std::uint64_t*>(hart.tls.begin + offset);
+        const std::uint64_t value = __atomic_load_n(owner, __ATOMIC_RELAXED);
+        if (value != hart.hart_id + 1)
+            fail(Check::Tls, hart_id, [&](kernel::ConsoleLine& out) {
+                kmem::write(out, "hart ");
+                kmem::write_dec(out, hart.hart_id);
+                kmem::write(out, "'s tls_owner reads ");
+                kmem::write_hex(out, value);
+                kmem::write(out, ", expected its id + 1: TLS blocks shared or not where BootInfo says");
+            });
+    }
+}
+
+// What the boot tests compare with what they passed to QEMU.
+void print_facts(const BootInfo& info) {
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "kernel: ");
+        kmem::write(out, loader_api::to_string(info.paging_mode));
+        kmem::write(out, " virtual [");
+        kmem::write_hex(out, info.kernel_virtual.begin);
+        kmem::write(out, ", ");
+        kmem::write_hex(out, info.kernel_virtual.end);
+        kmem::write(out, ") slide ");
+        kmem::write_hex(out, info.kaslr_slide);
+        kmem::write(out, " physmap offset ");
+        kmem::write_hex(out, info.physmap_offset);
+    });
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "cmdline: \"");
+        kmem::write(out, info.cmdline());
+        out.put('"');
+    });
+    // FNV-1a over the initrd bytes, read through the physmap.
+    std::uint64_t hash = 0xcbf29ce484222325;
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(info.initrd.begin + info.physmap_offset);
+    for (std::uint64_t i = 0; i < info.initrd.size(); ++i) hash = (hash ^ bytes[i]) * 0x100000001b3;
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "initrd: ");
+        kmem::write_dec(out, info.initrd.size());
+        kmem::write(out, " bytes fnv1a64 ");
+        kmem::write_hex(out, hash, 16);
+    });
+}
+
+}  // namespace
+
+extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const BootInfo* info_pointer,
+                                               const EntryRegisters* regs) {
+    const BootInfo& info = *info_pointer;
+    kernel::init_hart(info);
+    check_registers(*regs, info);
+    check_validate(hart_id, info);
+    check_config(hart_id, info);
+    const std::uint64_t leaves = check_page_tables(hart_id, info);
+    check_tls(hart_id, info);
+    tls_owner = hart_id + 1;
+
+    const bool boot_hart = hart_id == info.boot_hart_id;
+    if (boot_hart) print_facts(info);
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "hart ");
+        kmem::write_dec(out, hart_id);
+        kmem::write(out, ": entry, BootInfo, page tables (");
+        kmem::write_dec(out, leaves);
+        kmem::write(out, " leaves), TLS ok");
+    });
+
+    const std::uint32_t expected = started_harts(info);
+    __atomic_fetch_add(&arrived, 1u, __ATOMIC_RELEASE);
+    if (!wait_for(&arrived, expected, info))
+        fail_value(Check::Harts, hart_id, "harts arrived within 10 s", __atomic_load_n(&arrived, __ATOMIC_ACQUIRE), expected);
+    check_tls_per_hart(hart_id, info);
+    __atomic_fetch_add(&finished, 1u, __ATOMIC_RELEASE);
+    if (!boot_hart) kernel::park();
+
+    if (!wait_for(&finished, expected, info))
+        fail_value(Check::Harts, hart_id, "harts finished within 10 s", __atomic_load_n(&finished, __ATOMIC_ACQUIRE), expected);
+    kernel::println("PASS");
+    kernel::shutdown(0);
+}
+
+// The config, placed as LOADER_API_KERNEL places it. The macro cannot be used
+// here because it also defines _start, and this kernel needs its own (entry.S).
+[[gnu::used, gnu::retain, gnu::section(".loader_config")]] constinit const loader_api::LoaderConfig
+    loader_api_kernel_config = {
+#if TEST_KERNEL_PAGING_MODE != 0
+        .min_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
+        .max_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
+        .preferred_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
+#endif
+        .kaslr = static_cast<loader_api::Kaslr>(TEST_KERNEL_KASLR),
+};
