@@ -9,6 +9,9 @@
 #define SSTATUS_SPP (1 << 8)
 #define SSTATUS_SUM (1 << 18)
 #define SSTATUS_MXR (1 << 19)
+#define SSTATUS_FS (3 << 13)
+#define SSTATUS_FS_INITIAL (1 << 13)
+#define SSTATUS_VS (3 << 9)
 
 #define SBI_EXT_SRST 0x53525354
 #define SBI_EXT_HSM 0x48534D
@@ -97,8 +100,7 @@ loader_handoff:
     bne t0, t1, loader_park
 
     ld t0, HANDOFF_SATP(t6)
-    ld t1, HANDOFF_STVEC(t6)
-    ld t2, HANDOFF_ENTRY(t6)
+    ld t1, HANDOFF_ENTRY(t6)
     ld sp, HANDOFF_SP(t6)
     ld tp, HANDOFF_TP(t6)
     ld a0, HANDOFF_A0(t6)
@@ -106,26 +108,19 @@ loader_handoff:
 
     csrci sstatus, SSTATUS_SIE
     csrw sie, zero
+    li t2, SSTATUS_SPIE | SSTATUS_SUM | SSTATUS_MXR | SSTATUS_FS | SSTATUS_VS
+    csrc sstatus, t2
+    li t2, SSTATUS_FS_INITIAL
+    csrs sstatus, t2
+    /* The fetch after the satp write faults (the kernel's tables do not map
+       the loader) and enters the kernel through stvec. */
     csrw stvec, t1
-    csrw sepc, t2
-    /* sret returns to S-mode with SIE = SPIE = 0; SUM and MXR cleared so
-       the kernel starts from a defined state. */
-    li t1, SSTATUS_SPP
-    csrs sstatus, t1
-    li t1, SSTATUS_SPIE | SSTATUS_SUM | SSTATUS_MXR
-    csrc sstatus, t1
     /* The loader wrote (or relocated) the code this hart is about to run. */
     fence.i
-    /* From here on, fetches go through the kernel's tables, which keep the
-       loader identity-mapped (LoaderReclaimable) so the next instructions
-       are still reachable. */
-    csrw satp, t0
     sfence.vma
 
     mv ra, zero
     mv gp, zero
-    mv t0, zero
-    mv t1, zero
     mv t2, zero
     mv s0, zero
     mv s1, zero
@@ -149,7 +144,10 @@ loader_handoff:
     mv t4, zero
     mv t5, zero
     mv t6, zero
-    sret
+    csrw satp, t0
+    /* Reached only when the new tables map this code at its physical
+       address (the loader's self-test). */
+    jr t1
 
 /* Interrupts off, then wait forever: the end of every hart that must stop. */
     .balign 4

@@ -5,18 +5,18 @@
 // publishes it by storing state = kGo with release ordering; each hart spins
 // on its own record's state (entry.S, loader_handoff), and after an acquire
 // fence does, in this order:
-//   sstatus.SIE = 0, sie = 0, stvec = record.stvec, sepc = record.entry,
-//   sstatus.SPP = S, SPIE = SUM = MXR = 0, fence.i, satp = record.satp,
-//   sfence.vma, sp = record.sp, tp = record.tp, a0 = record.a0,
-//   a1 = record.a1, every other integer register = 0, sret.
-// So the kernel starts at `entry` in S-mode with interrupts off and its page
-// tables live. The instructions after the satp write are still the loader's,
-// so the kernel's tables must keep the loader image identity-mapped (it is
-// listed as LoaderReclaimable); the loader's trap vector, the default stvec,
-// relies on the same mapping and reports an early kernel fault as the
-// loader reports its own. sscratch holds the loader's stack for this hart,
-// which that trap vector uses; a kernel that sets its own stvec may reuse it.
-// Floating point state (sstatus.FS) is left as OpenSBI set it.
+//   sstatus.SIE = 0, sie = 0, SPIE = SUM = MXR = 0, FS = Initial, VS = Off,
+//   stvec = record.entry, sp/tp/a0/a1 from the record, every other integer
+//   register 0 except t0 (the satp value) and t1 (the entry), fence.i,
+//   sfence.vma, satp = record.satp.
+// The kernel's tables map only the higher half, so fetching the instruction
+// after the satp write faults, and the trap enters the kernel at stvec: in
+// S-mode, interrupts off (SPIE = SIE = 0), with its own page tables live and
+// no identity map of the loader left behind (the technique Linux uses to
+// turn its MMU on). A table that does map the loader at its physical
+// address (the self-test) falls through to `jr t1` instead. sfence.vma comes
+// before the satp write because the fetch after it already traps; satp was
+// Bare since the probe's own sfence.vma, so no stale translation exists.
 
 #include <cstddef>
 #include <cstdint>
@@ -32,7 +32,6 @@ struct HandoffRecord {
     std::uint64_t entry = 0;  // kernel entry, virtual
     std::uint64_t a0 = 0;     // hart id
     std::uint64_t a1 = 0;     // BootInfo, virtual
-    std::uint64_t stvec = 0;  // trap vector in force at entry (see above)
     std::uint32_t state = 0;  // HandoffState; written last, with release ordering
     std::uint32_t reserved = 0;
 };
@@ -64,7 +63,6 @@ static_assert(offsetof(HandoffRecord, tp) == HANDOFF_TP);
 static_assert(offsetof(HandoffRecord, entry) == HANDOFF_ENTRY);
 static_assert(offsetof(HandoffRecord, a0) == HANDOFF_A0);
 static_assert(offsetof(HandoffRecord, a1) == HANDOFF_A1);
-static_assert(offsetof(HandoffRecord, stvec) == HANDOFF_STVEC);
 static_assert(offsetof(HandoffRecord, state) == HANDOFF_STATE);
 static_assert(sizeof(HandoffRecord) == HANDOFF_SIZE);
 static_assert(offsetof(HartSlot, record) == SLOT_RECORD);

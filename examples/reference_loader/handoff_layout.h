@@ -8,9 +8,8 @@
 #define HANDOFF_ENTRY 24
 #define HANDOFF_A0 32
 #define HANDOFF_A1 40
-#define HANDOFF_STVEC 48
-#define HANDOFF_STATE 56
-#define HANDOFF_SIZE 64
+#define HANDOFF_STATE 48
+#define HANDOFF_SIZE 56
 
 /* HandoffRecord.state */
 #define HANDOFF_STATE_WAIT 0
@@ -19,7 +18,7 @@
 
 /* HartSlot: the record first, then what the trampoline needs. */
 #define SLOT_RECORD 0
-#define SLOT_STACK_TOP 64
+#define SLOT_STACK_TOP 56
 #define SLOT_SIZE 128
 
 /* The word just below each loader stack's top holds the hart id (the trap

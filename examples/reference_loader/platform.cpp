@@ -143,3 +143,12 @@ extern "C" [[noreturn]] void loader_trap(const loader::TrapFrame* frame, std::ui
     }
     exit(kExitFailure);
 }
+
+// The freestanding runtime (examples/common/freestanding.cpp) ends here when
+// it cannot continue.
+extern "C" [[noreturn]] void freestanding_fail(const char* message) {
+    loader::fail_with([&](loader::Console& out) {
+        kmem::write(out, "runtime: ");
+        kmem::write(out, message);
+    });
+}

@@ -6,42 +6,43 @@
 extern "C" void selftest_kernel_entry();
 
 // The entry: gathers what the handoff contract promises before any C++ code
-// can disturb it (the OR of every register that must be zero, sp, tp, satp,
-// sstatus), then continues in selftest_kernel_main.
+// can disturb it (the OR of every register that must be zero: all but t0 =
+// satp, t1 = entry, sp, tp, a0, a1; satp, sstatus), points stvec back at the
+// loader's trap vector, then continues in selftest_kernel_main.
 asm(R"(
     .text
     .balign 4
     .globl selftest_kernel_entry
 selftest_kernel_entry:
-    or t0, t0, ra
-    or t0, t0, gp
-    or t0, t0, t1
-    or t0, t0, t2
-    or t0, t0, s0
-    or t0, t0, s1
-    or t0, t0, a2
-    or t0, t0, a3
-    or t0, t0, a4
-    or t0, t0, a5
-    or t0, t0, a6
-    or t0, t0, a7
-    or t0, t0, s2
-    or t0, t0, s3
-    or t0, t0, s4
-    or t0, t0, s5
-    or t0, t0, s6
-    or t0, t0, s7
-    or t0, t0, s8
-    or t0, t0, s9
-    or t0, t0, s10
-    or t0, t0, s11
-    or t0, t0, t3
-    or t0, t0, t4
-    or t0, t0, t5
-    or t0, t0, t6
+    or t2, t2, ra
+    or t2, t2, gp
+    or t2, t2, s0
+    or t2, t2, s1
+    or t2, t2, a2
+    or t2, t2, a3
+    or t2, t2, a4
+    or t2, t2, a5
+    or t2, t2, a6
+    or t2, t2, a7
+    or t2, t2, s2
+    or t2, t2, s3
+    or t2, t2, s4
+    or t2, t2, s5
+    or t2, t2, s6
+    or t2, t2, s7
+    or t2, t2, s8
+    or t2, t2, s9
+    or t2, t2, s10
+    or t2, t2, s11
+    or t2, t2, t3
+    or t2, t2, t4
+    or t2, t2, t5
+    or t2, t2, t6
     mv a2, sp
     mv a3, tp
-    mv a4, t0
+    mv a4, t2
+    la t0, loader_trap_entry
+    csrw stvec, t0
     csrr a5, satp
     csrr a6, sstatus
     tail selftest_kernel_main
@@ -111,7 +112,6 @@ void prepare(HartSlot* slots, std::size_t count, std::uint64_t boot_hart_id, kme
         slot.record.entry = reinterpret_cast<std::uint64_t>(&selftest_kernel_entry);
         slot.record.a0 = slot.hart_id;
         slot.record.a1 = reinterpret_cast<std::uint64_t>(&info);
-        slot.record.stvec = reinterpret_cast<std::uint64_t>(&loader_trap_entry);
     }
 }
 

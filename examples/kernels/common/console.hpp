@@ -8,6 +8,7 @@
 // interleave. It is a kmem::CharSink, so everything in kmem/format.hpp and
 // loader_api/reflect.hpp writes to it.
 
+#include <concepts>
 #include <cstdint>
 #include <string_view>
 
@@ -42,6 +43,7 @@ static_assert(kmem::CharSink<ConsoleLine>);
 // println([&](auto& out) { kmem::write(out, "..."); }): one locked line, the
 // newline added.
 template <class Body>
+    requires std::invocable<Body&, ConsoleLine&>
 void println(Body&& body) {
     ConsoleLine line;
     body(line);
