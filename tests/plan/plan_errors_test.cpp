@@ -1,1 +1,379 @@
+// Error paths of the planner, each with its named error, and the behaviour
+// around them: determinism, the post-planning updates, warnings, and a
+// proof that check_plan() notices a broken plan.
+
+#include <doctest/doctest.h>
+
+#include <cstring>
+
+#include "../fdt/blob_builder.hpp"
 #include "plan_checks.hpp"
+
+using namespace plan_test;
+using fdt_test::BlobBuilder;
+using fdt_test::cells;
+using loader_api::PlanErrorCode;
+
+namespace {
+
+constexpr std::uint64_t kMiB = 1 << 20;
+
+struct Hart {
+    std::uint32_t id;
+    const char* mmu;  // nullptr: no mmu-type
+    const char* status = "okay";
+};
+
+std::vector<std::uint8_t> machine_dtb(std::vector<std::pair<std::uint64_t, std::uint64_t>> ram, std::vector<Hart> harts,
+                                      std::vector<std::pair<std::uint64_t, std::uint64_t>> memreserve = {},
+                                      bool rng_seed = true) {
+    BlobBuilder blob;
+    blob.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
+    blob.begin("cpus").prop("#address-cells", cells({1})).prop("#size-cells", cells({0}));
+    blob.prop("timebase-frequency", cells({10'000'000}));
+    for (const Hart& hart : harts) {
+        blob.begin("cpu@" + std::to_string(hart.id)).prop("device_type", "cpu").prop("reg", cells({hart.id}));
+        blob.prop("status", hart.status);
+        if (hart.mmu != nullptr) blob.prop("mmu-type", hart.mmu);
+        blob.end();
+    }
+    blob.end();
+    for (auto [begin, size] : ram) {
+        blob.begin("memory@" + std::to_string(begin)).prop("device_type", "memory");
+        blob.prop("reg", cells({static_cast<std::uint32_t>(begin >> 32), static_cast<std::uint32_t>(begin),
+                                static_cast<std::uint32_t>(size >> 32), static_cast<std::uint32_t>(size)}));
+        blob.end();
+    }
+    blob.begin("chosen");
+    if (rng_seed) blob.prop("rng-seed", std::vector<std::uint8_t>(32, 0x42));
+    blob.prop("bootargs", "console=ttyS0");
+    blob.end();
+    blob.end();
+    for (auto [address, size] : memreserve) blob.reserve(address, size);
+    return blob.finish();
+}
+
+std::vector<std::uint8_t> kernel(bool pie) { return read_file(env(pie ? "PLAN_KERNEL_PIE" : "PLAN_KERNEL_STATIC")); }
+
+struct Run {
+    Machine machine;
+    std::unique_ptr<SimulatedMemory> memory = std::make_unique<SimulatedMemory>();
+    std::unique_ptr<Plan> plan = std::make_unique<Plan>();
+    kmem::Expected<void, loader_api::PlanError> result = kmem::unexpected(loader_api::PlanError{});
+};
+
+// Plans `dtb` with `kernel_bytes`; `tweak` may change the config and the input first.
+template <class F>
+std::unique_ptr<Run> plan(std::vector<std::uint8_t> dtb, std::vector<std::uint8_t> kernel_bytes, F&& tweak) {
+    auto run = std::make_unique<Run>();
+    run->machine.dtb = std::move(dtb);
+    run->machine.kernel = std::move(kernel_bytes);
+    REQUIRE(place_inputs(run->machine, *run->memory));
+    tweak(run->machine);
+    run->result = loader_api::make_plan(run->machine.input, *run->plan, *run->memory);
+    return run;
+}
+std::unique_ptr<Run> plan(std::vector<std::uint8_t> dtb, std::vector<std::uint8_t> kernel_bytes) {
+    return plan(std::move(dtb), std::move(kernel_bytes), [](Machine&) {});
+}
+
+const std::vector<std::pair<std::uint64_t, std::uint64_t>> kRam128M = {{0x8000'0000, 128 * kMiB}};
+const std::vector<Hart> kFourHarts = {{0, "riscv,sv48"}, {1, "riscv,sv48"}, {2, "riscv,sv57"}, {3, "riscv,sv39"}};
+
+std::string error_text(const Run& run) { return run.result ? std::string("(planned)") : text_of(run.result.error()); }
+
+}  // namespace
+
+TEST_CASE("a plain machine plans, passes the checks, and is deterministic") {
+    auto first = plan(machine_dtb(kRam128M, kFourHarts), kernel(true));
+    REQUIRE_MESSAGE(first->result, error_text(*first));
+    const Problems problems = check_plan(*first->plan, *first->memory, first->machine.input);
+    CHECK_MESSAGE(problems.ok(), problems.joined());
+    // The default preference is Sv48; hart 3 reaches only Sv39, so it is
+    // left out with a warning.
+    CHECK(first->plan->mode == kmem::PagingModeId::Sv48);
+    CHECK(first->plan->find_hart(3) == nullptr);
+    bool warned = false;
+    for (const auto& warning : first->plan->warnings)
+        warned = warned || (warning.code == loader_api::WarningCode::HartWithoutPagingMode && warning.value == 3);
+    CHECK(warned);
+    CHECK(first->plan->kaslr);
+
+    auto second = plan(machine_dtb(kRam128M, kFourHarts), kernel(true));
+    REQUIRE(second->result);
+    CHECK(first->plan->satp == second->plan->satp);
+    CHECK(first->plan->kaslr_slide == second->plan->kaslr_slide);
+    CHECK(std::memcmp(first->plan->boot_info_bytes.data(), second->plan->boot_info_bytes.data(),
+                      first->plan->boot_info_size) == 0);
+
+    // Other entropy, other positions (and other random bytes).
+    auto third = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        static const std::vector<std::uint8_t> extra = {1, 2, 3};
+        m.input.options.entropy = extra;
+    });
+    REQUIRE(third->result);
+    CHECK(third->plan->kaslr_slide != first->plan->kaslr_slide);
+    CHECK(std::memcmp(third->plan->boot_info().random, first->plan->boot_info().random, 32) != 0);
+}
+
+TEST_CASE("after planning: a failed hart and the handoff time reach BootInfo") {
+    auto run = plan(machine_dtb(kRam128M, kFourHarts), kernel(true));
+    REQUIRE(run->result);
+    Plan& p = *run->plan;
+    REQUIRE(loader_api::mark_hart_failed(p, 2, -3, *run->memory));
+    CHECK(p.find_hart(2)->state == loader_api::HartState::Failed);
+    CHECK(p.boot_info().find_hart(2)->sbi_error == -3);
+    CHECK(!loader_api::mark_hart_failed(p, 0, -3, *run->memory));  // the boot hart
+    const auto unknown = loader_api::mark_hart_failed(p, 77, -3, *run->memory);
+    REQUIRE(!unknown);
+    CHECK(unknown.error().code == PlanErrorCode::UnknownHart);
+    loader_api::set_handoff_timestamps(p, 5000, 9000, *run->memory);
+    CHECK(loader_api::validate(p.boot_info(), p.boot_info_size));
+    const auto in_memory = run->memory->load(p.boot_info_physical, p.boot_info_size);
+    const auto* info = reinterpret_cast<const loader_api::BootInfo*>(in_memory.data());
+    CHECK(info->timestamps.handoff_time == 5000);
+    CHECK(info->find_hart(2)->state == loader_api::HartState::Failed);
+}
+
+TEST_CASE("warnings: no entropy, and KASLR for a kernel that cannot move") {
+    auto run = plan(machine_dtb(kRam128M, kFourHarts, {}, false), kernel(true));
+    REQUIRE(run->result);
+    CHECK(!run->plan->kaslr);
+    CHECK(run->plan->warnings.size() >= 1);
+    bool no_entropy = false;
+    for (const auto& warning : run->plan->warnings) no_entropy = no_entropy || warning.code == loader_api::WarningCode::NoEntropy;
+    CHECK(no_entropy);
+    CHECK(check_plan(*run->plan, *run->memory, run->machine.input).ok());
+
+    auto fixed = plan(machine_dtb(kRam128M, kFourHarts), kernel(false), [](Machine& m) {
+        config_in(m.kernel)->kaslr = loader_api::Kaslr::Enabled;
+    });
+    REQUIRE(fixed->result);
+    CHECK(fixed->plan->kaslr_slide == 0);
+    CHECK(!fixed->plan->kaslr);
+    CHECK(fixed->plan->stats.physmap.randomised);
+    bool not_relocatable = false;
+    for (const auto& warning : fixed->plan->warnings)
+        not_relocatable = not_relocatable || warning.code == loader_api::WarningCode::KernelNotRelocatable;
+    CHECK(not_relocatable);
+}
+
+TEST_CASE("out of memory: nothing free besides the inputs") {
+    // RAM of 8 MiB, all of it reserved except the inputs' own pages.
+    const std::uint64_t base = 0x8000'0000;
+    auto kernel_bytes = kernel(true);
+    const std::uint64_t kernel_end = (base + 2 * kMiB + 0x30000 + kernel_bytes.size() + 4095) & ~std::uint64_t{4095};
+    auto dtb = machine_dtb({{base, 8 * kMiB}}, kFourHarts,
+                           {{base, 2 * kMiB}, {kernel_end, base + 5 * kMiB - kernel_end}, {base + 5 * kMiB + 16384, 3 * kMiB - 16384}});
+    auto run = plan(dtb, kernel_bytes);
+    REQUIRE(!run->result);
+    CHECK(run->result.error().code == PlanErrorCode::OutOfMemory);
+    CHECK(run->result.error().what == "kernel segment (copy)");
+    CHECK(run->result.error().alloc.largest_free.size() < 16384);
+    MESSAGE(error_text(*run));
+}
+
+TEST_CASE("out of memory: the stacks do not fit") {
+    auto run = plan(machine_dtb({{0x8000'0000, 8 * kMiB}}, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->stack_size = 4 * kMiB;
+    });
+    REQUIRE(!run->result);
+    CHECK(run->result.error().code == PlanErrorCode::OutOfMemory);
+    CHECK(run->result.error().what == "stack");
+    CHECK(run->result.error().alloc.size == 4 * kMiB);
+    CHECK(error_text(*run).find("not enough memory for stack") != std::string::npos);
+    MESSAGE(error_text(*run));
+}
+
+TEST_CASE("a kernel without .loader_config, or with a broken one") {
+    auto bytes = kernel(true);
+    const std::string name = ".loader_config";
+    auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
+    REQUIRE(at != bytes.end());
+    auto renamed = bytes;
+    renamed[static_cast<std::size_t>(at - bytes.begin()) + name.size() - 1] = 'X';
+    auto missing = plan(machine_dtb(kRam128M, kFourHarts), renamed);
+    REQUIRE(!missing->result);
+    CHECK(missing->result.error().code == PlanErrorCode::MissingLoaderConfig);
+    MESSAGE(error_text(*missing));
+
+    auto bad = plan(machine_dtb(kRam128M, kFourHarts), bytes, [](Machine& m) { config_in(m.kernel)->magic ^= 1; });
+    REQUIRE(!bad->result);
+    CHECK(bad->result.error().code == PlanErrorCode::BadLoaderConfig);
+    CHECK(bad->result.error().what == "magic");
+
+    auto stack = plan(machine_dtb(kRam128M, kFourHarts), bytes, [](Machine& m) { config_in(m.kernel)->stack_size = 1000; });
+    REQUIRE(!stack->result);
+    CHECK(stack->result.error().code == PlanErrorCode::BadLoaderConfig);
+}
+
+TEST_CASE("a W+X kernel is refused unless its config allows it") {
+    auto bytes = kernel(false);
+    auto elf = loader_api::ElfFile::parse(as_bytes(bytes));
+    REQUIRE(elf);
+    const std::uint64_t phoff = [&] {
+        std::uint64_t v = 0;
+        std::memcpy(&v, bytes.data() + 32, 8);
+        return v;
+    }();
+    bool patched = false;
+    for (const auto segment : elf->load_segments()) {
+        if (!segment.executable()) continue;
+        bytes[phoff + segment.index * 56 + 4] |= 2;  // p_flags |= PF_W
+        patched = true;
+        break;
+    }
+    REQUIRE(patched);
+    auto refused = plan(machine_dtb(kRam128M, kFourHarts), bytes);
+    REQUIRE(!refused->result);
+    CHECK(refused->result.error().code == PlanErrorCode::WriteExecute);
+    CHECK(refused->result.error().elf.code == loader_api::ElfErrorCode::WriteExecute);
+    MESSAGE(error_text(*refused));
+
+    auto allowed = plan(machine_dtb(kRam128M, kFourHarts), bytes, [](Machine& m) { config_in(m.kernel)->allow_write_execute = 1; });
+    REQUIRE_MESSAGE(allowed->result, error_text(*allowed));
+    CHECK(check_plan(*allowed->plan, *allowed->memory, allowed->machine.input).ok());
+    const auto leaves = loader_api::host::collect_leaves(*allowed->plan, *allowed->memory);
+    const auto* entry = loader_api::host::find_leaf(leaves, allowed->plan->entry);
+    REQUIRE(entry != nullptr);
+    CHECK((entry->pte.writable() && entry->pte.executable()));
+}
+
+TEST_CASE("an unsupported relocation is named") {
+    auto bytes = kernel(true);
+    auto elf = loader_api::ElfFile::parse(as_bytes(bytes));
+    REQUIRE(elf);
+    REQUIRE(elf->dynamic().rela.present);
+    bytes[elf->dynamic().rela.file_offset + 8] = 7;  // r_info type: R_RISCV_TLS_DTPMOD64
+    auto run = plan(machine_dtb(kRam128M, kFourHarts), bytes);
+    REQUIRE(!run->result);
+    CHECK(run->result.error().code == PlanErrorCode::Relocation);
+    CHECK(run->result.error().elf.code == loader_api::ElfErrorCode::UnsupportedRelocation);
+    MESSAGE(error_text(*run));
+}
+
+TEST_CASE("no hart can run S-mode, or the boot hart is missing") {
+    auto none = plan(machine_dtb(kRam128M, {{0, "riscv,none"}, {1, "riscv,sv48"}}), kernel(true));
+    REQUIRE(!none->result);
+    CHECK(none->result.error().code == PlanErrorCode::NoSModeHart);
+    auto no_mmu = plan(machine_dtb(kRam128M, {{0, nullptr}}), kernel(true));
+    REQUIRE(!no_mmu->result);
+    CHECK(no_mmu->result.error().code == PlanErrorCode::NoSModeHart);
+    MESSAGE(error_text(*no_mmu));
+    auto missing = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) { m.input.options.boot_hart_id = 9; });
+    REQUIRE(!missing->result);
+    CHECK(missing->result.error().code == PlanErrorCode::BootHartNotFound);
+}
+
+TEST_CASE("no paging mode in the allowed range") {
+    auto run = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        auto* config = config_in(m.kernel);
+        config->min_paging_mode = config->max_paging_mode = config->preferred_paging_mode = loader_api::PagingMode::Sv57;
+        m.input.options.supported_modes = loader_api::PagingModeSet{}.add(kmem::PagingModeId::Sv39).add(kmem::PagingModeId::Sv48);
+    });
+    REQUIRE(!run->result);
+    CHECK(run->result.error().code == PlanErrorCode::NoPagingMode);
+    MESSAGE(error_text(*run));
+    // The command-line cap alone can do it too.
+    auto capped = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->min_paging_mode = loader_api::PagingMode::Sv48;
+        m.input.options.has_mode_cap = true;
+        m.input.options.mode_cap = kmem::PagingModeId::Sv39;
+    });
+    REQUIRE(!capped->result);
+    CHECK(capped->result.error().code == PlanErrorCode::NoPagingMode);
+}
+
+TEST_CASE("RAM too large for the physmap; the fallback to a wider mode") {
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>> big = {{0x8000'0000, 64 * kMiB},
+                                                                      {std::uint64_t{400} << 30, 64 * kMiB}};
+    auto sv39 = plan(machine_dtb(big, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->max_paging_mode = loader_api::PagingMode::Sv39;
+        config_in(m.kernel)->preferred_paging_mode = loader_api::PagingMode::Sv39;
+    });
+    REQUIRE(!sv39->result);
+    CHECK(sv39->result.error().code == PlanErrorCode::RamTooLargeForPhysmap);
+    MESSAGE(error_text(*sv39));
+    // Preferring Sv39 but allowing Sv48: the planner moves up.
+    auto wider = plan(machine_dtb(big, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->preferred_paging_mode = loader_api::PagingMode::Sv39;
+    });
+    REQUIRE_MESSAGE(wider->result, error_text(*wider));
+    CHECK(wider->plan->mode == kmem::PagingModeId::Sv48);
+    CHECK(check_plan(*wider->plan, *wider->memory, wider->machine.input).ok());
+}
+
+TEST_CASE("a loader above the lower half cannot be identity-mapped") {
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>> high = {{std::uint64_t{512} << 30, 64 * kMiB}};
+    auto run = plan(machine_dtb(high, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->max_paging_mode = loader_api::PagingMode::Sv39;
+    });
+    REQUIRE(!run->result);
+    CHECK(run->result.error().code == PlanErrorCode::LoaderNotIdentityMappable);
+}
+
+TEST_CASE("an input outside RAM") {
+    auto run = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        m.input.device_tree_address = PhysicalAddress(0x1000);
+    });
+    REQUIRE(!run->result);
+    CHECK(run->result.error().code == PlanErrorCode::InputOutsideRam);
+    CHECK(run->result.error().what == "device tree");
+}
+
+TEST_CASE("check_plan notices a broken plan") {
+    auto run = plan(machine_dtb(kRam128M, kFourHarts), kernel(true));
+    REQUIRE(run->result);
+    Plan& p = *run->plan;
+    SimulatedMemory& memory = *run->memory;
+    REQUIRE(check_plan(p, memory, run->machine.input).ok());
+    const auto leaves = loader_api::host::collect_leaves(p, memory);
+
+    // A changed byte in a copied kernel segment.
+    const loader_api::VirtualArea* copy = nullptr;
+    for (const auto& area : p.areas)
+        if (area.kind == loader_api::AreaKind::Kernel && area.copied) copy = &area;
+    REQUIRE(copy != nullptr);
+    const auto* leaf = loader_api::host::find_leaf(leaves, copy->range.begin());
+    REQUIRE(leaf != nullptr);
+    auto* byte = reinterpret_cast<std::uint8_t*>(memory.frame(leaf->pa));
+    byte[0x800] ^= 0xff;
+    CHECK(!check_plan(p, memory, run->machine.input).ok());
+    byte[0x800] ^= 0xff;
+
+    // A guard page mapped.
+    const auto& hart = p.harts[0];
+    const auto* stack_leaf = loader_api::host::find_leaf(leaves, hart.stack.begin());
+    REQUIRE(stack_leaf != nullptr);
+    REQUIRE(stack_leaf->level == 0);
+    std::uint64_t* table = nullptr;
+    {
+        // The level-0 table holding the stack's first page also holds the guard's entry (same 2 MiB).
+        for (const auto frame : loader_api::host::collect_tables(p, memory)) {
+            auto* entries = memory.frame(frame);
+            for (unsigned i = 0; i < 512; ++i)
+                if (entries[i] == stack_leaf->pte.raw()) table = entries;
+        }
+    }
+    REQUIRE(table != nullptr);
+    const unsigned index = static_cast<unsigned>(((hart.stack.begin().value() - 4096) >> 12) & 511);
+    if ((hart.stack.begin().value() & 0x1fffff) != 0) {
+        const std::uint64_t saved = table[index];
+        table[index] = stack_leaf->pte.raw();
+        CHECK(!check_plan(p, memory, run->machine.input).ok());
+        table[index] = saved;
+    }
+
+    // Wrong permissions on a kernel page.
+    for (const auto frame : loader_api::host::collect_tables(p, memory)) {
+        auto* entries = memory.frame(frame);
+        for (unsigned i = 0; i < 512; ++i) {
+            if (entries[i] != leaf->pte.raw()) continue;
+            const std::uint64_t saved = entries[i];
+            entries[i] ^= kmem::pte_bits::kExecute;
+            CHECK(!check_plan(p, memory, run->machine.input).ok());
+            entries[i] = saved;
+        }
+    }
+    CHECK(check_plan(p, memory, run->machine.input).ok());
+}
