@@ -70,6 +70,7 @@ TEST_CASE("plans for the device tree corpus pass every check") {
             }
             std::vector<std::uint8_t> seed(8, variant.seed);
             if (variant.seed != 0) machine.input.options.entropy = seed;
+            machine.input.options.identity_map_loader = variant.seed % 2 == 1;
             CAPTURE(path);
             CAPTURE(variant.name);
             auto result = loader_api::make_plan(machine.input, *plan, memory);
@@ -93,6 +94,26 @@ TEST_CASE("plans for the device tree corpus pass every check") {
                         static_cast<unsigned long long>(plan->stats.kernel.positions),
                         static_cast<unsigned long long>(plan->stats.stacks.positions),
                         static_cast<unsigned long long>(plan->kaslr_slide));
+        }
+    }
+    // The project's example and test kernels, when the build has them.
+    for (const auto& kernel_path : split(env("PLAN_EXAMPLE_KERNELS"), ':')) {
+        for (const auto& path : paths) {
+            Machine machine;
+            machine.dtb = read_file(path);
+            machine.kernel = read_file(kernel_path);
+            SimulatedMemory memory;
+            if (!place_inputs(machine, memory)) continue;
+            CAPTURE(path);
+            CAPTURE(kernel_path);
+            auto result = loader_api::make_plan(machine.input, *plan, memory);
+            if (!result) {
+                FAIL_CHECK(text_of(result.error()));
+                continue;
+            }
+            ++planned;
+            const Problems problems = check_plan(*plan, memory, machine.input);
+            CHECK_MESSAGE(problems.ok(), problems.joined());
         }
     }
     std::printf("corpus: %zu plans checked, %zu trees skipped\n", planned, skipped);

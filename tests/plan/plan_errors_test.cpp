@@ -70,6 +70,8 @@ std::unique_ptr<Run> plan(std::vector<std::uint8_t> dtb, std::vector<std::uint8_
     run->machine.kernel = std::move(kernel_bytes);
     REQUIRE(place_inputs(run->machine, *run->memory));
     tweak(run->machine);
+    // The tweak may have patched the kernel: memory must hold what the input says.
+    run->memory->store(run->machine.input.kernel_address, run->machine.input.kernel);
     run->result = loader_api::make_plan(run->machine.input, *run->plan, *run->memory);
     return run;
 }
@@ -253,7 +255,8 @@ TEST_CASE("an unsupported relocation is named") {
 }
 
 TEST_CASE("no hart can run S-mode, or the boot hart is missing") {
-    auto none = plan(machine_dtb(kRam128M, {{0, "riscv,none"}, {1, "riscv,sv48"}}), kernel(true));
+    auto none = plan(machine_dtb(kRam128M, {{0, "riscv,none"}, {1, "riscv,sv48"}}), kernel(true),
+                     [](Machine& m) { m.input.options.boot_hart_id = 0; });
     REQUIRE(!none->result);
     CHECK(none->result.error().code == PlanErrorCode::NoSModeHart);
     auto no_mmu = plan(machine_dtb(kRam128M, {{0, nullptr}}), kernel(true));
@@ -300,16 +303,23 @@ TEST_CASE("RAM too large for the physmap; the fallback to a wider mode") {
     });
     REQUIRE_MESSAGE(wider->result, error_text(*wider));
     CHECK(wider->plan->mode == kmem::PagingModeId::Sv48);
-    CHECK(check_plan(*wider->plan, *wider->memory, wider->machine.input).ok());
+    const Problems problems = check_plan(*wider->plan, *wider->memory, wider->machine.input);
+    CHECK_MESSAGE(problems.ok(), problems.joined());
 }
 
 TEST_CASE("a loader above the lower half cannot be identity-mapped") {
     const std::vector<std::pair<std::uint64_t, std::uint64_t>> high = {{std::uint64_t{512} << 30, 64 * kMiB}};
     auto run = plan(machine_dtb(high, kFourHarts), kernel(true), [](Machine& m) {
         config_in(m.kernel)->max_paging_mode = loader_api::PagingMode::Sv39;
+        m.input.options.identity_map_loader = true;
     });
     REQUIRE(!run->result);
     CHECK(run->result.error().code == PlanErrorCode::LoaderNotIdentityMappable);
+    // Without an identity map (the protocol's default) the same machine plans.
+    auto plain = plan(machine_dtb(high, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->max_paging_mode = loader_api::PagingMode::Sv39;
+    });
+    CHECK_MESSAGE(plain->result, error_text(*plain));
 }
 
 TEST_CASE("an input outside RAM") {
@@ -377,3 +387,21 @@ TEST_CASE("check_plan notices a broken plan") {
     }
     CHECK(check_plan(p, memory, run->machine.input).ok());
 }
+
+// The layout rule in constant evaluation: without KASLR the physmap starts
+// the Sv39 higher half, a fixed kernel keeps its link address and the
+// stacks take the highest free 2 MiB block below it.
+static_assert([] {
+    loader_api::plan_detail::LayoutRequest request;
+    request.va_bits = 39;
+    request.physmap_size = std::uint64_t{1} << 30;
+    request.kernel_link = 0xffff'ffff'8000'0000;
+    request.kernel_size = 2 << 20;
+    request.kernel_movable = false;
+    request.stacks_size = 2 << 20;
+    const auto layout = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv39);
+    return layout && layout->physmap.block.begin().value() == 0xffff'ffc0'0000'0000 &&
+           layout->kernel.block.begin().value() == 0xffff'ffff'8000'0000 &&
+           layout->stacks.block.begin().value() == 0xffff'ffff'ffc0'0000 &&
+           layout->physmap.positions == 254;
+}());

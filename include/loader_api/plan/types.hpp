@@ -139,14 +139,15 @@ struct PlanOptions {
     kmem::PagingModeId mode_cap = kmem::PagingModeId::Sv57;
     bool kaslr_default = true;        // what LoaderConfig's Kaslr::Default means (meson kaslr_default)
     std::uint64_t boot_hart_id = 0;
-    // The loader's own image, identity-mapped in the kernel's root so that
-    // the instructions after the satp write still run; LoaderReclaimable.
-    // Text is mapped RX and data RW, unless loader_image_rwx maps the text
-    // range RWX (an image that cannot split its text and data).
+    // The loader's own image: LoaderReclaimable in the memory map. The
+    // protocol maps nothing of it (the reference loader enters the kernel
+    // through stvec); a loader whose handoff runs on after the satp write
+    // sets identity_map_loader, and then text is mapped RX and data RW at
+    // virtual = physical, or the text range RWX with loader_image_rwx.
     kmem::PhysicalRange loader_text{};
     kmem::PhysicalRange loader_data{};
     bool loader_image_rwx = false;
-    bool identity_map_loader = true;
+    bool identity_map_loader = false;
     // Entropy besides /chosen/rng-seed (e.g. the Zkr seed CSR); both are
     // hashed together. None at all: KASLR off with a warning.
     std::span<const std::uint8_t> entropy{};
