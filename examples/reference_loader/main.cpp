@@ -8,10 +8,10 @@
 #include "console.hpp"
 #include "handoff.hpp"
 #include "loader_api/fdt.hpp"
+#include "loader_api/plan.hpp"
 #include "paging.hpp"
 #include "platform.hpp"
 #include "sbi.hpp"
-#include "selftest.hpp"
 
 #ifndef LOADER_VERSION
 #define LOADER_VERSION "unknown"
@@ -35,6 +35,17 @@ LOADER_NOCLEAR MachineStorage machine_storage;
 fdt::MachineInfo& machine = machine_storage.info;
 LOADER_NOCLEAR HartSlot slots[kMaxHarts];
 std::size_t slot_count = 0;
+
+// The plan is large (about 600 KiB: every list has a fixed capacity) and, like
+// MachineInfo, constructed at run time rather than stored in the image.
+union PlanStorage {
+    constexpr PlanStorage() : unused(0) {}
+    char unused;
+    loader_api::Plan plan;
+};
+LOADER_NOCLEAR PlanStorage plan_storage;
+loader_api::Plan& plan = plan_storage.plan;
+loader_api::IdentityPhysicalMemory physical_memory;
 
 constexpr std::string_view kCompiler =
 #if defined(__clang__)
@@ -98,38 +109,13 @@ void print_machine(std::uint64_t boot_hart_id, std::size_t usable_harts, std::ui
     });
 }
 
-kmem::PagingModeId choose_paging_mode(const CommandLine& command_line) {
+// The modes the boot hart implements; the planner chooses among them within
+// the kernel's LoaderConfig and the loader.paging= cap.
+PagingModes probe_modes() {
     build_identity_tables();
     const PagingModes supported = probe_paging_modes();
     if (supported.empty()) fail("paging: the boot hart implements none of Sv39, Sv48, Sv57 (satp kept MODE 0)");
-    PagingModes allowed;
-    for (auto mode : {kmem::PagingModeId::Sv39, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv57}) {
-        const bool within_limit = !command_line.has_paging_limit ||
-                                  static_cast<unsigned>(mode) <= static_cast<unsigned>(command_line.paging_limit);
-        if (supported.contains(mode) && within_limit) allowed.add(mode);
-    }
-    if (allowed.empty()) {
-        fail_with([&](Console& out) {
-            kmem::write(out, "paging: loader.paging=");
-            kmem::write(out, kmem::name(command_line.paging_limit));
-            kmem::write(out, " excludes every mode the hart supports (");
-            supported.format(out);
-            out.put(')');
-        });
-    }
-    const kmem::PagingModeId chosen = allowed.widest();
-    log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "paging: ");
-        kmem::write(out, kmem::name(chosen));
-        kmem::write(out, " (hart supports ");
-        supported.format(out);
-        if (command_line.has_paging_limit) {
-            kmem::write(out, "; loader.paging=");
-            kmem::write(out, kmem::name(command_line.paging_limit));
-        }
-        out.put(')');
-    });
-    return chosen;
+    return supported;
 }
 
 // Where the instructions go, at debug level: "<step>: N instructions".
@@ -142,6 +128,23 @@ void log_step(std::string_view step, Timestamp& last) {
         kmem::write(out, " instructions");
     });
     last = read_timestamp();
+}
+
+bool planned_to_start(std::uint64_t hart_id) {
+    for (const loader_api::HartPlan& hart : plan.harts)
+        if (hart.hart_id == hart_id) return hart.state == loader_api::HartState::Started;
+    return false;
+}
+
+const loader_api::HartPlan& planned_hart(std::uint64_t hart_id) {
+    for (const loader_api::HartPlan& hart : plan.harts)
+        if (hart.hart_id == hart_id) return hart;
+    fail("internal: a started hart is missing from the plan");
+}
+
+void record_failed_hart(const HartSlot& slot) {
+    auto marked = loader_api::mark_hart_failed(plan, slot.hart_id, slot.start_error, physical_memory);
+    if (!marked) fail_with([&](Console& out) { marked.error().format(out); });
 }
 
 // hart_start, and again when the hart is still on its way back to the
@@ -164,40 +167,35 @@ sbi::Result start_hart(HartSlot& slot) {
     return result;
 }
 
-// Every other hart that can run a kernel starts on the trampoline; a failure
-// is recorded in its slot and does not stop the boot.
-std::size_t start_harts(std::size_t boot_index) {
+// Every other hart the plan gives a kernel stack starts on the trampoline; a
+// failure is recorded (slot and BootInfo) and does not stop the boot.
+void start_harts(std::size_t boot_index) {
     const bool have_hsm = sbi::probe_extension(sbi::Eid::kHsm);
-    if (!have_hsm && slot_count > 1)
-        log<LogLevel::kWarn>([&](Console& out) { kmem::write(out, "SBI has no HSM extension: only the boot hart runs"); });
-    std::size_t started = 0;
     for (std::size_t i = 0; i < slot_count; ++i) {
-        if (i == boot_index || !can_run_kernel(machine.harts[i])) continue;
         HartSlot& slot = slots[i];
-        if (!have_hsm) {
-            slot.start_error = -2;  // SBI_ERR_NOT_SUPPORTED
+        if (i == boot_index || !planned_to_start(slot.hart_id)) continue;
+        sbi::Result result{-2, 0};  // SBI_ERR_NOT_SUPPORTED without HSM
+        if (have_hsm) {
+            // The slot must be complete in memory before the hart can read it.
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            result = start_hart(slot);
+        }
+        if (result.error == 0) {
+            slot.started = true;
             continue;
         }
-        // The slot must be complete in memory before the hart can read it.
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        sbi::Result result = start_hart(slot);
-        if (result.error != 0) {
-            slot.start_error = static_cast<std::int32_t>(result.error);
-            log<LogLevel::kWarn>([&](Console& out) {
-                kmem::write(out, "hart ");
-                kmem::write_dec(out, slot.hart_id);
-                kmem::write(out, ": hart_start failed: ");
-                kmem::write(out, sbi::error_name(result.error));
-                kmem::write(out, " (");
-                kmem::write_signed(out, result.error);
-                kmem::write(out, "); booting without it");
-            });
-            continue;
-        }
-        slot.started = true;
-        ++started;
+        slot.start_error = static_cast<std::int32_t>(result.error);
+        record_failed_hart(slot);
+        log<LogLevel::kWarn>([&](Console& out) {
+            kmem::write(out, "hart ");
+            kmem::write_dec(out, slot.hart_id);
+            kmem::write(out, ": hart_start failed: ");
+            kmem::write(out, have_hsm ? sbi::error_name(result.error) : "SBI has no HSM extension");
+            kmem::write(out, " (");
+            kmem::write_signed(out, result.error);
+            kmem::write(out, "); booting without it");
+        });
     }
-    return started;
 }
 
 // A hart that hart_start accepted but that never reaches the loader (QEMU
@@ -215,6 +213,7 @@ void wait_for_arrivals(std::uint64_t frequency) {
         if (__atomic_load_n(&slot.arrived, __ATOMIC_ACQUIRE) != 0) continue;
         slot.started = false;
         slot.start_error = kNotArrived;
+        record_failed_hart(slot);
         publish(slot.record, HandoffState::kPark);  // should it come after all
         log<LogLevel::kWarn>([&](Console& out) {
             kmem::write(out, "hart ");
@@ -222,6 +221,75 @@ void wait_for_arrivals(std::uint64_t frequency) {
             kmem::write(out, ": started but did not reach the loader within 2 s; booting without it");
         });
     }
+}
+
+// The kernel's ELF file: linked into the image (kernel_blob.S) or, when the
+// image holds none, the initrd.
+extern "C" const std::byte loader_kernel_elf_start[];
+extern "C" const std::byte loader_kernel_elf_end[];
+extern "C" char __loader_start[];
+extern "C" char __loader_data_start[];
+extern "C" char __loader_end[];
+
+kmem::PhysicalRange image_range(const void* begin, const void* end) {
+    return {kmem::PhysicalAddress(reinterpret_cast<std::uintptr_t>(begin)),
+            kmem::PhysicalAddress(reinterpret_cast<std::uintptr_t>(end))};
+}
+
+kmem::PhysicalRange find_kernel_file() {
+    if (&loader_kernel_elf_end[0] != &loader_kernel_elf_start[0]) return image_range(loader_kernel_elf_start, loader_kernel_elf_end);
+    if (!machine.chosen.has_initrd || machine.chosen.initrd.empty())
+        fail("no kernel: this loader was built without one (-Dloader_kernel=none) and the device tree has no initrd (-initrd kernel.elf)");
+    return machine.chosen.initrd;
+}
+
+void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const CommandLine& command_line,
+                    const PagingModes& supported, const Timestamp& entry) {
+    const kmem::PhysicalRange kernel = find_kernel_file();
+    loader_api::PlanInput input;
+    input.device_tree = {reinterpret_cast<const std::uint8_t*>(dtb), machine.fdt_size};
+    input.device_tree_address = kmem::PhysicalAddress(dtb);
+    input.kernel = {reinterpret_cast<const std::byte*>(kernel.begin().value()), kernel.size()};
+    input.kernel_address = kernel.begin();
+    input.options.supported_modes = supported;
+    input.options.has_mode_cap = command_line.has_paging_limit;
+    input.options.mode_cap = command_line.paging_limit;
+    input.options.kaslr_default = LOADER_KASLR_DEFAULT;
+    input.options.boot_hart_id = hart_id;
+    input.options.loader_text = image_range(__loader_start, __loader_data_start);
+    input.options.loader_data = image_range(__loader_data_start, __loader_end);
+    input.options.loader_entry_time = entry.time;
+    input.options.loader_entry_instret = entry.instret;
+    new (&plan_storage.plan) loader_api::Plan;
+    auto planned = loader_api::make_plan(input, plan, physical_memory);
+    if (!planned) fail_with([&](Console& out) { planned.error().format(out); });
+    for (const loader_api::PlanWarning& warning : plan.warnings)
+        log<LogLevel::kWarn>([&](Console& out) { warning.format(out); });
+}
+
+// At info level: the paging mode and where the kernel went.
+void report_plan(const PagingModes& supported) {
+    log<LogLevel::kInfo>([&](Console& out) {
+        kmem::write(out, "paging: ");
+        kmem::write(out, kmem::name(plan.mode));
+        kmem::write(out, " (hart supports ");
+        supported.format(out);
+        kmem::write(out, "), ");
+        kmem::write_dec(out, plan.stats.table_frames);
+        kmem::write(out, " page-table frames");
+    });
+    log<LogLevel::kInfo>([&](Console& out) {
+        kmem::write(out, "kernel: ");
+        plan.kernel_virtual.format(out);
+        kmem::write(out, " entry ");
+        kmem::write_hex(out, plan.entry.value());
+        kmem::write(out, plan.kaslr ? ", KASLR slide " : ", slide ");
+        kmem::write_hex(out, plan.kaslr_slide);
+        kmem::write(out, ", physmap at ");
+        kmem::write_hex(out, plan.physmap.begin().value());
+        kmem::write(out, ", boot info ");
+        kmem::write_hex(out, plan.boot_info_virtual.value());
+    });
 }
 
 }  // namespace
@@ -309,22 +377,27 @@ extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dt
         kmem::write(out, " instructions");
     });
     log_step("slots and machine report", step);
-    const kmem::PagingModeId mode = choose_paging_mode(command_line);
+    const PagingModes supported = probe_modes();
     log_step("paging probe", step);
 
-    const std::size_t started = start_harts(boot_index);
-    log_step("hart start", step);
-    log<LogLevel::kDebug>([&](Console& out) {
-        kmem::write(out, "started ");
-        kmem::write_dec(out, started);
-        kmem::write(out, " of ");
-        kmem::write_dec(out, usable - 1);
-        kmem::write(out, " other harts");
-    });
+    make_boot_plan(hart_id, dtb, command_line, supported, entry);
+    log_step("plan", step);
+    report_plan(supported);
 
+    start_harts(boot_index);
+    log_step("hart start", step);
     wait_for_arrivals(frequency);
-    // Until the planner exists, the kernel is the loader's self-test.
-    selftest::prepare(slots, slot_count, hart_id, mode, frequency);
+    for (std::size_t i = 0; i < slot_count; ++i) {
+        HartSlot& slot = slots[i];
+        if (!slot.started) continue;
+        const loader_api::HartPlan& hart = planned_hart(slot.hart_id);
+        slot.record.satp = plan.satp;
+        slot.record.sp = hart.sp.value();
+        slot.record.tp = hart.tp.value();
+        slot.record.entry = plan.entry.value();
+        slot.record.a0 = slot.hart_id;
+        slot.record.a1 = plan.boot_info_virtual.value();
+    }
 
     const Timestamp handoff = read_timestamp();
     log<LogLevel::kInfo>([&](Console& out) {
@@ -343,6 +416,7 @@ extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dt
         kmem::write(out, " instret from loader entry to handoff");
     });
 
+    loader_api::set_handoff_timestamps(plan, handoff.time, handoff.instret, physical_memory);
     for (std::size_t i = 0; i < slot_count; ++i)
         if (slots[i].started) publish(slots[i].record, HandoffState::kGo);
     loader_handoff(&boot_slot.record);

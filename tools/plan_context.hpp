@@ -1,0 +1,46 @@
+#pragma once
+// What loader-plan knows besides the Plan: the files it read and where it
+// pretended they lie in RAM (the planner needs physical addresses for the
+// loader image, the kernel file and the device tree), and the figures it
+// computed from the simulated memory. Shared by the report, JSON and SVG.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kmem/range.hpp"
+#include "loader_api/host/simulated_memory.hpp"
+#include "loader_api/plan.hpp"
+
+namespace loader_plan {
+
+enum class EntropySource { Seed, RngSeed, None };
+
+constexpr const char* to_text(EntropySource source) {
+    switch (source) {
+        case EntropySource::Seed: return "--seed";
+        case EntropySource::RngSeed: return "/chosen/rng-seed";
+        case EntropySource::None: return "none";
+    }
+    return "?";
+}
+
+struct Context {
+    std::string dtb_path;
+    std::string kernel_path;
+    kmem::PhysicalRange loader_text{};
+    kmem::PhysicalRange loader_data{};
+    kmem::PhysicalRange kernel_file{};
+    kmem::PhysicalRange device_tree{};
+    std::uint64_t boot_hart = 0;
+    bool boot_hart_given = false;
+    bool mode_forced = false;
+    kmem::PagingModeId forced_mode = kmem::PagingModeId::Sv39;
+    EntropySource entropy = EntropySource::None;
+    std::size_t entropy_bytes = 0;
+    std::uint64_t minimum_table_frames = 0;
+    const loader_api::Plan* plan = nullptr;
+};
+
+}  // namespace loader_plan

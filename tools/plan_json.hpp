@@ -1,0 +1,114 @@
+#pragma once
+// loader-plan --json: the plan as JSON, derived from field lists. The
+// protocol types are reflected in loader_api/reflect.hpp; the planner's own
+// types (types.hpp, no Hana there on purpose) get their field lists here,
+// with the same LOADER_API_REFLECT macro, so no type has a hand-written
+// writer. The walker below extends reflect::write_json to the value types
+// the planner uses that the protocol does not (kmem addresses and ranges,
+// string_view, bool, PlanList).
+
+#include <concepts>
+#include <string_view>
+#include <type_traits>
+
+#include "kmem/address.hpp"
+#include "kmem/range.hpp"
+#include "kmem/riscv.hpp"
+#include "loader_api/plan.hpp"
+#include "loader_api/reflect.hpp"
+
+LOADER_API_REFLECT(kmem::PageFlags, read, write, execute, user, global, allow_write_execute, memory_type);
+LOADER_API_REFLECT(loader_api::Allocation, range, kind, origin, label, index);
+LOADER_API_REFLECT(loader_api::VirtualArea, kind, label, index, range, physical, flags, mapped, copied);
+LOADER_API_REFLECT(loader_api::HartPlan, hart_id, state, sbi_error, sp, tp, stack, tls, stack_frames, tls_frames);
+LOADER_API_REFLECT(loader_api::Placement, block, granularity, positions, randomised);
+LOADER_API_REFLECT(loader_api::PlanStatistics, table_frames, leaves, physmap, kernel, stacks, kaslr_slide,
+                   physmap_offset, allocated_bytes, copied_kernel_bytes, in_place_kernel_bytes, relocations);
+LOADER_API_REFLECT(loader_api::PlanWarning, code, value, other, text);
+// The decisions of the plan; `machine` (the parsed tree) and the workspace
+// are inputs and scratch, and boot_info_bytes is written out as the
+// BootInfo itself.
+LOADER_API_REFLECT(loader_api::Plan, config, mode, satp, root, entry, kaslr, kaslr_slide, physmap_offset, physmap,
+                   kernel_virtual, boot_info_physical, boot_info_virtual, boot_info_size, harts, allocations, areas,
+                   regions, warnings, warnings_dropped, stats);
+
+namespace loader_plan::json {
+
+template <class T>
+struct IsPlanList : std::false_type {};
+template <class T, std::size_t N>
+struct IsPlanList<loader_api::PlanList<T, N>> : std::true_type {};
+
+template <class T>
+struct IsAddress : std::false_type {};
+template <class Tag>
+struct IsAddress<kmem::Address<Tag>> : std::true_type {};
+
+template <class T>
+struct IsRange : std::false_type {};
+template <class A>
+struct IsRange<kmem::AddressRange<A>> : std::true_type {};
+
+template <kmem::CharSink S, class M>
+void write(S& sink, const M& value);
+
+template <kmem::CharSink S, class Items>
+void write_items(S& sink, const Items& items) {
+    sink.put('[');
+    bool first = true;
+    for (const auto& item : items) {
+        if (!first) sink.put(',');
+        first = false;
+        write(sink, item);
+    }
+    sink.put(']');
+}
+
+template <kmem::CharSink S, class M>
+void write(S& sink, const M& value) {
+    namespace reflect = loader_api::reflect;
+    if constexpr (std::is_same_v<M, bool>) {
+        kmem::write(sink, value ? "true" : "false");
+    } else if constexpr (std::is_same_v<M, std::string_view>) {
+        reflect::write_json_string(sink, value);
+    } else if constexpr (std::is_same_v<M, kmem::PagingModeId>) {
+        reflect::write_json_string(sink, kmem::name(value));
+    } else if constexpr (IsAddress<M>::value) {
+        kmem::write_dec(sink, value.value());
+    } else if constexpr (IsRange<M>::value) {
+        kmem::write(sink, "{\"begin\":");
+        kmem::write_dec(sink, value.begin().value());
+        kmem::write(sink, ",\"end\":");
+        kmem::write_dec(sink, value.end().value());
+        kmem::write(sink, ",\"size\":");
+        kmem::write_dec(sink, value.size());
+        sink.put('}');
+    } else if constexpr (IsPlanList<M>::value) {
+        write_items(sink, value);
+    } else if constexpr (reflect::Reflected<M>) {
+        sink.put('{');
+        bool first = true;
+        reflect::for_each_field(value, [&](const reflect::FieldLayout& layout, const auto& member) {
+            if (!first) sink.put(',');
+            first = false;
+            reflect::write_json_string(sink, layout.name);
+            sink.put(':');
+            write(sink, member);
+        });
+        sink.put('}');
+    } else if constexpr (reflect::Named<M>) {
+        reflect::write_json_string(sink, to_string(value));
+    } else if constexpr (std::is_enum_v<M>) {
+        // No name to give (e.g. WarningCode): the number, as the ABI has it.
+        kmem::write_dec(sink, static_cast<std::uint64_t>(value));
+    } else if constexpr (std::is_array_v<M>) {
+        write_items(sink, value);
+    } else if constexpr (std::is_signed_v<M>) {
+        kmem::write_signed(sink, value);
+    } else {
+        static_assert(std::is_unsigned_v<M>, "loader-plan json: no JSON for this field type");
+        kmem::write_dec(sink, value);
+    }
+}
+
+}  // namespace loader_plan::json

@@ -1,0 +1,108 @@
+#pragma once
+// Host-only text helpers shared by loader-plan's outputs: a CharSink into a
+// std::string (so every library formatter works unchanged), and a table
+// with aligned columns.
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kmem/format.hpp"
+
+namespace loader_plan {
+
+struct StringSink {
+    std::string* out;
+    void put(char c) { out->push_back(c); }
+};
+static_assert(kmem::CharSink<StringSink>);
+
+// Whatever has a format(CharSink&), as one string.
+template <class T>
+std::string text_of(const T& value) {
+    std::string out;
+    StringSink sink{&out};
+    value.format(sink);
+    return out;
+}
+
+inline std::string hex(std::uint64_t value) {
+    std::string out;
+    StringSink sink{&out};
+    kmem::write_hex(sink, value);
+    return out;
+}
+
+inline std::string size_text(std::uint64_t bytes) {
+    std::string out;
+    StringSink sink{&out};
+    kmem::write_size(sink, bytes);
+    return out;
+}
+
+inline std::string dec(std::uint64_t value) { return std::to_string(value); }
+
+// Sizes rounded for a glance ("1.5 GiB"), where write_size would print an
+// exact but long byte count; the report keeps write_size for exact values.
+inline std::string approx_size(std::uint64_t bytes) {
+    constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    if ((bytes & 1023) == 0 || bytes < 1024) return size_text(bytes);
+    double value = static_cast<double>(bytes);
+    int unit = 0;
+    while (value >= 1024 && unit < 6) {
+        value /= 1024;
+        ++unit;
+    }
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.1f %s", value, kUnits[unit]);
+    return buffer;
+}
+
+// Rows of cells printed with every column as wide as its widest cell.
+class Table {
+public:
+    enum class Align { Left, Right };
+
+    explicit Table(std::vector<std::string> header, std::vector<Align> align = {})
+        : header_(std::move(header)), align_(std::move(align)) {
+        align_.resize(header_.size(), Align::Left);
+    }
+    void add(std::vector<std::string> row) {
+        row.resize(header_.size());
+        rows_.push_back(std::move(row));
+    }
+    bool empty() const { return rows_.empty(); }
+
+    void print(std::string& out, std::string_view indent = "  ") const {
+        std::vector<std::size_t> width(header_.size());
+        for (std::size_t c = 0; c < header_.size(); ++c) {
+            width[c] = header_[c].size();
+            for (const auto& row : rows_) width[c] = std::max(width[c], row[c].size());
+        }
+        auto line = [&](const std::vector<std::string>& cells) {
+            std::string text(indent);
+            for (std::size_t c = 0; c < cells.size(); ++c) {
+                const std::size_t pad = width[c] - cells[c].size();
+                if (align_[c] == Align::Right) text.append(pad, ' ');
+                text += cells[c];
+                if (align_[c] == Align::Left && c + 1 < cells.size()) text.append(pad, ' ');
+                if (c + 1 < cells.size()) text += "  ";
+            }
+            while (!text.empty() && text.back() == ' ') text.pop_back();
+            out += text;
+            out += '\n';
+        };
+        line(header_);
+        for (const auto& row : rows_) line(row);
+    }
+
+private:
+    std::vector<std::string> header_;
+    std::vector<Align> align_;
+    std::vector<std::vector<std::string>> rows_;
+};
+
+}  // namespace loader_plan
