@@ -33,6 +33,8 @@ struct Context {
     kmem::PhysicalRange loader_data{};
     kmem::PhysicalRange kernel_file{};
     kmem::PhysicalRange device_tree{};
+    kmem::PhysicalRange firmware{};   // [RAM base, loader): OpenSBI's place on QEMU
+    bool firmware_unreserved = false;  // and the tree reserves none of it
     std::uint64_t boot_hart = 0;
     bool boot_hart_given = false;
     bool mode_forced = false;

@@ -8,6 +8,7 @@
 // string_view, bool, PlanList).
 
 #include <concepts>
+#include <utility>
 #include <string_view>
 #include <type_traits>
 
@@ -16,6 +17,8 @@
 #include "kmem/riscv.hpp"
 #include "loader_api/plan.hpp"
 #include "loader_api/reflect.hpp"
+#include "plan_context.hpp"
+#include "tool_text.hpp"
 
 LOADER_API_REFLECT(kmem::PageFlags, read, write, execute, user, global, allow_write_execute, memory_type);
 LOADER_API_REFLECT(loader_api::Allocation, range, kind, origin, label, index);
@@ -112,3 +115,68 @@ void write(S& sink, const M& value) {
 }
 
 }  // namespace loader_plan::json
+
+namespace loader_plan {
+
+// {"inputs": where the tool placed the files, "plan": the Plan's field
+// list, "boot_info": the block as the kernel gets it, "warning_messages":
+// the warnings as text, "minimum_table_frames"}.
+template <kmem::CharSink S>
+void write_json_document(S& sink, const Context& context) {
+    namespace reflect = loader_api::reflect;
+    const auto key = [&](std::string_view name) {
+        reflect::write_json_string(sink, name);
+        sink.put(':');
+    };
+    sink.put('{');
+    key("inputs");
+    sink.put('{');
+    key("dtb");
+    reflect::write_json_string(sink, context.dtb_path);
+    sink.put(',');
+    key("kernel");
+    reflect::write_json_string(sink, context.kernel_path);
+    const std::pair<std::string_view, kmem::PhysicalRange> ranges[] = {{"loader_text", context.loader_text},
+                                                                       {"loader_data", context.loader_data},
+                                                                       {"kernel_file", context.kernel_file},
+                                                                       {"device_tree", context.device_tree}};
+    for (const auto& [name, range] : ranges) {
+        sink.put(',');
+        key(name);
+        json::write(sink, range);
+    }
+    sink.put(',');
+    key("boot_hart");
+    kmem::write_dec(sink, context.boot_hart);
+    sink.put(',');
+    key("forced_mode");
+    if (context.mode_forced) json::write(sink, context.forced_mode);
+    else kmem::write(sink, "null");
+    sink.put(',');
+    key("entropy");
+    reflect::write_json_string(sink, to_text(context.entropy));
+    sink.put(',');
+    key("entropy_bytes");
+    kmem::write_dec(sink, context.entropy_bytes);
+    sink.put('}');
+    sink.put(',');
+    key("plan");
+    json::write(sink, *context.plan);
+    sink.put(',');
+    key("boot_info");
+    reflect::write_boot_info_json(sink, context.plan->boot_info());
+    sink.put(',');
+    key("warning_messages");
+    sink.put('[');
+    for (std::size_t i = 0; i < context.plan->warnings.size(); ++i) {
+        if (i != 0) sink.put(',');
+        reflect::write_json_string(sink, text_of(context.plan->warnings[i]));
+    }
+    sink.put(']');
+    sink.put(',');
+    key("minimum_table_frames");
+    kmem::write_dec(sink, context.minimum_table_frames);
+    sink.put('}');
+}
+
+}  // namespace loader_plan

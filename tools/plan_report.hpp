@@ -54,7 +54,7 @@ inline std::string report(const Context& context) {
     {
         Table table({"what", "begin", "end", "size"}, {Align::Left, Align::Right, Align::Right, Align::Right});
         auto row = [&](const char* what, kmem::PhysicalRange range) {
-            table.add({what, hex(range.begin().value()), hex(range.end().value()), size_text(range.size())});
+            table.add({what, hex(range.begin().value()), hex(range.end().value()), readable_size(range.size())});
         };
         row("loader text", context.loader_text);
         row("loader data", context.loader_data);
@@ -79,10 +79,10 @@ inline std::string report(const Context& context) {
                                  (plan.kaslr ? " (KASLR)" : " (not randomised)")});
         table.add({"physmap", text_of(plan.physmap) + ", offset " + hex(plan.physmap_offset)});
         table.add({"BootInfo", hex(plan.boot_info_virtual.value()) + " (physical " + hex(plan.boot_info_physical.value()) +
-                                   ", " + size_text(plan.boot_info_size) + ")"});
+                                   ", " + readable_size(plan.boot_info_size) + ")"});
         const auto& config = plan.config;
         table.add({"LoaderConfig",
-                   "stack " + size_text(config.stack_size) + ", modes " +
+                   "stack " + readable_size(config.stack_size) + ", modes " +
                        std::string(loader_api::to_string(config.min_paging_mode)) + ".." +
                        std::string(loader_api::to_string(config.max_paging_mode)) + " preferred " +
                        std::string(loader_api::to_string(config.preferred_paging_mode)) + ", kaslr " +
@@ -105,7 +105,7 @@ inline std::string report(const Context& context) {
             std::string state(loader_api::to_string(hart.state));
             if (hart.hart_id == info.boot_hart_id) state += " (boot)";
             table.add({dec(hart.hart_id), state, has_stack ? text_of(hart.stack) : "-",
-                       has_stack ? size_text(hart.stack.size()) : "",
+                       has_stack ? readable_size(hart.stack.size()) : "",
                        hart.tls.empty() ? "-" : text_of(hart.tls), has_stack ? text_of(hart.stack_frames) : "-",
                        hart.tls_frames.empty() ? "-" : text_of(hart.tls_frames)});
         }
@@ -117,12 +117,12 @@ inline std::string report(const Context& context) {
         Table table({"begin", "end", "size", "kind"}, {Align::Right, Align::Right, Align::Right, Align::Left});
         std::uint64_t total = 0;
         for (const auto& region : plan.regions) {
-            table.add({hex(region.range.begin), hex(region.range.end), size_text(region.range.size()),
+            table.add({hex(region.range.begin), hex(region.range.end), readable_size(region.range.size()),
                        std::string(loader_api::to_string(region.kind))});
             total += region.range.size();
         }
         table.print(out);
-        out += "  RAM " + size_text(total) + "\n";
+        out += "  RAM " + readable_size(total) + "\n";
     }
 
     out += "\nAllocations (" + dec(plan.allocations.size()) + ")\n";
@@ -131,14 +131,17 @@ inline std::string report(const Context& context) {
                     {Align::Right, Align::Right, Align::Right, Align::Left, Align::Left, Align::Left});
         std::vector<const loader_api::Allocation*> sorted;
         for (const auto& allocation : plan.allocations) sorted.push_back(&allocation);
-        std::stable_sort(sorted.begin(), sorted.end(),
-                         [](const auto* a, const auto* b) { return a->range.begin() < b->range.begin(); });
+        // Ties in list order (pointers into one array); not stable_sort,
+        // whose temporary buffer clang 19 flags as deprecated in libstdc++ 12.
+        std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+            return a->range.begin() != b->range.begin() ? a->range.begin() < b->range.begin() : a < b;
+        });
         for (const auto* allocation : sorted)
             table.add({hex(allocation->range.begin().value()), hex(allocation->range.end().value()),
-                       size_text(allocation->range.size()), std::string(loader_api::to_string(allocation->kind)),
+                       readable_size(allocation->range.size()), std::string(loader_api::to_string(allocation->kind)),
                        std::string(loader_api::to_string(allocation->origin)), allocation_label(*allocation)});
         table.print(out);
-        out += "  taken by the planner: " + size_text(plan.stats.allocated_bytes) + "\n";
+        out += "  taken by the planner: " + readable_size(plan.stats.allocated_bytes) + "\n";
     }
 
     out += "\nVirtual layout (" + dec(plan.areas.size()) + " areas)\n";
@@ -146,7 +149,7 @@ inline std::string report(const Context& context) {
         Table table({"begin", "end", "size", "physical", "flags", "label"},
                     {Align::Right, Align::Right, Align::Right, Align::Right, Align::Left, Align::Left});
         for (const auto& area : plan.areas)
-            table.add({hex(area.range.begin().value()), hex(area.range.end().value()), size_text(area.range.size()),
+            table.add({hex(area.range.begin().value()), hex(area.range.end().value()), readable_size(area.range.size()),
                        area.mapped ? hex(area.physical.value()) : "-", flags_text(area.flags, area.mapped),
                        area_label(area)});
         table.print(out);
@@ -155,15 +158,15 @@ inline std::string report(const Context& context) {
     out += "\nPage tables\n";
     {
         const auto& stats = plan.stats;
-        out += "  frames used " + dec(stats.table_frames) + " (" + size_text(stats.table_frames * kmem::kPageSize) +
+        out += "  frames used " + dec(stats.table_frames) + " (" + readable_size(stats.table_frames * kmem::kPageSize) +
                "), minimum for these leaves " + dec(context.minimum_table_frames) + "\n";
         std::string leaves = "  leaves:";
         constexpr const char* kSizes[] = {"4 KiB", "2 MiB", "1 GiB", "512 GiB", "256 TiB"};
         for (int level = 0; level < 5; ++level)
             if (stats.leaves[level] != 0) leaves += " " + dec(stats.leaves[level]) + " x " + kSizes[level];
         out += leaves + "\n";
-        out += "  kernel: " + size_text(stats.in_place_kernel_bytes) + " mapped in place, " +
-               size_text(stats.copied_kernel_bytes) + " copied, " + dec(stats.relocations) + " relocations applied\n";
+        out += "  kernel: " + readable_size(stats.in_place_kernel_bytes) + " mapped in place, " +
+               readable_size(stats.copied_kernel_bytes) + " copied, " + dec(stats.relocations) + " relocations applied\n";
     }
 
     out += "\nKASLR (" + std::string(plan.kaslr ? "kernel randomised" : "kernel not randomised") + ")\n";
@@ -171,8 +174,8 @@ inline std::string report(const Context& context) {
         Table table({"area", "block", "size", "granularity", "positions", "placed"},
                     {Align::Left, Align::Left, Align::Right, Align::Right, Align::Right, Align::Left});
         auto row = [&](const char* name, const loader_api::Placement& placement) {
-            table.add({name, text_of(placement.block), size_text(placement.block.size()),
-                       placement.granularity != 0 ? size_text(placement.granularity) : "-", dec(placement.positions),
+            table.add({name, text_of(placement.block), readable_size(placement.block.size()),
+                       placement.granularity != 0 ? readable_size(placement.granularity) : "-", dec(placement.positions),
                        placement.randomised ? "random" : "fixed"});
         };
         row("physmap", plan.stats.physmap);
@@ -186,6 +189,10 @@ inline std::string report(const Context& context) {
     for (const auto& warning : plan.warnings) out += "  " + text_of(warning) + "\n";
     if (plan.warnings_dropped != 0) out += "  ... and " + dec(plan.warnings_dropped) + " more not recorded\n";
     if (plan.warnings.empty() && plan.warnings_dropped == 0) out += "  none\n";
+    if (context.firmware_unreserved)
+        out += "  note: the tree reserves nothing of " + text_of(context.firmware) +
+               " below the loader, where OpenSBI lives on QEMU (a dumped tree lacks the reservation\n"
+               "        OpenSBI adds at run time), so this plan may place data there that the real boot would not\n";
     return out;
 }
 

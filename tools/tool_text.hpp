@@ -45,11 +45,9 @@ inline std::string size_text(std::uint64_t bytes) {
 
 inline std::string dec(std::uint64_t value) { return std::to_string(value); }
 
-// Sizes rounded for a glance ("1.5 GiB"), where write_size would print an
-// exact but long byte count; the report keeps write_size for exact values.
+// A size rounded to one decimal in the largest unit that keeps it >= 1.
 inline std::string approx_size(std::uint64_t bytes) {
     constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-    if ((bytes & 1023) == 0 || bytes < 1024) return size_text(bytes);
     double value = static_cast<double>(bytes);
     int unit = 0;
     while (value >= 1024 && unit < 6) {
@@ -57,8 +55,19 @@ inline std::string approx_size(std::uint64_t bytes) {
         ++unit;
     }
     char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.1f %s", value, kUnits[unit]);
+    if (value == static_cast<double>(static_cast<std::uint64_t>(value)))
+        std::snprintf(buffer, sizeof buffer, "%.0f %s", value, kUnits[unit]);
+    else
+        std::snprintf(buffer, sizeof buffer, "%.1f %s", value, kUnits[unit]);
     return buffer;
+}
+
+// kmem::write_size where that is short ("2 MiB", "5326 B"); where it is
+// exact but long ("1042212 KiB") the rounded form with a "~" ("~1017.8 MiB").
+inline std::string readable_size(std::uint64_t bytes) {
+    const std::string exact = size_text(bytes);
+    if (exact.find(' ') <= 4) return exact;
+    return "~" + approx_size(bytes);
 }
 
 // Rows of cells printed with every column as wide as its widest cell.
@@ -75,6 +84,9 @@ public:
         rows_.push_back(std::move(row));
     }
     bool empty() const { return rows_.empty(); }
+    bool headerless() const {
+        return std::all_of(header_.begin(), header_.end(), [](const std::string& cell) { return cell.empty(); });
+    }
 
     void print(std::string& out, std::string_view indent = "  ") const {
         std::vector<std::size_t> width(header_.size());
@@ -95,7 +107,7 @@ public:
             out += text;
             out += '\n';
         };
-        line(header_);
+        if (!headerless()) line(header_);
         for (const auto& row : rows_) line(row);
     }
 

@@ -12,7 +12,7 @@ Good kernels (--pie FILE, --fixed FILE):
 Bad kernels (--bad-<defect> FILE) must pass all of that except exactly
 their defect: no-config (no .loader_config), wx (one RWX PT_LOAD), reloc
 (some relocation other than RELATIVE), huge-stack (config stack_size of
-20 GiB).
+20 GiB), huge-image (64 MiB or more of PT_LOAD memory).
 
 GNU ld 2.40 sets DT_TEXTREL on a PIE that uses local-exec TLS and leaves
 R_RISCV_NONE placeholders although it relocates no text; R_RISCV_NONE is
@@ -96,6 +96,12 @@ def check(elf, kind, higher_half):
         if (a["vaddr"] + a["memsz"] + PAGE - 1) // PAGE * PAGE > b["vaddr"]:
             problems.append(f"PT_LOADs at {a['vaddr']:#x} and {b['vaddr']:#x} share a page")
     wx = [s for s in loads if "W" in s["flags"] and "E" in s["flags"]]
+    image_bytes = sum(s["memsz"] for s in loads)
+    if defect == "huge-image":
+        if image_bytes < (64 << 20):
+            problems.append(f"image is {image_bytes} bytes, expected at least 64 MiB")
+    elif image_bytes >= (64 << 20):
+        problems.append(f"image is {image_bytes} bytes")
     if defect == "wx":
         if len(wx) != 1:
             problems.append(f"{len(wx)} W+X PT_LOADs, expected exactly 1")
@@ -145,13 +151,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--readelf", required=True)
     parser.add_argument("--higher-half", type=lambda v: int(v, 0), required=True)
-    for kind in ("pie", "fixed", "bad-no-config", "bad-wx", "bad-reloc", "bad-huge-stack"):
+    for kind in ("pie", "fixed", "bad-no-config", "bad-wx", "bad-reloc", "bad-huge-stack", "bad-huge-image"):
         parser.add_argument("--" + kind, action="append", default=[], metavar="FILE")
     args = parser.parse_args()
 
     failures = 0
     checked = 0
-    for kind in ("pie", "fixed", "bad-no-config", "bad-wx", "bad-reloc", "bad-huge-stack"):
+    for kind in ("pie", "fixed", "bad-no-config", "bad-wx", "bad-reloc", "bad-huge-stack", "bad-huge-image"):
         for path in getattr(args, kind.replace("-", "_")):
             problems, notes = check(Elf(args.readelf, path), kind, args.higher_half)
             checked += 1

@@ -204,7 +204,8 @@ void start_harts(std::size_t boot_index) {
 // the harts come up while the boot hart does its own work.
 void wait_for_arrivals(std::uint64_t frequency) {
     const std::uint64_t begin = read_timestamp().time;
-    const std::uint64_t limit = 2 * (frequency != 0 ? frequency : 10'000'000);  // 2 s
+    // Generous: on a loaded host a QEMU vCPU thread can wait seconds for a core.
+    const std::uint64_t limit = 10 * (frequency != 0 ? frequency : 10'000'000);  // 10 s
     for (std::size_t i = 0; i < slot_count; ++i) {
         HartSlot& slot = slots[i];
         if (!slot.started) continue;
@@ -218,7 +219,7 @@ void wait_for_arrivals(std::uint64_t frequency) {
         log<LogLevel::kWarn>([&](Console& out) {
             kmem::write(out, "hart ");
             kmem::write_dec(out, slot.hart_id);
-            kmem::write(out, ": started but did not reach the loader within 2 s; booting without it");
+            kmem::write(out, ": started but did not reach the loader within 10 s; booting without it");
         });
     }
 }

@@ -10,6 +10,8 @@
 //                          (16 GiB at most), yet 8 harts' worth still fits
 //                          the Sv39 upper half (256 GiB), so the loader must
 //                          fail on memory, not on address space
+//   BAD_KERNEL_HUGE_IMAGE  a 64 MiB .bss: a kernel image larger than the RAM
+//                          of the machine its boot test gives it (32 MiB)
 // (The kernel with an unsupported relocation is reloc.cpp.)
 
 #include <cstdint>
@@ -24,13 +26,23 @@
 #define BAD_KERNEL_DEFECT "a writable and executable segment"
 #elif defined(BAD_KERNEL_HUGE_STACK)
 #define BAD_KERNEL_DEFECT "stacks larger than RAM"
+#elif defined(BAD_KERNEL_HUGE_IMAGE)
+#define BAD_KERNEL_DEFECT "an image larger than RAM"
 #else
 #error "define one BAD_KERNEL_* defect"
 #endif
 
 
+#if defined(BAD_KERNEL_HUGE_IMAGE)
+// Written below, so that neither the compiler nor --gc-sections drops it.
+unsigned char bad_kernel_huge_bss[64u << 20];
+#endif
+
 [[noreturn]] void bad_kernel_main(std::uint64_t hart_id, const loader_api::BootInfo& info) {
     kernel::init_hart(info);
+#if defined(BAD_KERNEL_HUGE_IMAGE)
+    __atomic_store_n(&bad_kernel_huge_bss[sizeof(bad_kernel_huge_bss) - 1], 1, __ATOMIC_RELAXED);
+#endif
     if (hart_id != info.boot_hart_id) kernel::park();
     kernel::fail(8, "FAIL: the loader accepted a kernel with " BAD_KERNEL_DEFECT);
 }

@@ -8,7 +8,8 @@
 //
 // Paging mode: candidates in LoaderConfig's order (preferred, then lower
 // modes down to min, then higher ones up to max), kept when the boot hart's
-// probe, its mmu-type and the loader.paging= cap allow them; the first one
+// probe (which outranks an mmu-type equal to the boot hart's, see
+// effective_hart_mode) and the loader.paging= cap allow them; the first one
 // whose higher half holds the physmap, the kernel and the stacks wins.
 //
 // Virtual layout, in the higher half [upper half start, 2^64 - 4 KiB):
@@ -261,6 +262,23 @@ constexpr HartMode hart_mode(const fdt::Hart& hart) {
 
 constexpr bool mode_at_least(kmem::PagingModeId have, kmem::PagingModeId want) {
     return static_cast<unsigned>(have) >= static_cast<unsigned>(want);
+}
+
+// mmu-type names the widest mode a hart implements, but device trees
+// understate it (QEMU 7.2 writes "riscv,sv48" for harts that implement
+// Sv57). The boot hart's satp probe is direct evidence, so harts described
+// exactly like the boot hart (same mmu-type) are taken to implement what the
+// probe found; a hart described differently keeps its own mmu-type.
+constexpr HartMode effective_hart_mode(const fdt::Hart& hart, const fdt::Hart& boot, PagingModeSet probed) {
+    HartMode mode = hart_mode(hart);
+    if (!mode.usable || hart.mmu_type != boot.mmu_type) return mode;
+    for (auto widest : {kmem::PagingModeId::Sv57, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv39}) {
+        if (probed.contains(widest)) {
+            mode.max = widest;
+            break;
+        }
+    }
+    return mode;
 }
 
 // --- Virtual layout -----------------------------------------------------------------
@@ -663,7 +681,9 @@ Result<void> Planner<P>::read_inputs() {
     // Inputs must lie in RAM: the kernel is told about them by region.
     device_tree_ = {in.device_tree_address, in.device_tree_address + machine.fdt_size};
     kernel_file_ = {in.kernel_address, in.kernel_address + in.kernel.size()};
-    if (machine.chosen.has_initrd) initrd_ = machine.chosen.initrd;
+    // A loader without a kernel of its own takes the kernel from the initrd;
+    // then the initrd is the kernel file, and the kernel is told of none.
+    if (machine.chosen.has_initrd && !machine.chosen.initrd.overlaps(kernel_file_)) initrd_ = machine.chosen.initrd;
     KMEM_TRY(check_in_ram(device_tree_, "device tree"));
     KMEM_TRY(check_in_ram(kernel_file_, "kernel file"));
     KMEM_TRY(check_in_ram(initrd_, "initrd"));
@@ -704,9 +724,10 @@ Result<void> Planner<P>::read_inputs() {
 template <PhysicalMemory P>
 void Planner<P>::select_harts(kmem::PagingModeId mode, bool warn_excluded) {
     const fdt::MachineInfo& machine = plan_.machine;
+    const fdt::Hart& boot_hart = *machine.find_hart(input_.options.boot_hart_id);
     plan_.harts.clear();
     for (const fdt::Hart& hart : machine.harts) {
-        const HartMode hm = hart_mode(hart);
+        const HartMode hm = effective_hart_mode(hart, boot_hart, input_.options.supported_modes);
         if (!hm.usable) continue;
         if (!mode_at_least(hm.max, mode)) {
             if (warn_excluded) warn(WarningCode::HartWithoutPagingMode, hart.hart_id, 0, hart.mmu_type);
@@ -744,7 +765,7 @@ Result<void> Planner<P>::choose_mode_and_layout() {
     const PlanOptions& options = input_.options;
     const LoaderConfig& config = plan_.config;
     const fdt::Hart* boot = plan_.machine.find_hart(options.boot_hart_id);
-    const HartMode boot_mode = hart_mode(*boot);
+    const HartMode boot_mode = effective_hart_mode(*boot, *boot, options.supported_modes);
 
     // LoaderConfig's order: preferred, then down to min, then up to max.
     const auto min = static_cast<unsigned>(to_mode_id(config.min_paging_mode));
