@@ -468,7 +468,7 @@ def main(argv):
     print(f"\n({elapsed:.0f} s)")
     if args.markdown:
         with open(args.markdown, "w") as handle:
-            handle.write("\n".join(machine_description()) + "\n\n")
+            handle.write("\n".join("- " + line for line in machine_description()) + "\n\n")
             handle.write("\n".join(table.lines(markdown=True)) + "\n")
             handle.write(f"\nrun took {elapsed:.0f} s\n")
     if table.failed(args.require_all):

@@ -34,17 +34,24 @@ constexpr int kExitUsage = 2;
 constexpr std::uint64_t k4K = kmem::kPageSize;
 constexpr std::uint64_t k2M = std::uint64_t{2} << 20;
 constexpr std::uint64_t k3G = std::uint64_t{3} << 30;
-// The simulated loader image: where OpenSBI's fw_dynamic jumps on QEMU virt
-// (RAM base + 2 MiB, examples/reference_loader/linker.ld), 128 KiB of text
-// and 896 KiB of data and bss (the loader keeps MachineInfo and the Plan
-// there); the kernel file follows the image.
+// The simulated loader image, laid out as examples/reference_loader/
+// linker.ld lays out the real one: OpenSBI's fw_dynamic jumps to RAM base +
+// 2 MiB (0x80200000 on QEMU virt); the text segment holds the code and
+// rodata, then the kernel's ELF file (page aligned, .kernel_elf), and the
+// data segment follows the text page aligned. Code and data sizes are those
+// of a gcc build of the reference loader (data is mostly the Plan and the
+// hart stacks, so it hardly varies with the kernel).
 constexpr std::uint64_t kLoaderOffset = k2M;
-constexpr std::uint64_t kLoaderText = 128 << 10;
-constexpr std::uint64_t kLoaderData = 896 << 10;
+constexpr std::uint64_t kLoaderCode = 172 << 10;
+constexpr std::uint64_t kLoaderData = 1988 << 10;
+// What OpenSBI 1.1 (QEMU 7.2's firmware) adds to the tree it passes on:
+// /reserved-memory/mmode_resv0@80000000, 256 KiB at RAM base, its own image
+// under PMP protection. A tree dumped with -machine dumpdtb lacks it.
+constexpr std::uint64_t kOpenSbiReserve = 256 << 10;
 
 constexpr const char* kUsage =
     "usage: loader-plan --dtb BOARD.dtb --kernel KERNEL.elf [--mode sv39|sv48|sv57] [--seed HEX]\n"
-    "                   [--boot-hart ID] [--json | --svg FILE]\n";
+    "                   [--probe sv39|sv48|sv57] [--boot-hart ID] [--tree-as-is] [--json | --svg FILE]\n";
 
 void usage(std::FILE* to) {
     std::fputs(kUsage, to);
@@ -56,32 +63,37 @@ void usage(std::FILE* to) {
         "\n"
         "  --dtb FILE      the flattened device tree the loader gets from the firmware\n"
         "  --kernel FILE   the kernel ELF (with its .loader_config section)\n"
-        "  --mode MODE     force the paging mode: the machine is simulated as accepting only\n"
-        "                  MODE in satp (PlanOptions.supported_modes = {MODE}) and MODE is the\n"
-        "                  loader.paging= cap. The plan uses MODE when the kernel's LoaderConfig\n"
-        "                  range [min, max] and the boot hart's mmu-type allow it, and fails with\n"
-        "                  \"no paging mode\" otherwise. Without --mode every mode is accepted and\n"
-        "                  the kernel's preferred mode wins where the harts support it.\n"
-        "  --seed HEX      entropy bytes as hex digits (e.g. 0123abcd); with it KASLR positions\n"
-        "                  are drawn from it (and the tree's /chosen/rng-seed, if any). Without\n"
-        "                  it the tree's /chosen/rng-seed is used; with neither, KASLR is off and\n"
-        "                  the plan says so in a warning.\n"
+        "  --mode MODE     cap the paging mode, as loader.paging=MODE on the loader's command line\n"
+        "                  (PlanOptions mode cap): the plan uses the kernel's preferred mode or\n"
+        "                  the widest mode below it that LoaderConfig [min, max], the hart and the\n"
+        "                  cap allow, and fails with \"no paging mode\" when none is left\n"
+        "  --probe MODE    the widest mode the boot hart's satp probe accepts (the probe accepts\n"
+        "                  every narrower mode too); default: what the boot hart's mmu-type says.\n"
+        "                  QEMU 7.2 writes riscv,sv48 for harts that implement Sv57: --probe sv57\n"
+        "                  shows what the loader finds there\n"
+        "  --seed HEX      entropy bytes as hex digits (e.g. 0123abcd), hashed together with the\n"
+        "                  tree's /chosen/rng-seed if it has one. Without --seed the rng-seed\n"
+        "                  alone is used; with neither, KASLR is off and the plan warns\n"
         "  --boot-hart ID  the hart the firmware boots on (default: the first enabled hart\n"
         "                  whose mmu-type names an Sv39/48/57 MMU)\n"
-        "  --json          print the whole plan as JSON (plan, BootInfo, inputs) instead\n"
+        "  --tree-as-is    do not add OpenSBI's reservation (below) to the tree\n"
+        "  --json          print the whole plan as JSON (inputs, plan, BootInfo) instead\n"
         "  --svg FILE      write a picture of the physical and virtual address spaces to FILE\n"
         "                  (the report is still printed)\n"
         "\n"
-        "Simulated placement (the planner needs physical addresses for its inputs):\n"
-        "  loader image  RAM base + 2 MiB (0x80200000 on QEMU virt, where OpenSBI jumps):\n"
-        "                128 KiB text, then 896 KiB data\n"
-        "  kernel file   right after the loader image, page aligned\n"
+        "Simulated placement (the planner needs physical addresses for its inputs), as the\n"
+        "reference loader runs on QEMU virt; RAM base is the lowest memory range of the tree:\n"
+        "  loader text   RAM base + 2 MiB (0x80200000 on QEMU virt, where OpenSBI jumps):\n"
+        "                172 KiB of code, then the kernel file (page aligned) as linked into\n"
+        "                the image; the text ends at the next page after the kernel file\n"
+        "  loader data   1988 KiB right after the text\n"
         "  device tree   where QEMU puts it: the highest 2 MiB boundary that leaves room\n"
-        "                below min(end of the first RAM range, 3 GiB); after the kernel file\n"
-        "                when that does not fit\n"
-        "RAM base is the lowest memory range of the tree. The tree is taken as is: a tree\n"
-        "dumped by QEMU (-machine virt,dumpdtb=F) lacks the reservation OpenSBI adds for\n"
-        "itself below the loader, so the plan may use those frames.\n"
+        "                below min(end of the first RAM range, 3 GiB); after the loader when\n"
+        "                that does not fit\n"
+        "  firmware      a tree dumped by QEMU (-machine virt,dumpdtb=F) lacks the reservation\n"
+        "                OpenSBI 1.1 adds for itself at run time; when the tree reserves\n"
+        "                nothing of [RAM base, RAM base + 256 KiB) the tool adds that range as\n"
+        "                a /memreserve/ entry (--tree-as-is: it does not)\n"
         "\n"
         "Exit status: 0 planned, 1 an input is unreadable or malformed or the planner refused\n"
         "it (the message is the reader's or the planner's, after the file name), 2 usage.\n",
@@ -133,12 +145,21 @@ std::optional<std::uint64_t> parse_number(const std::string& text) {
     return value;
 }
 
+std::optional<kmem::PagingModeId> parse_mode(std::string_view text) {
+    if (text == "sv39" || text == "Sv39") return kmem::PagingModeId::Sv39;
+    if (text == "sv48" || text == "Sv48") return kmem::PagingModeId::Sv48;
+    if (text == "sv57" || text == "Sv57") return kmem::PagingModeId::Sv57;
+    return std::nullopt;
+}
+
 struct Options {
     std::string dtb;
     std::string kernel;
     std::optional<kmem::PagingModeId> mode;
+    std::optional<kmem::PagingModeId> probe;
     std::optional<std::vector<std::uint8_t>> seed;
     std::optional<std::uint64_t> boot_hart;
+    bool tree_as_is = false;
     bool json = false;
     std::string svg;
 };
@@ -158,12 +179,13 @@ Options parse_options(int argc, char** argv) {
             options.dtb = value();
         } else if (arg == "--kernel") {
             options.kernel = value();
-        } else if (arg == "--mode") {
-            const std::string mode = value();
-            if (mode == "sv39" || mode == "Sv39") options.mode = kmem::PagingModeId::Sv39;
-            else if (mode == "sv48" || mode == "Sv48") options.mode = kmem::PagingModeId::Sv48;
-            else if (mode == "sv57" || mode == "Sv57") options.mode = kmem::PagingModeId::Sv57;
-            else usage_error("--mode must be sv39, sv48 or sv57, not \"" + mode + "\"");
+        } else if (arg == "--mode" || arg == "--probe") {
+            const std::string text = value();
+            const auto mode = parse_mode(text);
+            if (!mode) usage_error(std::string(arg) + " must be sv39, sv48 or sv57, not \"" + text + "\"");
+            (arg == "--mode" ? options.mode : options.probe) = mode;
+        } else if (arg == "--tree-as-is") {
+            options.tree_as_is = true;
         } else if (arg == "--seed") {
             const std::string text = value();
             options.seed = parse_hex_bytes(text);
@@ -187,8 +209,9 @@ Options parse_options(int argc, char** argv) {
     return options;
 }
 
-bool has_paging_mmu(const loader_api::fdt::Hart& hart) {
-    return hart.enabled() && (hart.mmu_type == "riscv,sv39" || hart.mmu_type == "riscv,sv48" || hart.mmu_type == "riscv,sv57");
+std::optional<kmem::PagingModeId> mmu_mode(const loader_api::fdt::Hart& hart) {
+    if (!hart.enabled() || !hart.mmu_type.starts_with("riscv,")) return std::nullopt;
+    return parse_mode(hart.mmu_type.substr(6));
 }
 
 // Where QEMU's riscv_compute_fdt_addr puts the tree: below 3 GiB when RAM
@@ -202,13 +225,40 @@ std::optional<std::uint64_t> qemu_fdt_address(kmem::PhysicalRange first_ram, std
     return at;
 }
 
+void store_be(std::vector<std::uint8_t>& bytes, std::size_t at, std::uint64_t value, int width) {
+    for (int i = 0; i < width; ++i) bytes[at + i] = static_cast<std::uint8_t>(value >> (8 * (width - 1 - i)));
+}
+
+// The tree (totalsize bytes of it) with one more /memreserve/ entry: 16
+// bytes go in where the map's terminator is, and every block behind it and
+// totalsize move by 16. Only for a tree the reader accepted.
+std::vector<std::uint8_t> with_memreserve(const std::vector<std::uint8_t>& dtb, kmem::PhysicalRange range) {
+    namespace fdt = loader_api::fdt;
+    const auto parsed = fdt::Fdt::create(fdt::Bytes(dtb.data(), dtb.size()));
+    KMEM_ASSERT(parsed.has_value());
+    const fdt::Header& header = parsed.value().header();
+    std::size_t at = header.off_mem_rsvmap;
+    // The reader's rule: the map ends at the first entry of size 0.
+    while (fdt::load_be64(dtb, at + 8) != 0) at += 16;
+    std::vector<std::uint8_t> out(dtb.begin(), dtb.begin() + header.totalsize);
+    out.insert(out.begin() + static_cast<std::ptrdiff_t>(at), 16, 0);
+    store_be(out, at, range.begin().value(), 8);
+    store_be(out, at + 8, range.size(), 8);
+    store_be(out, 4, header.totalsize + 16, 4);
+    for (std::size_t field : {8, 12, 16}) {
+        const std::uint32_t offset = fdt::load_be32(dtb, field);
+        if (offset > at) store_be(out, field, offset + 16, 4);
+    }
+    return out;
+}
+
 int run(int argc, char** argv) {
     const Options options = parse_options(argc, argv);
     Context context;
     context.dtb_path = options.dtb;
     context.kernel_path = options.kernel;
 
-    const std::vector<std::uint8_t> dtb = read_file(options.dtb);
+    std::vector<std::uint8_t> dtb = read_file(options.dtb);
     const std::vector<std::uint8_t> kernel = read_file(options.kernel);
     const std::span<const std::byte> kernel_bytes(reinterpret_cast<const std::byte*>(kernel.data()), kernel.size());
 
@@ -218,41 +268,49 @@ int run(int argc, char** argv) {
     if (auto read = loader_api::fdt::read_machine_info(loader_api::fdt::Bytes(dtb.data(), dtb.size()), *machine); !read)
         input_error(options.dtb, text_of(read.error()));
     if (auto elf = loader_api::ElfFile::parse(kernel_bytes); !elf) input_error(options.kernel, text_of(elf.error()));
+    if (machine->memory.empty()) input_error(options.dtb, "the tree has no memory node");
 
     // Placement relative to the lowest RAM range (QEMU virt: 0x80000000).
-    kmem::PhysicalRange first_ram{kmem::PhysicalAddress(0x80000000), kmem::PhysicalAddress(0x80000000)};
-    for (std::size_t i = 0; i < machine->memory.size(); ++i)
-        if (i == 0 || machine->memory[i].range.begin() < first_ram.begin()) first_ram = machine->memory[i].range;
+    kmem::PhysicalRange first_ram = machine->memory[0].range;
+    for (const auto& memory : machine->memory)
+        if (memory.range.begin() < first_ram.begin()) first_ram = memory.range;
     const std::uint64_t base = kmem::align_up(first_ram.begin().value(), k4K).value_or(first_ram.begin().value());
+
+    // OpenSBI's own reservation, unless the tree has one there already.
+    context.firmware = {kmem::PhysicalAddress(base), kmem::PhysicalAddress(base + kOpenSbiReserve)};
+    bool firmware_reserved = false;
+    for (const auto& reserved : machine->reserved) firmware_reserved |= reserved.range.overlaps(context.firmware);
+    if (!firmware_reserved && options.tree_as_is) context.firmware_unreserved = true;
+    if (!firmware_reserved && !options.tree_as_is) {
+        dtb = with_memreserve(dtb, context.firmware);
+        context.firmware_added = true;
+        if (auto read = loader_api::fdt::read_machine_info(loader_api::fdt::Bytes(dtb.data(), dtb.size()), *machine); !read)
+            input_error(options.dtb, "with OpenSBI's reservation added: " + text_of(read.error()));
+    }
+
     const std::uint64_t loader = base + kLoaderOffset;
-    context.loader_text = {kmem::PhysicalAddress(loader), kmem::PhysicalAddress(loader + kLoaderText)};
-    context.loader_data = {context.loader_text.end(), context.loader_text.end() + kLoaderData};
-    const std::uint64_t kernel_at = context.loader_data.end().value();
+    const std::uint64_t kernel_at = loader + kLoaderCode;
     context.kernel_file = {kmem::PhysicalAddress(kernel_at), kmem::PhysicalAddress(kernel_at + kernel.size())};
-    // The header's totalsize, not the file's: QEMU pads its dumps to 1 MiB.
+    const std::uint64_t text_end = kmem::align_up(context.kernel_file.end().value(), k4K).value_or(0);
+    context.loader_text = {kmem::PhysicalAddress(loader), kmem::PhysicalAddress(text_end)};
+    context.loader_data = {context.loader_text.end(), context.loader_text.end() + kLoaderData};
+    // The header's totalsize, not the file's: QEMU's dumps are padded.
     const std::uint64_t dtb_size = machine->fdt_size != 0 ? machine->fdt_size : dtb.size();
-    const std::uint64_t after_kernel = kmem::align_up(context.kernel_file.end().value(), k4K).value_or(0);
-    std::uint64_t dtb_at = after_kernel;
-    if (auto qemu = qemu_fdt_address(first_ram, dtb_size); qemu && *qemu >= after_kernel) dtb_at = *qemu;
+    const std::uint64_t after_loader = context.loader_data.end().value();
+    std::uint64_t dtb_at = after_loader;
+    if (auto qemu = qemu_fdt_address(first_ram, dtb_size); qemu && *qemu >= after_loader) dtb_at = *qemu;
     context.device_tree = {kmem::PhysicalAddress(dtb_at), kmem::PhysicalAddress(dtb_at + dtb_size)};
 
-    // On QEMU the firmware occupies [RAM base, loader); OpenSBI reserves it
-    // in the tree it passes on, a dumped tree does not.
-    const kmem::PhysicalRange firmware{kmem::PhysicalAddress(base), context.loader_text.begin()};
-    context.firmware_unreserved = true;
-    for (const auto& reserved : machine->reserved)
-        if (reserved.range.overlaps(firmware)) context.firmware_unreserved = false;
-    context.firmware = firmware;
-
+    const loader_api::fdt::Hart* boot = nullptr;
     if (options.boot_hart) {
         context.boot_hart = *options.boot_hart;
         context.boot_hart_given = true;
+        boot = machine->find_hart(context.boot_hart);
     } else {
-        const loader_api::fdt::Hart* chosen = nullptr;
         for (const auto& hart : machine->harts)
-            if (chosen == nullptr && has_paging_mmu(hart)) chosen = &hart;
-        if (chosen == nullptr && !machine->harts.empty()) chosen = &machine->harts[0];
-        context.boot_hart = chosen != nullptr ? chosen->hart_id : 0;
+            if (boot == nullptr && mmu_mode(hart)) boot = &hart;
+        if (boot == nullptr && !machine->harts.empty()) boot = &machine->harts[0];
+        context.boot_hart = boot != nullptr ? boot->hart_id : 0;
     }
 
     loader_api::PlanInput input;
@@ -263,13 +321,26 @@ int run(int argc, char** argv) {
     input.options.loader_text = context.loader_text;
     input.options.loader_data = context.loader_data;
     input.options.boot_hart_id = context.boot_hart;
+    // The probe accepts its widest mode and every narrower one. A boot hart
+    // without an MMU the tree names leaves the set empty: the planner says
+    // what is wrong with that hart.
+    std::optional<kmem::PagingModeId> probed = options.probe;
+    if (!probed && boot != nullptr) probed = mmu_mode(*boot);
+    loader_api::PagingModeSet supported;
+    if (probed) {
+        context.probed = *probed;
+        context.probe_given = options.probe.has_value();
+        for (auto mode : {kmem::PagingModeId::Sv39, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv57})
+            if (static_cast<unsigned>(mode) <= static_cast<unsigned>(*probed)) supported.add(mode);
+    }
+    input.options.supported_modes = supported;
     if (options.mode) {
-        context.mode_forced = true;
-        context.forced_mode = *options.mode;
-        input.options.supported_modes = loader_api::PagingModeSet().add(*options.mode);
+        context.mode_capped = true;
+        context.mode_cap = *options.mode;
         input.options.has_mode_cap = true;
         input.options.mode_cap = *options.mode;
     }
+    context.rng_seed_bytes = machine->chosen.rng_seed.size();
     if (options.seed) {
         input.options.entropy = *options.seed;
         context.entropy = EntropySource::Seed;

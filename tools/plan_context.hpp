@@ -33,14 +33,18 @@ struct Context {
     kmem::PhysicalRange loader_data{};
     kmem::PhysicalRange kernel_file{};
     kmem::PhysicalRange device_tree{};
-    kmem::PhysicalRange firmware{};   // [RAM base, loader): OpenSBI's place on QEMU
-    bool firmware_unreserved = false;  // and the tree reserves none of it
+    kmem::PhysicalRange firmware{};    // OpenSBI's reservation, added to the tree (see loader_plan.cpp)
+    bool firmware_added = false;       // the tool added it: the tree reserved nothing there
+    bool firmware_unreserved = false;  // --tree-as-is and the tree reserves nothing there
     std::uint64_t boot_hart = 0;
     bool boot_hart_given = false;
-    bool mode_forced = false;
-    kmem::PagingModeId forced_mode = kmem::PagingModeId::Sv39;
+    bool mode_capped = false;          // --mode: loader.paging=
+    kmem::PagingModeId mode_cap = kmem::PagingModeId::Sv57;
+    kmem::PagingModeId probed = kmem::PagingModeId::Sv57;  // widest mode the simulated satp probe accepts
+    bool probe_given = false;          // --probe, else the boot hart's mmu-type
     EntropySource entropy = EntropySource::None;
     std::size_t entropy_bytes = 0;
+    std::size_t rng_seed_bytes = 0;  // the tree's /chosen/rng-seed, hashed in even with --seed
     std::uint64_t minimum_table_frames = 0;
     const loader_api::Plan* plan = nullptr;
 };

@@ -149,8 +149,15 @@ void write_json_document(S& sink, const Context& context) {
     key("boot_hart");
     kmem::write_dec(sink, context.boot_hart);
     sink.put(',');
-    key("forced_mode");
-    if (context.mode_forced) json::write(sink, context.forced_mode);
+    key("mode_cap");
+    if (context.mode_capped) json::write(sink, context.mode_cap);
+    else kmem::write(sink, "null");
+    sink.put(',');
+    key("probed_mode");
+    json::write(sink, context.probed);
+    sink.put(',');
+    key("firmware_reserve_added");
+    if (context.firmware_added) json::write(sink, context.firmware);
     else kmem::write(sink, "null");
     sink.put(',');
     key("entropy");

@@ -64,6 +64,8 @@ inline std::string report(const Context& context) {
         out += "  boot hart " + dec(context.boot_hart) + (context.boot_hart_given ? " (--boot-hart)" : " (first hart with an MMU)") +
                "; entropy: " + to_text(context.entropy);
         if (context.entropy != EntropySource::None) out += " (" + dec(context.entropy_bytes) + " bytes)";
+        if (context.entropy == EntropySource::Seed && context.rng_seed_bytes != 0)
+            out += ", hashed with /chosen/rng-seed (" + dec(context.rng_seed_bytes) + " bytes)";
         out += "\n";
     }
 
@@ -191,8 +193,9 @@ inline std::string report(const Context& context) {
     if (plan.warnings.empty() && plan.warnings_dropped == 0) out += "  none\n";
     if (context.firmware_unreserved)
         out += "  note: the tree reserves nothing of " + text_of(context.firmware) +
-               " below the loader, where OpenSBI lives on QEMU (a dumped tree lacks the reservation\n"
-               "        OpenSBI adds at run time), so this plan may place data there that the real boot would not\n";
+               " below the loader, where OpenSBI\n"
+               "        lives on QEMU: a dumped tree lacks the reservation OpenSBI adds at run time,\n"
+               "        so this plan may use frames there that the real boot would not\n";
     return out;
 }
 

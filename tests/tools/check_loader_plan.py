@@ -101,6 +101,11 @@ def case_report(args):
     harts = text.split("\nHarts (")[1].split("\n\n")[0].splitlines()[2:]
     check(len(harts) == cpus, "hart table has %d rows, the tree %d cpus" % (len(harts), cpus))
     check("entropy: --seed (16 bytes)" in text, "the seed is not reported")
+    source = subprocess.run([args.dtc, "-q", "-I", "dtb", "-O", "dts", args.dtb], capture_output=True, text=True).stdout
+    seed = re.search(r"rng-seed = <([^>]*)>", source)
+    if seed:
+        seed_bytes = 4 * len(seed.group(1).split())
+        check("hashed with /chosen/rng-seed (%d bytes)" % seed_bytes in text, "the tree's rng-seed is not reported")
     check("(KASLR)" in text, "a PIE kernel with a seed is not randomised")
     ram_total = sum(end - begin for begin, end in ram)
     check("RAM %d GiB" % (ram_total >> 30) in text if ram_total % (1 << 30) == 0 else "RAM " in text,
