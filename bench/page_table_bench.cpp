@@ -24,29 +24,10 @@
 #include <string_view>
 #include <vector>
 
-#if __has_include(<valgrind/callgrind.h>)
-#include <valgrind/callgrind.h>
-#define BENCH_MEASURE_BEGIN() \
-    do {                      \
-        CALLGRIND_START_INSTRUMENTATION; \
-        CALLGRIND_TOGGLE_COLLECT;        \
-    } while (false)
-#define BENCH_MEASURE_END()  \
-    do {                     \
-        CALLGRIND_TOGGLE_COLLECT;       \
-        CALLGRIND_STOP_INSTRUMENTATION; \
-    } while (false)
-#else
-#define BENCH_MEASURE_BEGIN() \
-    do {                      \
-    } while (false)
-#define BENCH_MEASURE_END() \
-    do {                    \
-    } while (false)
-#endif
-
+#include "callgrind_markers.hpp"
 #include "host_memory.hpp"
 #include "kmem/page_table.hpp"
+#include "loader_api/plan/random.hpp"
 #include "naive_page_table.hpp"
 
 namespace {
@@ -69,18 +50,6 @@ struct Workload {
     std::uint64_t pages = 0;
 };
 
-// splitmix64: a fixed seed gives the same "random" layout on every machine.
-struct SplitMix64 {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9e37'79b9'7f4a'7c15);
-        z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9;
-        z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11eb;
-        return z ^ (z >> 31);
-    }
-    std::uint64_t below(std::uint64_t bound) { return next() % bound; }
-};
-
 template <kmem::PagingMode Mode>
 Workload physmap(std::uint64_t bytes) {
     // RAM at QEMU virt's 0x80000000, mapped at the start of the upper half:
@@ -99,7 +68,8 @@ Workload scattered(std::uint64_t count) {
     const std::uint64_t window_pages = (count * 21 / 8 + 511) / 512 * 512;
     const std::uint64_t window_base = Mode::kUpperHalfBegin + 128_GiB;
     std::vector<bool> taken(window_pages, false);
-    SplitMix64 random{0x6b6d'656d'2d62'656e};
+    // A fixed seed gives the same "random" layout on every machine.
+    loader_api::plan_random::SplitMix64 random{0x6b6d'656d'2d62'656e};
     Workload workload{"scattered", {}, count};
     workload.segments.reserve(count);
     while (workload.segments.size() < count) {

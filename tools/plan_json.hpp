@@ -98,6 +98,11 @@ void write(S& sink, const M& value) {
             sink.put(':');
             write(sink, member);
         });
+        // WarningCode has no names: the formatted warning says what it is.
+        if constexpr (std::is_same_v<M, loader_api::PlanWarning>) {
+            kmem::write(sink, ",\"message\":");
+            reflect::write_json_string(sink, text_of(value));
+        }
         sink.put('}');
     } else if constexpr (reflect::Named<M>) {
         reflect::write_json_string(sink, to_string(value));

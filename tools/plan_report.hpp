@@ -57,10 +57,13 @@ inline std::string report(const Context& context) {
             table.add({what, hex(range.begin().value()), hex(range.end().value()), readable_size(range.size())});
         };
         row("loader text", context.loader_text);
+        row("  kernel file", context.kernel_file);
         row("loader data", context.loader_data);
-        row("kernel file", context.kernel_file);
         row("device tree", context.device_tree);
+        if (context.firmware_added) row("OpenSBI", context.firmware);
         table.print(out);
+        if (context.firmware_added)
+            out += "  OpenSBI: added to the tree as /memreserve/, as OpenSBI reserves it at run time (--tree-as-is: not)\n";
         out += "  boot hart " + dec(context.boot_hart) + (context.boot_hart_given ? " (--boot-hart)" : " (first hart with an MMU)") +
                "; entropy: " + to_text(context.entropy);
         if (context.entropy != EntropySource::None) out += " (" + dec(context.entropy_bytes) + " bytes)";
@@ -72,9 +75,10 @@ inline std::string report(const Context& context) {
     out += "\nPlan\n";
     {
         Table table({"", ""});
-        std::string mode = mode_name(plan.mode);
-        if (context.mode_forced) mode += " (forced by --mode)";
-        table.add({"paging mode", mode});
+        std::string mode = mode_name(plan.mode) + " (probe accepts up to " + mode_name(context.probed) +
+                           (context.probe_given ? ", --probe" : ", the boot hart's mmu-type");
+        if (context.mode_capped) mode += "; capped at " + mode_name(context.mode_cap) + " by --mode";
+        table.add({"paging mode", mode + ")"});
         table.add({"satp", hex(plan.satp) + " (root table at " + hex(plan.root.value()) + ")"});
         table.add({"entry", hex(plan.entry.value())});
         table.add({"kernel", text_of(plan.kernel_virtual) + ", slide " + hex(plan.kaslr_slide) +
@@ -193,9 +197,8 @@ inline std::string report(const Context& context) {
     if (plan.warnings.empty() && plan.warnings_dropped == 0) out += "  none\n";
     if (context.firmware_unreserved)
         out += "  note: the tree reserves nothing of " + text_of(context.firmware) +
-               " below the loader, where OpenSBI\n"
-               "        lives on QEMU: a dumped tree lacks the reservation OpenSBI adds at run time,\n"
-               "        so this plan may use frames there that the real boot would not\n";
+               ", where OpenSBI lives on QEMU\n"
+               "        (--tree-as-is): this plan may use frames there that the real boot would not\n";
     return out;
 }
 

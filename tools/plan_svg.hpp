@@ -155,6 +155,7 @@ inline Column physical_column(const loader_api::Plan& plan) {
         struct Piece {
             std::uint64_t begin, end;
             std::string title;
+            std::uint64_t whole;  // the allocation's size, unclipped
         };
         std::vector<Piece> pieces;
         for (const auto& allocation : plan.allocations) {
@@ -163,7 +164,7 @@ inline Column physical_column(const loader_api::Plan& plan) {
                 std::min(kmem::align_up(allocation.range.end().value(), kmem::kPageSize).value_or(~std::uint64_t{0} - 4095),
                          region.range.end);
             if (begin >= end || allocation.kind != region.kind) continue;
-            pieces.push_back({begin, end, allocation_label(allocation)});
+            pieces.push_back({begin, end, allocation_label(allocation), allocation.range.size()});
         }
         std::sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) { return a.begin < b.begin; });
         const std::string key = kind_key(region.kind);
@@ -173,15 +174,28 @@ inline Column physical_column(const loader_api::Plan& plan) {
                                      kind_name + " (" + dec(pieces.size()) + " allocations)", false, 0, 0});
             continue;
         }
-        std::uint64_t cursor = region.range.begin;
+        // Allocations nest (the kernel file lies inside the loader's text):
+        // each stretch between two piece boundaries is named after the
+        // smallest piece holding it, or the region's kind when none does;
+        // neighbours with one name make one block.
+        std::vector<std::uint64_t> cuts{region.range.begin, region.range.end};
         for (const Piece& piece : pieces) {
-            if (piece.end <= cursor) continue;
-            const std::uint64_t begin = std::max(piece.begin, cursor);
-            if (begin > cursor) column.blocks.push_back({cursor, begin, key, kind_name, false, 0, 0});
-            column.blocks.push_back({begin, piece.end, key, piece.title, false, 0, 0});
-            cursor = piece.end;
+            cuts.push_back(piece.begin);
+            cuts.push_back(piece.end);
         }
-        if (cursor < region.range.end) column.blocks.push_back({cursor, region.range.end, key, kind_name, false, 0, 0});
+        std::sort(cuts.begin(), cuts.end());
+        cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+        for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+            const Piece* holder = nullptr;
+            for (const Piece& piece : pieces)
+                if (piece.begin <= cuts[i] && cuts[i + 1] <= piece.end &&
+                    (holder == nullptr || piece.whole < holder->whole))
+                    holder = &piece;
+            const std::string title = holder != nullptr ? holder->title : kind_name;
+            Block* last = column.blocks.empty() ? nullptr : &column.blocks.back();
+            if (last != nullptr && last->end == cuts[i] && last->style == key && last->title == title) last->end = cuts[i + 1];
+            else column.blocks.push_back({cuts[i], cuts[i + 1], key, title, false, 0, 0});
+        }
     }
     return column;
 }
@@ -234,7 +248,7 @@ inline void draw_break(std::string& out, double left, double right, const Break&
             points += number(x) + "," + number(middle + offset + (step % 2 == 0 ? -3 : 3)) + " ";
         out += "<polyline points=\"" + points + "\" fill=\"none\" stroke=\"#666\" stroke-width=\"1.2\"/>\n";
     }
-    const std::string text = "gap " + readable_size(gap.size);
+    const std::string text = "gap of ~" + approx_size(gap.size);
     if (label_left)
         out += "<text x=\"" + number(left - 12) + "\" y=\"" + number(middle + 4) +
                "\" text-anchor=\"end\" class=\"gap\">" + escape(text) + "</text>\n";
@@ -250,7 +264,7 @@ inline void draw_column(std::string& out, const Column& column, double left, dou
                "\" stroke=\"#333\" stroke-width=\"0.8\"" + (block.dashed ? " stroke-dasharray=\"4 3\"" : "") + "/>\n";
         const double x = label_left ? left - 10 : right + 10;
         const char* anchor = label_left ? "end" : "start";
-        const std::string title = block.title + "  " + readable_size(block.end - block.begin);
+        const std::string title = block.title + ": " + readable_size(block.end - block.begin);
         const std::string range = "[" + hex(block.begin) + ", " + hex(block.end) + ")";
         const double middle = block.top + block.height / 2;
         out += "<text x=\"" + number(x) + "\" y=\"" + number(middle - 2) + "\" text-anchor=\"" + anchor +
@@ -314,7 +328,14 @@ inline std::string svg(const Context& context) {
 
     // Legend: two rows of swatches.
     double x = 20, y = 70;
+    auto used = [&](std::string_view key) {
+        for (const Column* column : {&physical, &virtual_})
+            for (const Block& block : column->blocks)
+                if (block.style == key) return true;
+        return false;
+    };
     for (const Style& style : kStyles) {
+        if (!used(style.key)) continue;
         if (x > kWidth - 200) {
             x = 20;
             y += 20;

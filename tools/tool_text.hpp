@@ -62,12 +62,12 @@ inline std::string approx_size(std::uint64_t bytes) {
     return buffer;
 }
 
-// kmem::write_size where that is short ("2 MiB", "5326 B"); where it is
-// exact but long ("1042212 KiB") the rounded form with a "~" ("~1017.8 MiB").
+// kmem::write_size, exact ("2 MiB", "5326 B"); where that is a long number
+// ("1042212 KiB") the rounded size follows in parentheses ("(~1017.8 MiB)").
 inline std::string readable_size(std::uint64_t bytes) {
     const std::string exact = size_text(bytes);
     if (exact.find(' ') <= 4) return exact;
-    return "~" + approx_size(bytes);
+    return exact + " (~" + approx_size(bytes) + ")";
 }
 
 // Rows of cells printed with every column as wide as its widest cell.

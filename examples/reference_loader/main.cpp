@@ -385,9 +385,13 @@ extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dt
     log_step("plan", step);
     report_plan(supported);
 
+    // For the "instret:" line: other harts run only from the first hart
+    // start until all have arrived (bench/run.py subtracts that span).
+    const Timestamp harts_starting = read_timestamp();
     start_harts(boot_index);
     log_step("hart start", step);
     wait_for_arrivals(frequency);
+    const Timestamp harts_arrived = read_timestamp();
     for (std::size_t i = 0; i < slot_count; ++i) {
         HartSlot& slot = slots[i];
         if (!slot.started) continue;
@@ -415,6 +419,17 @@ extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dt
         // instret counts instructions only under -icount; otherwise QEMU
         // returns host ticks.
         kmem::write(out, " instret from loader entry to handoff");
+    });
+    log<LogLevel::kInfo>([&](Console& out) {
+        kmem::write(out, "instret: entry ");
+        kmem::write_dec(out, entry.instret);
+        kmem::write(out, ", +");
+        kmem::write_dec(out, harts_starting.instret - entry.instret);
+        kmem::write(out, " at the first hart start, +");
+        kmem::write_dec(out, harts_arrived.instret - entry.instret);
+        kmem::write(out, " once every hart arrived, +");
+        kmem::write_dec(out, handoff.instret - entry.instret);
+        kmem::write(out, " at handoff");
     });
 
     loader_api::set_handoff_timestamps(plan, handoff.time, handoff.instret, physical_memory);

@@ -3,7 +3,8 @@
 
     check_loader_plan.py CASE --tool loader-plan --dtc dtc --dtb board.dtb
                          --kernel kernel.elf [--fixed-kernel kernel.elf]
-                         [--sv39-kernel kernel.elf]
+                         [--sv57-kernel kernel.elf]
+                         [--no-config-kernel kernel.elf]
 
 The expected facts come from the device tree as dtc decompiles it (cpu
 count, RAM ranges) and from the files themselves, never from the tool.
@@ -135,6 +136,17 @@ def case_json(args):
         check(any(b <= begin and end <= e for b, e in ram), "allocation %s outside RAM" % allocation)
     check(plan["kaslr"] is True and plan["kaslr_slide"] != 0, "PIE with a seed: KASLR expected")
     check(document["inputs"]["entropy"] == "--seed" and document["inputs"]["entropy_bytes"] == 4, "entropy not recorded")
+    # QEMU's dumped tree lacks OpenSBI's reservation: the tool adds 256 KiB
+    # at RAM base (documented), --tree-as-is does not.
+    source = subprocess.run([args.dtc, "-q", "-I", "dtb", "-O", "dts", args.dtb], capture_output=True, text=True).stdout
+    if "reserved-memory" not in source and "/memreserve/" not in source:
+        base = ram[0][0]
+        reserved = [r for r in plan["regions"] if r["kind"] == "Reserved"]
+        check([(r["range"]["begin"], r["range"]["end"]) for r in reserved] == [(base, base + (256 << 10))],
+              "OpenSBI's reservation is not the one Reserved region: %s" % reserved)
+        as_is = plan_json(args, "--seed", "0badc0de", "--tree-as-is")
+        check(not any(r["kind"] == "Reserved" for r in as_is["plan"]["regions"]), "--tree-as-is still reserves")
+        check(as_is["inputs"]["firmware_reserve_added"] is None, "--tree-as-is: reservation recorded")
     check(plan["stats"]["table_frames"] >= document["minimum_table_frames"] > 0, "table frame figures")
     check(info["header"]["magic"] == int.from_bytes(b"BOOTINFO", "little"), "BootInfo magic")
     kernel_size = os.path.getsize(args.kernel)
@@ -176,31 +188,66 @@ def case_svg(args):
     check(any(t.startswith("gap ") for t in texts), "no break marker for the holes")
 
 
+MODES = ["Sv39", "Sv48", "Sv57"]
+LEVELS = {"Sv39": 39, "Sv48": 48, "Sv57": 57}
+
+
+def check_higher_half(document, mode):
+    # The kernel lies in the higher half of its mode: sign-extended from bit levels-1.
+    kernel = document["boot_info"]["kernel_virtual"]["begin"]
+    check(kernel >= (1 << 64) - (1 << (LEVELS[mode] - 1)), "kernel %#x not in the %s higher half" % (kernel, mode))
+
+
 def case_mode(args):
+    # --mode is loader.paging=: a cap. Every kernel accepts Sv39 (the
+    # narrowest), so a cap at Sv39 always gives Sv39.
     result = run(args, args.tool, "--mode", "sv39", "--seed", "01")
     check(result.returncode == 0, "--mode sv39 failed: " + result.stderr)
-    check(re.search(r"\n  paging mode +Sv39 \(forced by --mode\)", result.stdout), "--mode sv39 does not show Sv39")
-    for mode in ["Sv39", "Sv48", "Sv57"]:
-        document = plan_json(args, "--mode", mode.lower())
-        check(document["plan"]["mode"] == mode and document["boot_info"]["paging_mode"] == mode, "json mode not " + mode)
-        check(document["inputs"]["forced_mode"] == mode, "forced mode not recorded")
-        levels = {"Sv39": 39, "Sv48": 48, "Sv57": 57}[mode]
-        # The kernel lies in the higher half of that mode: sign-extended from bit levels-1.
-        kernel = document["boot_info"]["kernel_virtual"]["begin"]
-        check(kernel >= (1 << 64) - (1 << (levels - 1)), "kernel %#x not in the %s higher half" % (kernel, mode))
+    check(re.search(r"\n  paging mode +Sv39 \(.*capped at Sv39 by --mode\)", result.stdout),
+          "--mode sv39 does not show Sv39 capped")
+    uncapped = plan_json(args)["plan"]["mode"]
+    for probe in [None, "sv57"]:
+        probe_options = ["--probe", probe] if probe else []
+        free = plan_json(args, *probe_options)
+        check(free["inputs"]["mode_cap"] is None, "no --mode, yet a cap is recorded")
+        for mode in MODES:
+            document = plan_json(args, "--mode", mode.lower(), *probe_options)
+            chosen = document["plan"]["mode"]
+            check(chosen == document["boot_info"]["paging_mode"], "plan and BootInfo modes differ")
+            check(document["inputs"]["mode_cap"] == mode, "cap not recorded")
+            check(MODES.index(chosen) <= MODES.index(mode), "--mode %s gave %s, above the cap" % (mode, chosen))
+            if MODES.index(free["plan"]["mode"]) <= MODES.index(mode):
+                check(chosen == free["plan"]["mode"], "a cap at or above the uncapped mode %s changed it to %s" %
+                      (free["plan"]["mode"], chosen))
+            check_higher_half(document, chosen)
+    check(plan_json(args, "--mode", "sv39")["plan"]["mode"] == "Sv39", "--mode sv39 json")
+    check(uncapped in MODES, "mode " + uncapped)
 
 
 def case_mode_unsupported(args):
-    # The Sv39-only test kernel (LoaderConfig min = max = Sv39) cannot run
-    # in a forced Sv48: the planner's named error, exit 1.
-    check(args.sv39_kernel, "needs --sv39-kernel")
-    result = run_raw(args.tool, "--dtb", args.dtb, "--kernel", args.sv39_kernel, "--mode", "sv48")
+    # The Sv57-only test kernel (LoaderConfig min = max = Sv57) on QEMU 7.2's
+    # tree, whose harts say riscv,sv48: no mode, the planner's named error,
+    # exit 1, unless the probe is said to accept Sv57; then a cap below
+    # Sv57 excludes it again.
+    check(args.sv57_kernel, "needs --sv57-kernel")
+    source = subprocess.run([args.dtc, "-q", "-I", "dtb", "-O", "dts", args.dtb], capture_output=True, text=True).stdout
+    tree_says_sv57 = 'mmu-type = "riscv,sv57"' in source
+    prefix = "loader-plan: %s + %s: plan: no paging mode" % (args.dtb, args.sv57_kernel)
+    if not tree_says_sv57:
+        result = run_raw(args.tool, "--dtb", args.dtb, "--kernel", args.sv57_kernel)
+        print(result.stderr)
+        check(result.returncode == 1, "an Sv57-only kernel on Sv48 harts: exit %d, expected 1" % result.returncode)
+        check(result.stderr.startswith(prefix), "not the planner's error: " + result.stderr)
+    result = run_raw(args.tool, "--dtb", args.dtb, "--kernel", args.sv57_kernel, "--probe", "sv57", "--json")
+    check(result.returncode == 0, "the Sv57-only kernel with --probe sv57: " + result.stderr)
+    document = json.loads(result.stdout)
+    check(document["plan"]["mode"] == "Sv57", "--probe sv57: mode " + document["plan"]["mode"])
+    check_higher_half(document, "Sv57")
+    result = run_raw(args.tool, "--dtb", args.dtb, "--kernel", args.sv57_kernel, "--probe", "sv57", "--mode", "sv48")
     print(result.stderr)
-    check(result.returncode == 1, "forcing Sv48 on an Sv39-only kernel: exit %d, expected 1" % result.returncode)
-    check(result.stderr.startswith("loader-plan: %s + %s: plan: no paging mode" % (args.dtb, args.sv39_kernel)),
-          "not the planner's error: " + result.stderr)
-    result = run_raw(args.tool, "--dtb", args.dtb, "--kernel", args.sv39_kernel, "--mode", "sv39")
-    check(result.returncode == 0, "the Sv39-only kernel in Sv39: " + result.stderr)
+    check(result.returncode == 1, "the Sv57-only kernel capped at Sv48: exit %d, expected 1" % result.returncode)
+    check(result.stderr.startswith(prefix), "not the planner's error: " + result.stderr)
+    check(result.stdout == "", "output despite the error")
 
 
 def case_bad_dtb(args):
@@ -232,6 +279,13 @@ def case_bad_kernel(args):
             print(result.stderr)
             check(result.returncode == 1, "%s: exit %d, expected 1" % (name, result.returncode))
             check(result.stderr.startswith("loader-plan: %s: elf: " % path), "%s: not the reader's error: %s" % (name, result.stderr))
+        if args.no_config_kernel:
+            # A well-formed ELF the planner refuses: its error, against the kernel.
+            result = run_raw(args.tool, "--dtb", args.dtb, "--kernel", args.no_config_kernel)
+            print(result.stderr)
+            check(result.returncode == 1, "kernel without LoaderConfig: exit %d, expected 1" % result.returncode)
+            check(result.stderr.startswith("loader-plan: %s: plan: " % args.no_config_kernel) and
+                  ".loader_config" in result.stderr, "not the planner's error: " + result.stderr)
         missing = os.path.join(scratch, "missing.elf")
         result = run_raw(args.tool, "--dtb", args.dtb, "--kernel", missing)
         check(result.returncode == 1 and ("%s: cannot read" % missing) in result.stderr, "missing file: " + result.stderr)
@@ -239,6 +293,7 @@ def case_bad_kernel(args):
 
 def case_usage(args):
     cases = [[], ["--dtb", args.dtb], ["--kernel", args.kernel], ["--dtb", args.dtb, "--kernel", args.kernel, "--mode", "sv32"],
+             ["--dtb", args.dtb, "--kernel", args.kernel, "--probe", "sv64"], ["--dtb", args.dtb, "--kernel", args.kernel, "--boot-hart", "x"],
              ["--dtb", args.dtb, "--kernel", args.kernel, "--seed", "xyz"],
              ["--dtb", args.dtb, "--kernel", args.kernel, "--seed", "abc"],
              ["--dtb", args.dtb, "--kernel", args.kernel, "--json", "--svg", "x.svg"],
@@ -251,7 +306,35 @@ def case_usage(args):
     check(result.returncode == 0 and "--mode" in result.stdout and "0x80200000" in result.stdout, "--help")
 
 
+def case_entropy(args):
+    # The tree's /chosen/rng-seed alone randomises; without it and without
+    # --seed KASLR is off and the planner says so.
+    source = subprocess.run([args.dtc, "-q", "-I", "dtb", "-O", "dts", args.dtb], capture_output=True, text=True,
+                            check=True).stdout
+    check("rng-seed" in source, "the QEMU tree has no rng-seed: this case needs one")
+    document = plan_json(args)
+    check(document["inputs"]["entropy"] == "/chosen/rng-seed", "entropy source " + document["inputs"]["entropy"])
+    check(document["plan"]["kaslr"] is True, "the tree's rng-seed did not randomise")
+    with tempfile.TemporaryDirectory() as scratch:
+        dts, dtb = os.path.join(scratch, "noseed.dts"), os.path.join(scratch, "noseed.dtb")
+        with open(dts, "w") as f:
+            f.write(re.sub(r"\n\s*rng-seed = <[^>]*>;", "", source))
+        subprocess.run([args.dtc, "-q", "-I", "dts", "-O", "dtb", "-o", dtb, dts], check=True)
+        result = run_raw(args.tool, "--dtb", dtb, "--kernel", args.kernel, "--json")
+        check(result.returncode == 0, "tree without rng-seed: " + result.stderr)
+        document = json.loads(result.stdout)
+        check(document["inputs"]["entropy"] == "none", "entropy source " + document["inputs"]["entropy"])
+        check(document["plan"]["kaslr"] is False, "KASLR without entropy")
+        check(len(document["warning_messages"]) > 0 and len(document["plan"]["warnings"]) > 0,
+              "no warning for KASLR off")
+        check(any("entropy" in w["message"] for w in document["plan"]["warnings"]), "no warning names the entropy")
+        result = run_raw(args.tool, "--dtb", dtb, "--kernel", args.kernel)
+        warnings = result.stdout.split("\nWarnings (")[1]
+        check(not warnings.startswith("0)"), "report lists no warning: " + warnings)
+
+
 CASES = {
+    "entropy": case_entropy,
     "report": case_report,
     "json": case_json,
     "svg": case_svg,
@@ -271,7 +354,8 @@ def main():
     parser.add_argument("--dtb", required=True)
     parser.add_argument("--kernel", required=True)
     parser.add_argument("--fixed-kernel")
-    parser.add_argument("--sv39-kernel")
+    parser.add_argument("--sv57-kernel")
+    parser.add_argument("--no-config-kernel")
     args = parser.parse_args()
     CASES[args.case](args)
     print("ok")

@@ -5,6 +5,10 @@
 //     test_kernel_enter(a0 = hart id, a1 = BootInfo, a2 = the record)
 // with sp below the record (16-byte aligned if the entry sp was).
 //
+// The first instruction reads instret, so that instructions from the loader's
+// entry (BootInfo.timestamps) to here can be counted (bench/run.py); the value
+// sits in the 16 bytes just above the record, which main.cpp only prints.
+//
 // LOADER_API_KERNEL cannot be used for this kernel: it defines _start itself
 // (see the report in main.cpp). gp is not loaded: kernel.ld defines no
 // __global_pointer$, so GNU ld does not relax anything to gp-relative.
@@ -21,18 +25,22 @@
 #define REGS_SIE 64
 #define REGS_STVEC 72
 #define REGS_SIZE 80
+#define REGS_INSTRET REGS_SIZE
+#define FRAME_SIZE (REGS_SIZE + 16)
 
     .section .text.loader_api_start, "ax", @progbits
     .globl _start
     .type _start, @function
 _start:
-    addi sp, sp, -REGS_SIZE
+    csrr t1, instret
+    addi sp, sp, -FRAME_SIZE
+    sd t1, REGS_INSTRET(sp)
     sd a0, REGS_A0(sp)
     sd a1, REGS_A1(sp)
     sd tp, REGS_TP(sp)
     sd gp, REGS_GP(sp)
     sd ra, REGS_RA(sp)
-    addi t0, sp, REGS_SIZE
+    addi t0, sp, FRAME_SIZE
     sd t0, REGS_SP(sp)
     csrr t0, satp
     sd t0, REGS_SATP(sp)

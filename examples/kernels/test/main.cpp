@@ -295,6 +295,27 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
 
     const bool boot_hart = hart_id == info.boot_hart_id;
     if (boot_hart) print_facts(info);
+    // For bench/run.py: entry.S keeps the instret of _start's first instruction just above *regs.
+    if (boot_hart) kernel::println([&](kernel::ConsoleLine& out) {
+        std::uint64_t bytes[3] = {};  // what stays in use besides stacks and TLS: Kernel, PageTables, BootInfo
+        for (const loader_api::MemoryRegion& region : info.regions()) {
+            if (region.kind == loader_api::MemoryRegionKind::Kernel) bytes[0] += region.range.size();
+            if (region.kind == loader_api::MemoryRegionKind::PageTables) bytes[1] += region.range.size();
+            if (region.kind == loader_api::MemoryRegionKind::BootInfo) bytes[2] += region.range.size();
+        }
+        kmem::write(out, "bench: instret kernel entry ");
+        kmem::write_dec(out, *reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::byte*>(regs) + sizeof(EntryRegisters)));
+        kmem::write(out, ", loader entry ");
+        kmem::write_dec(out, info.timestamps.loader_entry_instret);
+        kmem::write(out, ", handoff ");
+        kmem::write_dec(out, info.timestamps.handoff_instret);
+        kmem::write(out, "; bytes kernel ");
+        kmem::write_dec(out, bytes[0]);
+        kmem::write(out, ", page tables ");
+        kmem::write_dec(out, bytes[1]);
+        kmem::write(out, ", boot info ");
+        kmem::write_dec(out, bytes[2]);
+    });
     kernel::println([&](kernel::ConsoleLine& out) {
         kmem::write(out, "hart ");
         kmem::write_dec(out, hart_id);
