@@ -296,6 +296,7 @@ int smoke(const std::string& kernel_path, const std::vector<std::string>& dtbs) 
         return 1;
     }
     bool ok = true;
+    std::size_t trees_planned = 0;
     for (const std::string& dtb : dtbs) {
         plan_test::Machine machine;
         machine.dtb = plan_test::read_file(dtb);
@@ -309,6 +310,7 @@ int smoke(const std::string& kernel_path, const std::vector<std::string>& dtbs) 
             ok = false;
             continue;
         }
+        ++trees_planned;
         const plan_test::Problems problems = plan_test::check_plan(*plan, memory, machine.input);
         if (!problems.ok()) std::fprintf(stderr, "plan_bench: %s:\n%s", dtb.c_str(), problems.joined().c_str());
         ok = frames_consistent(figures_of(*plan, memory), dtb) && problems.ok() && ok;
@@ -317,7 +319,8 @@ int smoke(const std::string& kernel_path, const std::vector<std::string>& dtbs) 
     print_random(run);
     // A generator whose machines never plan would measure nothing.
     ok = ok && run.failed_checks == 0 && run.planned >= run.machines / 2;
-    std::printf("smoke: %zu trees, %" PRIu64 " random machines: %s\n", dtbs.size(), run.machines, ok ? "ok" : "FAILED");
+    std::printf("smoke: %zu of %zu trees planned, %" PRIu64 " random machines: %s\n", trees_planned, dtbs.size(),
+                run.machines, ok ? "ok" : "FAILED");
     return ok ? 0 : 1;
 }
 

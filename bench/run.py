@@ -1,21 +1,22 @@
 #!/usr/bin/env python3
 """Benchmark runner (issue 7): builds what it needs, measures, prints one table.
 
-usage: bench/run.py BUILD_DIR [--only SECTION,...] [--require-all] [--markdown FILE]
+usage: bench/run.py BUILD_DIR [--only SECTION,...] [--markdown FILE] [--extra-prefix NAME]
 
 BUILD_DIR is a configured cross build (build/gcc from ./dev.sh bench): the
-host benchmarks, the OpenSBI probe and the loader that boots come from it.
+host benchmarks, the loader images that boot and the kernels come from it.
 Loader sizes and compile costs need both compilers at -O2 and -Os; those
-build directories are configured under build/bench-{gcc,clang}-{O2,Os}.
+build directories are configured under build/<NAME>-{gcc,clang}-{O2,Os}
+(NAME: --extra-prefix, default "bench").
 
 Every figure is a row: name, value, unit, how it was measured. A figure that
-cannot be measured is a row "not measurable: <reason>", and the exit status
-is 1. Figures that wait for the planner and for the loader booting real
-kernels are "pending" rows: they make the run fail only with --require-all
-(the default once the loader is integrated; see docs/performance.md).
+cannot be measured is a row "NOT MEASURABLE: <reason>", and the exit status
+is 1. A summary of the -smp 4 -m 2G machine (the figures issue 7 asks for
+first) is printed before the table and heads the markdown file.
 
-Sections: pagetable, size, compile, boot, pending.
+Sections: pagetable, size, compile, boot, memory, planner.
 """
+
 
 import argparse
 import glob
@@ -33,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "boot"))
 import qemu_boot  # noqa: E402  (the boot tests' QEMU runner, reused as is)
 
-SECTIONS = ["pagetable", "size", "compile", "boot", "pending"]
+SECTIONS = ["pagetable", "size", "compile", "boot", "memory", "planner"]
 
 
 class NotMeasurable(Exception):
@@ -42,17 +43,22 @@ class NotMeasurable(Exception):
 
 class Table:
     def __init__(self):
-        self.rows = []  # (name, value, unit, how, status) with status ok | missing | pending
+        self.rows = []  # (name, value, unit, how, measured)
 
     def add(self, name, value, unit, how):
-        self.rows.append((name, value, unit, how, "ok"))
+        self.rows.append((name, value, unit, how, True))
 
-    def missing(self, name, reason, pending=False):
-        self.rows.append((name, None, "", reason, "pending" if pending else "missing"))
+    def missing(self, name, reason):
+        self.rows.append((name, None, "", reason, False))
 
-    def failed(self, require_all):
-        return any(status == "missing" or (status == "pending" and require_all)
-                   for _, _, _, _, status in self.rows)
+    def failed(self):
+        return [name for name, _, _, _, measured in self.rows if not measured]
+
+    def get(self, name):
+        for row in self.rows:
+            if row[0] == name and row[4]:
+                return row[1]
+        return None
 
     @staticmethod
     def format_value(value):
@@ -64,22 +70,21 @@ class Table:
 
     def lines(self, markdown=False):
         cells = []
-        for name, value, unit, how, status in self.rows:
-            if status == "ok":
-                cells.append((name, self.format_value(value), unit, how))
-            else:
-                word = "pending" if status == "pending" else "NOT MEASURABLE"
-                cells.append((name, word, "", how))
-        header = ("figure", "value", "unit", "how measured")
-        if markdown:
-            out = ["| " + " | ".join(header) + " |", "|---|---:|---|---|"]
-            out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
-            return out
-        widths = [max(len(row[i]) for row in cells + [header]) for i in range(3)]
-        out = []
-        for row in [header] + cells:
-            out.append(f"{row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}")
+        for name, value, unit, how, measured in self.rows:
+            cells.append((name, self.format_value(value) if measured else "NOT MEASURABLE", unit, how))
+        return format_table(("figure", "value", "unit", "how measured"), cells, markdown)
+
+
+def format_table(header, cells, markdown):
+    if markdown:
+        out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells]
         return out
+    widths = [max(len(row[i]) for row in list(cells) + [header]) for i in range(len(header) - 1)]
+    out = []
+    for row in [header] + list(cells):
+        out.append("  ".join(f"{row[i]:<{widths[i]}}" for i in range(len(header) - 1)) + "  " + row[-1])
+    return out
 
 
 def log(message):
@@ -106,7 +111,7 @@ def build(build_dir, outputs):
 
 
 def configure(name, compiler, optimization):
-    """An extra build directory build/bench-<compiler>-<O2|Os> for the
+    """An extra build directory build/<prefix>-<compiler>-<O2|Os> for the
     target-side figures; configured once, reused afterwards."""
     build_dir = os.path.join(ROOT, "build", name)
     if not os.path.exists(os.path.join(build_dir, "build.ninja")):
@@ -118,8 +123,8 @@ def configure(name, compiler, optimization):
     return build_dir
 
 
-def extra_build_dirs():
-    return {(compiler, level): configure(f"bench-{compiler}-O{level}", compiler, level)
+def extra_build_dirs(prefix):
+    return {(compiler, level): configure(f"{prefix}-{compiler}-O{level}", compiler, level)
             for compiler in ("gcc", "clang") for level in ("2", "s")}
 
 
@@ -211,6 +216,7 @@ def section_size(table, dirs):
         table.add(name + ".text", text, "bytes", how)
         table.add(name + ".rodata", rodata, "bytes", how)
         table.add(name + ".data+bss", data, "bytes", how)
+        table.add(name + ".total", text + rodata + data, "bytes", ".text + .rodata + .data+bss")
 
 
 # ---------------------------------------------------------------------------
@@ -304,22 +310,59 @@ def section_compile(table, dirs):
 
 
 # ---------------------------------------------------------------------------
-# Boot cost (figures 1-2)
+# Boot cost (figures 1-2), memory (figure 3) and the planner (figure 5)
 
 SMP = [1, 4, 8]
 MEMORY = [("128M", 0.125), ("2G", 2.0), ("16G", 16.0)]
 QEMU = "qemu-system-riscv64"
+LOADER_DIR = "examples/reference_loader"
+# The image of the matrix (the test kernel as a PIE, its config left at the
+# defaults: KASLR on, Sv48 preferred) and of the KASLR and paging-mode axes.
+MATRIX_IMAGE = "test"
+AXES = {"kaslr_on": "test-kaslr-on-pie", "kaslr_off": "test-kaslr-off-pie",
+        "sv39": "test-sv39-pie", "sv48": "test-sv48-pie", "sv57": "test-sv57-pie"}
+AXIS_MACHINE = (1, "2G")  # one hart: every count there is exact
+SUMMARY_MACHINE = (4, "2G")
+
+KERNEL_LINE = re.compile(r"^bench: instret kernel entry (\d+), loader entry (\d+), handoff (\d+); "
+                         r"bytes kernel (\d+), page tables (\d+), boot info (\d+)$", re.M)
+INSTRET_LINE = re.compile(r"^loader: instret: entry (\d+), hart start \+(\d+) to \+(\d+)$", re.M)
+PAGING_LINE = re.compile(r"^loader: paging: (Sv\d+) \(.*\), (\d+) page-table frames$", re.M)
 
 
-def boot(image, smp, memory, timeout, expect):
+def image_path(build_dir, name):
+    return os.path.join(build_dir, LOADER_DIR, f"loader-{name}.elf")
+
+
+def boot(image, smp, memory, timeout):
     args = qemu_boot.parse_args(["--qemu", QEMU, "--image", image, "--timeout", str(timeout),
-                                 "--expect", expect, "--", "-smp", str(smp), "-m", memory,
-                                 "-icount", "shift=0"])
-    _, returncode, timed_out, elapsed, console = qemu_boot.run(args)
+                                 "--expect", KERNEL_LINE.pattern, "--expect", INSTRET_LINE.pattern,
+                                 "--expect", PAGING_LINE.pattern, "--expect", "^PASS$",
+                                 "--", "-smp", str(smp), "-m", memory, "-icount", "shift=0"])
+    _, returncode, timed_out, _, console = qemu_boot.run(args)
     problems = qemu_boot.judge(args, returncode, timed_out, console)
     if problems:
-        raise NotMeasurable(f"-smp {smp} -m {memory}: " + "; ".join(problems))
-    return console, elapsed
+        raise NotMeasurable(f"{os.path.basename(image)} -smp {smp} -m {memory}: " + "; ".join(problems))
+    kernel = KERNEL_LINE.search(console)
+    instret = INSTRET_LINE.search(console)
+    paging = PAGING_LINE.search(console)
+    kernel_entry, loader_entry, handoff = (int(kernel.group(i)) for i in (1, 2, 3))
+    if int(instret.group(1)) != loader_entry:
+        raise NotMeasurable(f"loader and kernel disagree on the loader's entry instret: "
+                            f"{instret.group(1)} vs {loader_entry}")
+    start, arrived = int(instret.group(2)), int(instret.group(3))
+    total = kernel_entry - loader_entry
+    return {
+        "opensbi": loader_entry,       # reset to the loader's third instruction
+        "total": total,                # loader entry to kernel entry, every hart's instructions
+        "hart_wait": arrived - start,  # first hart start until all arrived
+        # The boot hart's own: everything but the span in which other harts run.
+        "boot_hart": start + (total - arrived),
+        "handoff": handoff - loader_entry,
+        "mode": paging.group(1), "frames": int(paging.group(2)),
+        "bytes": {"kernel": int(kernel.group(4)), "page tables": int(kernel.group(5)),
+                  "boot info": int(kernel.group(6))},
+    }
 
 
 def least_squares(rows):
@@ -348,55 +391,162 @@ def least_squares(rows):
     return solution
 
 
-def section_boot(table, build_dir):
-    loader = "examples/reference_loader/loader.elf"
-    probe = "bench/opensbi_probe.elf"
-    build(build_dir, [loader, probe])
-    loader_line = re.compile(r"^loader: boot: \d+ us, (\d+) instret from loader entry to handoff$", re.M)
-    probe_line = re.compile(r"^probe: entry instret (\d+)$", re.M)
-    how_loader = ("-icount shift=0, loader's instret line (entry to handoff; self-test kernel until the "
-                  "loader boots real kernels)")
-    how_sbi = "-icount shift=0, bench/opensbi_probe.elf reads instret at its first instruction"
+HOW_TOTAL = "kernel's instret at its first instruction - BootInfo loader_entry_instret"
+HOW_BOOT_HART = "kernel_entry - hart_wait: the boot hart's own instructions"
+HOW_WAIT = "loader's instret line: first hart start to every hart arrived, the only span other harts run in"
+HOW_SBI = "BootInfo loader_entry_instret: reset to loader entry (all harts; varies from boot to boot)"
+
+
+def add_boot_rows(table, name, result, smp):
+    exact = "exact: one hart" if smp == 1 else "QEMU's instret counts every hart"
+    table.add(name + ".kernel_entry", result["total"], "instr", f"{HOW_TOTAL} ({exact})")
+    table.add(name + ".boot_hart", result["boot_hart"], "instr", HOW_BOOT_HART)
+    table.add(name + ".hart_wait", result["hart_wait"], "instr", HOW_WAIT)
+    table.add(name + ".opensbi", result["opensbi"], "instr", HOW_SBI)
+    table.add(name + ".ratio", result["boot_hart"] / result["opensbi"], "loader/OpenSBI", "boot_hart / opensbi")
+
+
+def section_boot(table, build_dir, results):
+    images = [MATRIX_IMAGE] + list(AXES.values())
+    build(build_dir, [os.path.relpath(image_path(build_dir, name), build_dir) for name in images])
     samples = []
     for smp in SMP:
         for memory, gib in MEMORY:
             name = f"boot.smp{smp}.m{memory}"
             try:
-                console, _ = boot(os.path.join(build_dir, probe), smp, memory, 60, probe_line.pattern)
-                opensbi = int(probe_line.search(console).group(1))
-                console, _ = boot(os.path.join(build_dir, loader), smp, memory, 180, loader_line.pattern)
-                loader_instructions = int(loader_line.search(console).group(1))
+                result = boot(image_path(build_dir, MATRIX_IMAGE), smp, memory, 120)
             except (NotMeasurable, subprocess.SubprocessError) as error:
                 table.missing(name, str(error))
                 continue
-            table.add(name + ".loader", loader_instructions, "instr", how_loader)
-            table.add(name + ".opensbi", opensbi, "instr", how_sbi)
-            table.add(name + ".ratio", loader_instructions / opensbi, "loader/OpenSBI", "the two rows above")
-            samples.append((gib, smp, loader_instructions))
+            results[(smp, memory)] = result
+            add_boot_rows(table, name, result, smp)
+            samples.append((gib, smp, result))
     if len(samples) < 4:
         table.missing("boot.fit", "fewer than 4 points of the -smp x -m matrix booted")
-        return
-    intercept, per_gib, per_hart = least_squares(samples)
-    table.add("boot.fit.per_gib", per_gib, "instr/GiB", "least squares over the -smp x -m matrix")
-    table.add("boot.fit.per_hart", per_hart, "instr/hart", "least squares over the -smp x -m matrix")
-    table.add("boot.fit.intercept", intercept, "instr", "least squares: 0 GiB, 0 harts")
+    else:
+        for key, label in (("boot_hart", "boot hart's own"), ("total", "global counter")):
+            intercept, per_gib, per_hart = least_squares([(g, h, r[key]) for g, h, r in samples])
+            how = f"least squares of {key} ({label}) over the -smp x -m matrix"
+            table.add(f"boot.fit.{key}.per_gib", per_gib, "instr/GiB", how)
+            table.add(f"boot.fit.{key}.per_hart", per_hart, "instr/hart", how)
+            table.add(f"boot.fit.{key}.intercept", intercept, "instr", how + ": 0 GiB, 0 harts")
+    smp, memory = AXIS_MACHINE
+    for axis, image in AXES.items():
+        name = f"boot.{axis}.smp{smp}.m{memory}"
+        try:
+            result = boot(image_path(build_dir, image), smp, memory, 120)
+        except (NotMeasurable, subprocess.SubprocessError) as error:
+            table.missing(name, str(error))
+            continue
+        how = f"loader-{image}.elf: {HOW_TOTAL} (exact: one hart); {result['mode']}, {result['frames']} table frames"
+        table.add(name + ".kernel_entry", result["total"], "instr", how)
 
 
-# ---------------------------------------------------------------------------
-# Figures that wait for the planner and for real kernels
+def dump_dtb(smp, memory, path):
+    run([QEMU, "-machine", f"virt,dumpdtb={path}", "-smp", str(smp), "-m", memory, "-nographic",
+         "-bios", "default"], timeout=60)
+    if not os.path.exists(path):
+        raise NotMeasurable(f"QEMU dumped no device tree for -smp {smp} -m {memory}")
 
-def section_pending(table):
-    waiting = "the loader boots only its self-test: needs the planner (include/loader_api/plan.hpp) and kernels"
-    for name, reason in [
-        ("boot.kaslr_on_off", waiting + " (KASLR axis)"),
-        ("boot.paging_mode", waiting + " (Sv39/Sv48/Sv57 axis: loader.paging= with a real kernel)"),
-        ("boot.kernel_entry", waiting + " (instret at the kernel's first instruction)"),
-        ("memory.plan_table_frames", "needs the planner's page-table frame count and kmem::minimum_table_frames"),
-        ("memory.permanent_kib", "needs the loader's handoff report of memory it leaves reserved"),
-        ("planner.ir_4hart_2g", "needs the planner: a bench executable planning a 4-hart 2 GiB machine"),
-        ("planner.machines_per_s", "needs the planner and its random machine generator (plan/random.hpp)"),
-    ]:
-        table.missing(name, "not measurable yet: " + reason, pending=True)
+
+def loader_layout(image):
+    """The loader image as it lies in RAM: text, data, end, embedded kernel."""
+    symbols = {}
+    for line in run(["riscv64-linux-gnu-nm", image]).splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            symbols[parts[2]] = int(parts[0], 16)
+    names = ["__loader_start", "__loader_data_start", "__loader_end", "loader_kernel_elf_start"]
+    if any(n not in symbols for n in names):
+        raise NotMeasurable(f"{image} lacks one of the symbols {names}")
+    return ",".join(hex(symbols[n]) for n in names)
+
+
+def qemu_dtb_address(memory_gib, dtb_size):
+    """Where QEMU 7.2 virt puts the tree: below min(end of RAM, 3 GiB), 16 MiB aligned."""
+    ram_end = 0x8000_0000 + int(memory_gib * (1 << 30))
+    return (min(ram_end, 3 << 30) - dtb_size) & ~((16 << 20) - 1)
+
+
+def plan_fields(output):
+    for line in output.splitlines():
+        if line.startswith("mode=") or line.startswith("machines="):
+            return dict(item.split("=", 1) for item in line.split())
+    raise NotMeasurable("plan_bench printed no result line")
+
+
+def section_memory(table, build_dir, results, summary):
+    bench = os.path.join(build_dir, "bench", "plan_bench")
+    kernel = os.path.join(build_dir, "examples", "kernels", "test-kernel-pie.elf")
+    image = image_path(build_dir, MATRIX_IMAGE)
+    build(build_dir, ["bench/plan_bench", os.path.relpath(kernel, build_dir), os.path.relpath(image, build_dir)])
+    layout = loader_layout(image)
+    with tempfile.TemporaryDirectory(prefix="bench-dtb-") as scratch:
+        for smp in SMP:
+            for memory, gib in MEMORY:
+                name = f"memory.smp{smp}.m{memory}"
+                try:
+                    dtb = os.path.join(scratch, f"virt-{smp}-{memory}.dtb")
+                    dump_dtb(smp, memory, dtb)
+                    fields = plan_fields(run([bench, "plan", dtb, kernel, "--layout", layout, "--dtb-at",
+                                              hex(qemu_dtb_address(gib, os.path.getsize(dtb)))]))
+                except NotMeasurable as error:
+                    table.missing(name, str(error))
+                    continue
+                frames, minimum = int(fields["table_frames"]), int(fields["minimum_frames"])
+                permanent = int(fields["permanent_bytes"])
+                real = results.get((smp, memory))
+                real_frames = f"; real boot {real['frames']}" if real else ""
+                table.add(name + ".table_frames", frames, "frames",
+                          f"host plan of QEMU's tree ({fields['mode']}), kmem::minimum_table_frames of its leaves "
+                          f"{minimum} ({'equal' if frames == minimum else 'NOT equal'}){real_frames}")
+                parts = ", ".join(f"{k.replace('_bytes', '').replace('_', ' ')} {int(fields[k]) // 1024}"
+                                  for k in ("kernel_bytes", "page_table_bytes", "boot_info_bytes"))
+                real_kib = ""
+                if real:
+                    real_kib = f"; real boot {sum(real['bytes'].values()) // 1024} KiB (test kernel's BootInfo)"
+                table.add(name + ".permanent_kib", permanent / 1024, "KiB",
+                          f"BootInfo regions Kernel + PageTables + BootInfo of the host plan: {parts}{real_kib}; "
+                          f"stacks {int(fields['stack_bytes']) // 1024} KiB and TLS {int(fields['tls_bytes']) // 1024} "
+                          "KiB besides")
+                if (smp, memory) == SUMMARY_MACHINE:
+                    summary["frames"] = (frames, minimum, real["frames"] if real else None)
+                    summary["permanent"] = (permanent / 1024, sum(real["bytes"].values()) / 1024 if real else None,
+                                            parts)
+
+
+def section_planner(table, build_dir):
+    bench = os.path.join(build_dir, "bench", "plan_bench")
+    kernel = os.path.join(build_dir, "examples", "kernels", "test-kernel-pie.elf")
+    image = image_path(build_dir, MATRIX_IMAGE)
+    build(build_dir, ["bench/plan_bench", os.path.relpath(kernel, build_dir), os.path.relpath(image, build_dir)])
+    smp, memory = SUMMARY_MACHINE
+    with tempfile.TemporaryDirectory(prefix="bench-callgrind-") as scratch:
+        dtb = os.path.join(scratch, "virt.dtb")
+        dump_dtb(smp, memory, dtb)
+        gib = dict(MEMORY)[memory]
+        out_file = os.path.join(scratch, "callgrind.out")
+        run(["valgrind", "--tool=callgrind", "--instr-atstart=no", "--collect-atstart=no",
+             f"--callgrind-out-file={out_file}", bench, "plan", dtb, kernel, "--layout", loader_layout(image),
+             "--dtb-at", hex(qemu_dtb_address(gib, os.path.getsize(dtb)))])
+        with open(out_file) as handle:
+            match = re.search(r"^totals:\s+(\d+)", handle.read(), re.MULTILINE)
+    if not match:
+        raise NotMeasurable("no totals in the callgrind output of plan_bench plan")
+    table.add("planner.ir_4hart_2g", int(match.group(1)), "instr",
+              f"callgrind Ir of make_plan() alone (x86-64, -O2, SimulatedMemory): QEMU's -smp {smp} -m {memory} "
+              "tree, test-kernel-pie.elf")
+    rates, planned, machines = [], 0, 0
+    for seed in (1, 2, 3):
+        fields = plan_fields(run([bench, "random", kernel, "2000", str(seed)]))
+        rates.append(float(fields["per_second"]))
+        planned += int(fields["planned"])
+        machines += int(fields["machines"])
+    rates.sort()
+    table.add("planner.machines_per_s", rates[1], "machines/s",
+              f"WALL CLOCK (noisy, shared host): median of 3 x 2000 random machines (plan_bench random: "
+              f"1-32 harts, 32 MiB-64 GiB in 1-3 ranges), time in make_plan() only; runs {rates[0]:,.0f} to "
+              f"{rates[2]:,.0f}/s; {planned} of {machines} planned, the rest rejected for lack of room")
 
 
 # ---------------------------------------------------------------------------
@@ -427,13 +577,53 @@ def machine_description():
     ]
 
 
+def summary_lines(table, summary, markdown):
+    """The -smp 4 -m 2G machine in one small table (issue 7 asks for these first)."""
+    smp, memory = SUMMARY_MACHINE
+    point = f"boot.smp{smp}.m{memory}"
+    rows = []
+
+    def value(name, unit=""):
+        found = table.get(name)
+        return "NOT MEASURED" if found is None else f"{Table.format_value(found)}{unit}"
+
+    rows.append(("loader entry -> kernel entry, boot hart's own instructions", value(point + ".boot_hart"),
+                 "the boot hart's instructions (the span in which the other harts run taken out)"))
+    rows.append(("loader entry -> kernel entry, global counter", value(point + ".kernel_entry"),
+                 "QEMU's instret under -icount counts every hart: mostly the other harts spinning"))
+    rows.append(("same at -smp 1 (exact)", value(f"boot.smp1.m{memory}.kernel_entry"),
+                 "one hart: the counter is the boot hart's"))
+    rows.append(("OpenSBI reset -> loader entry", value(point + ".opensbi"), "global counter, varies ~3%"))
+    if "frames" in summary:
+        frames, minimum, real = summary["frames"]
+        rows.append(("page-table frames", f"{frames}",
+                     f"kmem::minimum_table_frames {minimum}; the real boot's loader reported {real}"))
+    else:
+        rows.append(("page-table frames", "NOT MEASURED", ""))
+    if "permanent" in summary:
+        kib, real, parts = summary["permanent"]
+        real_text = "n/a" if real is None else f"{real:.0f} KiB"
+        rows.append(("permanently used KiB (besides stacks, TLS)", f"{kib:.0f}",
+                     f"{parts} KiB (host plan); real boot {real_text}"))
+    else:
+        rows.append(("permanently used KiB (besides stacks, TLS)", "NOT MEASURED", ""))
+    for compiler in ("gcc", "clang"):
+        text, total = table.get(f"size.{compiler}.O2.text"), table.get(f"size.{compiler}.O2.total")
+        rows.append((f"loader .text / total, {compiler} -O2",
+                     "NOT MEASURED" if text is None or total is None else f"{text:,} / {total:,} bytes",
+                     "total = .text + .rodata + .data + .bss (boot stacks and embedded kernel not counted)"))
+    return format_table(("-smp 4 -m 2G, -icount shift=0", "value", "note"), rows, markdown)
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("build_dir")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--require-all", action="store_true",
-                        help="pending figures (planner, real kernels) make the run fail too")
-    parser.add_argument("--markdown", metavar="FILE", help="also write the table as markdown")
+                        help="accepted for old command lines: every figure is required now")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the summary and the table as markdown")
+    parser.add_argument("--extra-prefix", default="bench", metavar="NAME",
+                        help="build/NAME-{gcc,clang}-{O2,Os} for sizes and compile costs (default: bench)")
     args = parser.parse_args(argv)
     build_dir = os.path.abspath(args.build_dir)
     sections = [s for s in args.only.split(",") if s]
@@ -444,11 +634,12 @@ def main(argv):
     started = time.monotonic()
     table = Table()
     dirs = None
+    boot_results, summary = {}, {}
     for section in sections:
         log(f"{section} ({time.monotonic() - started:.0f} s)")
         try:
             if section in ("size", "compile") and dirs is None:
-                dirs = extra_build_dirs()
+                dirs = extra_build_dirs(args.extra_prefix)
             if section == "pagetable":
                 section_pagetable(table, build_dir)
             elif section == "size":
@@ -456,23 +647,27 @@ def main(argv):
             elif section == "compile":
                 section_compile(table, dirs)
             elif section == "boot":
-                section_boot(table, build_dir)
-            elif section == "pending":
-                section_pending(table)
+                section_boot(table, build_dir, boot_results)
+            elif section == "memory":
+                section_memory(table, build_dir, boot_results, summary)
+            elif section == "planner":
+                section_planner(table, build_dir)
         except (NotMeasurable, OSError, subprocess.SubprocessError) as error:
             table.missing(section, str(error))
     elapsed = time.monotonic() - started
 
-    lines = table.lines()
-    print("\n".join(lines))
+    print("\n".join(summary_lines(table, summary, False)))
+    print()
+    print("\n".join(table.lines()))
     print(f"\n({elapsed:.0f} s)")
     if args.markdown:
         with open(args.markdown, "w") as handle:
+            handle.write("\n".join(summary_lines(table, summary, True)) + "\n\n")
             handle.write("\n".join("- " + line for line in machine_description()) + "\n\n")
             handle.write("\n".join(table.lines(markdown=True)) + "\n")
             handle.write(f"\nrun took {elapsed:.0f} s\n")
-    if table.failed(args.require_all):
-        bad = [r[0] for r in table.rows if r[4] == "missing" or (r[4] == "pending" and args.require_all)]
+    bad = table.failed()
+    if bad:
         log(f"{len(bad)} figure(s) could not be measured: {', '.join(bad)}")
         return 1
     return 0

@@ -2,7 +2,7 @@
 # Prints the benchmark figures (issue 7):
 #   scripts/bench.sh [build-dir] [bench/run.py options...]
 # e.g. scripts/bench.sh build/gcc --only pagetable,size
-#      scripts/bench.sh build/gcc --require-all --markdown /tmp/figures.md
+#      scripts/bench.sh build/gcc --markdown /tmp/figures.md
 # The build dir must be configured (./dev.sh bench does it); run.py builds
 # the targets it measures and configures build/bench-* for the sizes and
 # compile costs. Exits non-zero when a figure cannot be measured.
