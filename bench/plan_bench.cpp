@@ -1,6 +1,6 @@
 // Planner benchmark (issue 7, figures 3 and 5).
 //
-//   plan_bench plan DTB KERNEL [--layout TEXT,DATA,END,KERNEL_AT] [--dtb-at PA]
+//   plan_bench plan DTB KERNEL [--layout TEXT,DATA,END,KERNEL_AT] [--dtb-at PA] [--variants N]
 //       Plans one machine the way the reference loader does (Sv39/48/57
 //       supported, KASLR by the kernel's config, entropy only from the tree's
 //       rng-seed) and prints one key=value line: paging mode, the plan's
@@ -9,8 +9,10 @@
 //       BootInfo: "permanent"; KernelStack and Tls besides). --layout gives
 //       the loader image as the real one lies (text, data and end addresses,
 //       the embedded kernel file's address), --dtb-at where QEMU put the tree;
-//       otherwise tests/plan's placement is used. Only make_plan() is counted
-//       under callgrind (see callgrind_markers.hpp).
+//       otherwise tests/plan's placement is used. --variants N plans N more
+//       times with extra entropy (other KASLR positions) and prints the range
+//       of the figures. Only the first make_plan() is counted under callgrind
+//       (see callgrind_markers.hpp).
 //   plan_bench random KERNEL COUNT [SEED]
 //       Plans COUNT random machines and prints how many it planned per
 //       second of wall-clock time spent in make_plan() alone.
@@ -21,6 +23,7 @@
 // Every plan is checked for the frame figure: the tables reachable from the
 // root must be exactly the plan's count. Exits 1 when a check fails.
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdint>
@@ -103,7 +106,11 @@ bool frames_consistent(const Figures& figures, const std::string& what) {
     return false;
 }
 
-int plan_one(const std::string& dtb_path, const std::string& kernel_path, const Layout& layout) {
+// The frame and byte figures depend on where KASLR put things (a kernel
+// straddling a 2 MiB boundary needs one more table), so after the plan the
+// loader would make (entropy from the tree alone, the one callgrind counts),
+// `variants` more are made with extra entropy and their range is printed.
+int plan_one(const std::string& dtb_path, const std::string& kernel_path, const Layout& layout, std::uint64_t variants) {
     plan_test::Machine machine;
     machine.dtb = plan_test::read_file(dtb_path);
     machine.kernel = plan_test::read_file(kernel_path);
@@ -124,20 +131,52 @@ int plan_one(const std::string& dtb_path, const std::string& kernel_path, const 
         std::fprintf(stderr, "plan_bench: %s: %s\n", dtb_path.c_str(), plan_test::text_of(result.error()).c_str());
         return 1;
     }
+    auto permanent_of = [](const Figures& f) {
+        return bytes_of(f, MemoryRegionKind::Kernel) + bytes_of(f, MemoryRegionKind::PageTables) +
+               bytes_of(f, MemoryRegionKind::BootInfo);
+    };
     const Figures figures = figures_of(*plan, memory);
-    const std::uint64_t permanent = bytes_of(figures, MemoryRegionKind::Kernel) +
-                                    bytes_of(figures, MemoryRegionKind::PageTables) +
-                                    bytes_of(figures, MemoryRegionKind::BootInfo);
+    bool ok = frames_consistent(figures, dtb_path);
+    std::uint64_t frames_min = figures.table_frames, frames_max = figures.table_frames;
+    std::uint64_t permanent_min = permanent_of(figures), permanent_max = permanent_min;
+    std::uint64_t not_minimal = figures.table_frames != figures.minimum_frames;
+    for (std::uint64_t i = 0; i < variants; ++i) {
+        std::uint8_t entropy[8];
+        for (unsigned b = 0; b < 8; ++b) entropy[b] = static_cast<std::uint8_t>((i + 1) >> (8 * b));
+        plan_test::Machine variant = machine;
+        variant.input.options.entropy = entropy;
+        SimulatedMemory variant_memory;
+        variant_memory.store(variant.input.kernel_address, variant.input.kernel);
+        variant_memory.store(variant.input.device_tree_address, plan_test::as_bytes(variant.dtb));
+        auto other = std::make_unique<Plan>();
+        auto planned = loader_api::make_plan(variant.input, *other, variant_memory);
+        if (!planned) {
+            std::fprintf(stderr, "plan_bench: %s, entropy %" PRIu64 ": %s\n", dtb_path.c_str(), i + 1,
+                         plan_test::text_of(planned.error()).c_str());
+            return 1;
+        }
+        const Figures f = figures_of(*other, variant_memory);
+        ok = frames_consistent(f, dtb_path) && ok;
+        not_minimal += f.table_frames != f.minimum_frames;
+        frames_min = std::min(frames_min, f.table_frames);
+        frames_max = std::max(frames_max, f.table_frames);
+        permanent_min = std::min(permanent_min, permanent_of(f));
+        permanent_max = std::max(permanent_max, permanent_of(f));
+    }
     std::printf("mode=%s harts=%zu kaslr=%d table_frames=%" PRIu64 " minimum_frames=%" PRIu64
                 " leaves_4k=%" PRIu64 " leaves_2m=%" PRIu64 " leaves_1g=%" PRIu64 " kernel_bytes=%" PRIu64
                 " page_table_bytes=%" PRIu64 " boot_info_bytes=%" PRIu64 " permanent_bytes=%" PRIu64
-                " stack_bytes=%" PRIu64 " tls_bytes=%" PRIu64 "\n",
+                " stack_bytes=%" PRIu64 " tls_bytes=%" PRIu64 " variants=%" PRIu64 " table_frames_min=%" PRIu64
+                " table_frames_max=%" PRIu64 " permanent_min=%" PRIu64 " permanent_max=%" PRIu64
+                " not_minimal=%" PRIu64 "\n",
                 std::string(kmem::name(plan->mode)).c_str(), plan->boot_info().hart_table().size(),
                 plan->kaslr ? 1 : 0, figures.table_frames, figures.minimum_frames, plan->stats.leaves[0],
                 plan->stats.leaves[1], plan->stats.leaves[2], bytes_of(figures, MemoryRegionKind::Kernel),
                 bytes_of(figures, MemoryRegionKind::PageTables), bytes_of(figures, MemoryRegionKind::BootInfo),
-                permanent, bytes_of(figures, MemoryRegionKind::KernelStack), bytes_of(figures, MemoryRegionKind::Tls));
-    return frames_consistent(figures, dtb_path) ? 0 : 1;
+                permanent_of(figures), bytes_of(figures, MemoryRegionKind::KernelStack),
+                bytes_of(figures, MemoryRegionKind::Tls), variants, frames_min, frames_max, permanent_min,
+                permanent_max, not_minimal);
+    return ok ? 0 : 1;
 }
 
 // A machine of the kind a kernel meets on RISC-V boards and in QEMU: 1 to 3
@@ -325,7 +364,7 @@ int smoke(const std::string& kernel_path, const std::vector<std::string>& dtbs) 
 }
 
 int usage() {
-    std::fprintf(stderr, "usage: plan_bench plan DTB KERNEL [--layout TEXT,DATA,END,KERNEL_AT] [--dtb-at PA]\n"
+    std::fprintf(stderr, "usage: plan_bench plan DTB KERNEL [--layout TEXT,DATA,END,KERNEL_AT] [--dtb-at PA] [--variants N]\n"
                          "       plan_bench random KERNEL COUNT [SEED]\n"
                          "       plan_bench --smoke KERNEL [DTB...]\n");
     return 2;
@@ -338,6 +377,7 @@ int main(int argc, char** argv) {
     if (args.size() >= 2 && args[0] == "--smoke") return smoke(args[1], {args.begin() + 2, args.end()});
     if (args.size() >= 3 && args[0] == "plan") {
         Layout layout;
+        std::uint64_t variants = 0;
         for (std::size_t i = 3; i < args.size(); i += 2) {
             if (i + 1 >= args.size()) return usage();
             if (args[i] == "--layout" && parse_layout(args[i + 1], layout)) continue;
@@ -345,9 +385,10 @@ int main(int argc, char** argv) {
                 layout.has_dtb_at = true;
                 continue;
             }
+            if (args[i] == "--variants" && parse_number(args[i + 1], variants)) continue;
             return usage();
         }
-        return plan_one(args[1], args[2], layout);
+        return plan_one(args[1], args[2], layout, variants);
     }
     if ((args.size() == 3 || args.size() == 4) && args[0] == "random") {
         std::uint64_t count = 0, seed = 0x706c'616e;

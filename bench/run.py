@@ -323,6 +323,7 @@ AXES = {"kaslr_on": "test-kaslr-on-pie", "kaslr_off": "test-kaslr-off-pie",
         "sv39": "test-sv39-pie", "sv48": "test-sv48-pie", "sv57": "test-sv57-pie"}
 AXIS_MACHINE = (1, "2G")  # one hart: every count there is exact
 SUMMARY_MACHINE = (4, "2G")
+VARIANTS = 200  # more host plans per machine, with other KASLR positions
 
 KERNEL_LINE = re.compile(r"^bench: instret kernel entry (\d+), loader entry (\d+), handoff (\d+); "
                          r"bytes kernel (\d+), page tables (\d+), boot info (\d+)$", re.M)
@@ -489,30 +490,35 @@ def section_memory(table, build_dir, results, summary):
                     dtb = os.path.join(scratch, f"virt-{smp}-{memory}.dtb")
                     dump_dtb(smp, memory, dtb)
                     fields = plan_fields(run([bench, "plan", dtb, kernel, "--layout", layout, "--dtb-at",
-                                              hex(qemu_dtb_address(gib, os.path.getsize(dtb)))]))
+                                              hex(qemu_dtb_address(gib, os.path.getsize(dtb))),
+                                              "--variants", str(VARIANTS)]))
                 except NotMeasurable as error:
                     table.missing(name, str(error))
                     continue
                 frames, minimum = int(fields["table_frames"]), int(fields["minimum_frames"])
+                low, high = int(fields["table_frames_min"]), int(fields["table_frames_max"])
+                not_minimal = int(fields["not_minimal"])
                 permanent = int(fields["permanent_bytes"])
                 real = results.get((smp, memory))
                 real_frames = f"; real boot {real['frames']}" if real else ""
+                equal = ("= kmem::minimum_table_frames in every plan" if not_minimal == 0 else
+                         f"ABOVE kmem::minimum_table_frames in {not_minimal} plans")
                 table.add(name + ".table_frames", frames, "frames",
-                          f"host plan of QEMU's tree ({fields['mode']}), kmem::minimum_table_frames of its leaves "
-                          f"{minimum} ({'equal' if frames == minimum else 'NOT equal'}){real_frames}")
+                          f"host plan of QEMU's tree ({fields['mode']}), {equal}; {low}-{high} over "
+                          f"{VARIANTS + 1} KASLR positions{real_frames}")
                 parts = ", ".join(f"{k.replace('_bytes', '').replace('_', ' ')} {int(fields[k]) // 1024}"
                                   for k in ("kernel_bytes", "page_table_bytes", "boot_info_bytes"))
-                real_kib = ""
-                if real:
-                    real_kib = f"; real boot {sum(real['bytes'].values()) // 1024} KiB (test kernel's BootInfo)"
+                real_kib = f"; real boot {sum(real['bytes'].values()) // 1024}" if real else ""
                 table.add(name + ".permanent_kib", permanent / 1024, "KiB",
-                          f"BootInfo regions Kernel + PageTables + BootInfo of the host plan: {parts}{real_kib}; "
-                          f"stacks {int(fields['stack_bytes']) // 1024} KiB and TLS {int(fields['tls_bytes']) // 1024} "
-                          "KiB besides")
+                          f"Kernel + PageTables + BootInfo regions of the host plan: {parts}; "
+                          f"{int(fields['permanent_min']) // 1024}-{int(fields['permanent_max']) // 1024} over the "
+                          f"KASLR positions{real_kib}; besides: stacks {int(fields['stack_bytes']) // 1024}, "
+                          f"TLS {int(fields['tls_bytes']) // 1024}")
                 if (smp, memory) == SUMMARY_MACHINE:
-                    summary["frames"] = (frames, minimum, real["frames"] if real else None)
-                    summary["permanent"] = (permanent / 1024, sum(real["bytes"].values()) / 1024 if real else None,
-                                            parts)
+                    summary["frames"] = (frames, minimum, low, high, not_minimal, real["frames"] if real else None)
+                    summary["permanent"] = (permanent / 1024, int(fields["permanent_min"]) / 1024,
+                                            int(fields["permanent_max"]) / 1024,
+                                            sum(real["bytes"].values()) / 1024 if real else None, parts)
 
 
 def section_planner(table, build_dir):
@@ -593,18 +599,21 @@ def summary_lines(table, summary, markdown):
                  "QEMU's instret under -icount counts every hart: mostly the other harts spinning"))
     rows.append(("same at -smp 1 (exact)", value(f"boot.smp1.m{memory}.kernel_entry"),
                  "one hart: the counter is the boot hart's"))
-    rows.append(("OpenSBI reset -> loader entry", value(point + ".opensbi"), "global counter, varies ~3%"))
+    rows.append(("OpenSBI reset -> loader entry", value(point + ".opensbi"),
+                 "global counter (all harts), varies from boot to boot"))
+    rows.append(("host instructions to plan this machine", value("planner.ir_4hart_2g"), "callgrind, x86-64"))
     if "frames" in summary:
-        frames, minimum, real = summary["frames"]
-        rows.append(("page-table frames", f"{frames}",
-                     f"kmem::minimum_table_frames {minimum}; the real boot's loader reported {real}"))
+        frames, minimum, low, high, not_minimal, real = summary["frames"]
+        minimal = "= kmem::minimum_table_frames" if not_minimal == 0 else "NOT always minimal"
+        rows.append(("page-table frames", f"{low}-{high}",
+                     f"by KASLR position, {minimal} in all {VARIANTS + 1} host plans; the real boot used {real if real is not None else 'n/a'}"))
     else:
         rows.append(("page-table frames", "NOT MEASURED", ""))
     if "permanent" in summary:
-        kib, real, parts = summary["permanent"]
-        real_text = "n/a" if real is None else f"{real:.0f} KiB"
-        rows.append(("permanently used KiB (besides stacks, TLS)", f"{kib:.0f}",
-                     f"{parts} KiB (host plan); real boot {real_text}"))
+        kib, low, high, real, parts = summary["permanent"]
+        real_text = "n/a" if real is None else f"{real:.0f}"
+        rows.append(("permanently used KiB (besides stacks, TLS)", f"{low:.0f}-{high:.0f}",
+                     f"Kernel + PageTables + BootInfo: one plan {parts} KiB; the real boot {real_text}"))
     else:
         rows.append(("permanently used KiB (besides stacks, TLS)", "NOT MEASURED", ""))
     for compiler in ("gcc", "clang"):

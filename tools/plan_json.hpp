@@ -5,7 +5,7 @@
 // with the same LOADER_API_REFLECT macro, so no type has a hand-written
 // writer. The walker below extends reflect::write_json to the value types
 // the planner uses that the protocol does not (kmem addresses and ranges,
-// string_view, bool, PlanList).
+// string_view, bool, kmem::FixedList).
 
 #include <concepts>
 #include <utility>
@@ -38,9 +38,9 @@ LOADER_API_REFLECT(loader_api::Plan, config, mode, satp, root, entry, kaslr, kas
 namespace loader_plan::json {
 
 template <class T>
-struct IsPlanList : std::false_type {};
+struct IsFixedList : std::false_type {};
 template <class T, std::size_t N>
-struct IsPlanList<loader_api::PlanList<T, N>> : std::true_type {};
+struct IsFixedList<kmem::FixedList<T, N>> : std::true_type {};
 
 template <class T>
 struct IsAddress : std::false_type {};
@@ -86,7 +86,7 @@ void write(S& sink, const M& value) {
         kmem::write(sink, ",\"size\":");
         kmem::write_dec(sink, value.size());
         sink.put('}');
-    } else if constexpr (IsPlanList<M>::value) {
+    } else if constexpr (IsFixedList<M>::value) {
         write_items(sink, value);
     } else if constexpr (reflect::Reflected<M>) {
         sink.put('{');

@@ -3,6 +3,7 @@
 #include "platform.hpp"
 
 #include "sbi.hpp"
+#include "../common/trap_cause.hpp"
 
 extern "C" {
 std::uint64_t loader_exit_device = 0;
@@ -68,38 +69,6 @@ void fail(std::string_view message) {
     fail_with([&](Console& out) { kmem::write(out, message); });
 }
 
-std::string_view trap_cause_name(std::uint64_t scause) {
-    const bool interrupt = (scause >> 63) != 0;
-    const std::uint64_t code = scause & ~(std::uint64_t{1} << 63);
-    if (interrupt) {
-        switch (code) {
-            case 1: return "supervisor software interrupt";
-            case 5: return "supervisor timer interrupt";
-            case 9: return "supervisor external interrupt";
-            case 13: return "counter-overflow interrupt";
-            default: return "unknown interrupt";
-        }
-    }
-    switch (code) {
-        case 0: return "instruction address misaligned";
-        case 1: return "instruction access fault";
-        case 2: return "illegal instruction";
-        case 3: return "breakpoint";
-        case 4: return "load address misaligned";
-        case 5: return "load access fault";
-        case 6: return "store/AMO address misaligned";
-        case 7: return "store/AMO access fault";
-        case 8: return "environment call from U-mode";
-        case 9: return "environment call from S-mode";
-        case 12: return "instruction page fault";
-        case 13: return "load page fault";
-        case 15: return "store/AMO page fault";
-        case 18: return "software check";
-        case 19: return "hardware error";
-        default: return "unknown exception";
-    }
-}
-
 // The frame entry.S builds: x0..x31 (x0 slot unused), then the CSRs.
 struct TrapFrame {
     std::uint64_t x[32];
@@ -124,7 +93,7 @@ extern "C" [[noreturn]] void loader_trap(const loader::TrapFrame* frame, std::ui
         kmem::write(out, "loader: error: trap on hart ");
         kmem::write_dec(out, hart_id);
         kmem::write(out, ": ");
-        kmem::write(out, trap_cause_name(frame->scause));
+        kmem::write(out, riscv::trap_cause_name(frame->scause));
         kmem::write(out, " (scause ");
         kmem::write_hex(out, frame->scause);
         kmem::write(out, ") sepc ");

@@ -55,7 +55,5 @@ template <class Body>
     exit(kExitFailure);
 }
 
-// The name of an exception or interrupt from its scause value.
-std::string_view trap_cause_name(std::uint64_t scause);
 
 }  // namespace loader

@@ -5,6 +5,7 @@
 #include <span>
 
 #include "console.hpp"
+#include "common/trap_cause.hpp"
 #include "kmem/format.hpp"
 #include "live_tables.hpp"
 #include "loader_api/fdt.hpp"
@@ -143,29 +144,6 @@ void fail(std::uint32_t code, std::string_view message) {
 
 }  // namespace kernel
 
-namespace {
-
-std::string_view trap_cause_name(std::uint64_t scause) {
-    if ((scause >> 63) != 0) return "interrupt";
-    switch (scause) {
-        case 0: return "instruction address misaligned";
-        case 1: return "instruction access fault";
-        case 2: return "illegal instruction";
-        case 3: return "breakpoint";
-        case 4: return "load address misaligned";
-        case 5: return "load access fault";
-        case 6: return "store/AMO address misaligned";
-        case 7: return "store/AMO access fault";
-        case 9: return "environment call from S-mode";
-        case 12: return "instruction page fault";
-        case 13: return "load page fault";
-        case 15: return "store/AMO page fault";
-        default: return "exception";
-    }
-}
-
-}  // namespace
-
 // Exit status of a trap: distinct from the test kernel's check codes.
 inline constexpr std::uint32_t kTrapExitCode = 0x7f;
 
@@ -176,7 +154,7 @@ extern "C" [[noreturn]] void kernel_trap(std::uint64_t scause, std::uint64_t sep
     {
         kernel::ConsoleLine out(kernel::ConsoleLine::Forced{});
         kmem::write(out, "FAIL: trap: ");
-        kmem::write(out, trap_cause_name(scause));
+        kmem::write(out, riscv::trap_cause_name(scause));
         kmem::write(out, " scause ");
         kmem::write_hex(out, scause);
         kmem::write(out, " sepc ");

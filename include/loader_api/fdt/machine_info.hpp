@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "kmem/address.hpp"
+#include "kmem/fixed_list.hpp"
 #include "kmem/format.hpp"
 #include "kmem/range.hpp"
 #include "loader_api/fdt/decode.hpp"
@@ -22,32 +23,7 @@ inline constexpr std::size_t kMaxReservedRanges = 128;      // /memreserve/ + st
 inline constexpr std::size_t kMaxDynamicReservations = 32;  // /reserved-memory children with size only
 inline constexpr std::size_t kMaxHarts = 1024;              // cpu nodes under /cpus, any status
 
-// A list with a fixed capacity; push() refuses (returns false) when full so
-// the caller can report which limit was hit.
-template <class T, std::size_t N>
-class FixedList {
-public:
-    static constexpr std::size_t kCapacity = N;
-
-    constexpr bool push(const T& item) {
-        if (size_ == N) return false;
-        items_[size_++] = item;
-        return true;
-    }
-    constexpr std::size_t size() const { return size_; }
-    constexpr bool empty() const { return size_ == 0; }
-    constexpr void clear() { size_ = 0; }
-    constexpr const T& operator[](std::size_t index) const {
-        KMEM_ASSERT(index < size_);
-        return items_[index];
-    }
-    constexpr const T* begin() const { return items_.data(); }
-    constexpr const T* end() const { return items_.data() + size_; }
-
-private:
-    std::array<T, N> items_{};
-    std::size_t size_ = 0;
-};
+using kmem::FixedList;
 
 struct MemoryRange {
     kmem::PhysicalRange range{};

@@ -16,6 +16,7 @@
 #include "kmem/address.hpp"
 #include "kmem/expected.hpp"
 #include "kmem/format.hpp"
+#include "kmem/fixed_list.hpp"
 #include "kmem/frame_allocator.hpp"
 #include "kmem/page_table.hpp"
 #include "kmem/range.hpp"
@@ -46,45 +47,6 @@ inline constexpr std::uint64_t kPlanMaxBootInfoBytes =
     required_size(BootInfoCapacity{kPlanMaxHarts, kPlanMaxRegions, kPlanMaxKernelPieces, kPlanMaxCommandLine});
 
 inline constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
-
-// A list with a fixed capacity and mutable entries (fdt::FixedList is
-// read-only once filled, and the plan updates hart states after planning).
-template <class T, std::size_t N>
-class PlanList {
-public:
-    static constexpr std::size_t kCapacity = N;
-    constexpr bool push(const T& item) {
-        if (size_ == N) return false;
-        items_[size_++] = item;
-        return true;
-    }
-    constexpr std::size_t size() const { return size_; }
-    constexpr bool empty() const { return size_ == 0; }
-    constexpr void clear() { size_ = 0; }
-    constexpr void pop() {
-        KMEM_ASSERT(size_ > 0);
-        --size_;
-    }
-    constexpr T& operator[](std::size_t index) {
-        KMEM_ASSERT(index < size_);
-        return items_[index];
-    }
-    constexpr const T& operator[](std::size_t index) const {
-        KMEM_ASSERT(index < size_);
-        return items_[index];
-    }
-    constexpr T& back() { return (*this)[size_ - 1]; }
-    constexpr T* begin() { return items_.data(); }
-    constexpr T* end() { return items_.data() + size_; }
-    constexpr const T* begin() const { return items_.data(); }
-    constexpr const T* end() const { return items_.data() + size_; }
-
-private:
-    std::array<T, N> items_{};
-    std::size_t size_ = 0;
-};
-
-// --- Input -------------------------------------------------------------------
 
 constexpr kmem::PagingModeId to_mode_id(PagingMode mode) {
     return mode == PagingMode::Sv57 ? kmem::PagingModeId::Sv57
@@ -550,7 +512,7 @@ struct PlanWorkspace {
     kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxRamRanges> ram{};
     kmem::FrameAllocator<kPlanMaxFreeRanges, kPlanMaxUsedRanges> frames{};
     kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxAllocations> claimed{};
-    PlanList<MemoryRegion, kPlanMaxRegions> pieces;
+    kmem::FixedList<MemoryRegion, kPlanMaxRegions> pieces;
 };
 
 // Large (MachineInfo alone is ~110 KiB): the caller owns the storage (a
@@ -573,11 +535,11 @@ struct Plan {
     kmem::VirtualAddress boot_info_virtual{};
     std::uint64_t boot_info_size = 0;  // header.total_size
 
-    PlanList<HartPlan, kPlanMaxHarts> harts;  // sorted by hart id, the BootInfo hart table
-    PlanList<Allocation, kPlanMaxAllocations> allocations;
-    PlanList<VirtualArea, kPlanMaxAreas> areas;  // sorted by virtual address
-    PlanList<MemoryRegion, kPlanMaxRegions> regions;  // the BootInfo memory map
-    PlanList<PlanWarning, kPlanMaxWarnings> warnings;
+    kmem::FixedList<HartPlan, kPlanMaxHarts> harts;  // sorted by hart id, the BootInfo hart table
+    kmem::FixedList<Allocation, kPlanMaxAllocations> allocations;
+    kmem::FixedList<VirtualArea, kPlanMaxAreas> areas;  // sorted by virtual address
+    kmem::FixedList<MemoryRegion, kPlanMaxRegions> regions;  // the BootInfo memory map
+    kmem::FixedList<PlanWarning, kPlanMaxWarnings> warnings;
     std::size_t warnings_dropped = 0;
     PlanStatistics stats{};
     PlanWorkspace workspace{};
