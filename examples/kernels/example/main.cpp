@@ -35,7 +35,9 @@ void print_boot_time(const loader_api::BootInfo& info) {
         kmem::write_dec(out, kernel::ticks_to_us(t.handoff_time - t.loader_entry_time, info.timebase_frequency));
         kmem::write(out, " us, ");
         kmem::write_dec(out, t.handoff_instret - t.loader_entry_instret);
-        kmem::write(out, " instructions (boot hart)");
+        // QEMU counts instructions in instret only under -icount; without it
+        // the CSR follows the host clock.
+        kmem::write(out, " instret (instructions under qemu -icount)");
     });
 }
 
