@@ -22,22 +22,14 @@ namespace {
 
 namespace fdt = loader_api::fdt;
 
-// Large (fdt::kMaxHarts cpu nodes), so static rather than on the boot stack,
-// and constructed at run time: its default value is not all zeros (a
-// CellCounts inside defaults to 2/1 cells), which would otherwise put the
-// whole object, about 110 KiB, into .data and into the image.
-union MachineStorage {
-    constexpr MachineStorage() : unused(0) {}
-    char unused;
-    fdt::MachineInfo info;
-};
-LOADER_NOCLEAR MachineStorage machine_storage;
-fdt::MachineInfo& machine = machine_storage.info;
 LOADER_NOCLEAR HartSlot slots[kMaxHarts];
 std::size_t slot_count = 0;
 
-// The plan is large (about 600 KiB: every list has a fixed capacity) and, like
-// MachineInfo, constructed at run time rather than stored in the image.
+// The plan is large (about 600 KiB: every list has a fixed capacity, and
+// MachineInfo alone holds fdt::kMaxHarts cpu nodes), so static rather than
+// on the boot stack, and constructed at run time: its default value is not
+// all zeros, which would otherwise put it into .data and into the image.
+// The device tree is read once, into plan.machine, which the planner reuses.
 union PlanStorage {
     constexpr PlanStorage() : unused(0) {}
     char unused;
@@ -45,6 +37,7 @@ union PlanStorage {
 };
 LOADER_NOCLEAR PlanStorage plan_storage;
 loader_api::Plan& plan = plan_storage.plan;
+const fdt::MachineInfo& machine = plan.machine;
 loader_api::IdentityPhysicalMemory physical_memory;
 
 constexpr std::string_view kCompiler =
@@ -57,11 +50,11 @@ constexpr std::string_view kCompiler =
 // The device tree's size is in its header; Fdt::create checks the magic
 // before it trusts that size.
 void read_machine(std::uint64_t dtb) {
-    new (&machine_storage.info) fdt::MachineInfo;
+    new (&plan_storage.plan) loader_api::Plan;
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(dtb);
     std::uint32_t size = fdt::load_be32(fdt::Bytes(bytes, fdt::kHeaderSize), 4);
     if (size < fdt::kHeaderSize) size = fdt::kHeaderSize;
-    auto result = fdt::read_machine_info(fdt::Bytes(bytes, size), machine);
+    auto result = fdt::read_machine_info(fdt::Bytes(bytes, size), plan.machine);
     if (!result) {
         fail_with([&](Console& out) {
             kmem::write(out, "device tree at ");
@@ -261,7 +254,7 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const CommandLine&
     input.options.loader_data = image_range(__loader_data_start, __loader_end);
     input.options.loader_entry_time = entry.time;
     input.options.loader_entry_instret = entry.instret;
-    new (&plan_storage.plan) loader_api::Plan;
+    input.machine = &plan.machine;
     auto planned = loader_api::make_plan(input, plan, physical_memory);
     if (!planned) fail_with([&](Console& out) { planned.error().format(out); });
     for (const loader_api::PlanWarning& warning : plan.warnings)

@@ -118,6 +118,40 @@ TEST_CASE("a plain machine plans, passes the checks, and is deterministic") {
     CHECK(std::memcmp(third->plan->boot_info().random, first->plan->boot_info().random, 32) != 0);
 }
 
+TEST_CASE("a device tree the caller already read gives the same plan") {
+    auto walked = plan(machine_dtb(kRam128M, kFourHarts), kernel(true));
+    REQUIRE_MESSAGE(walked->result, error_text(*walked));
+    // Read elsewhere, or into the plan's own MachineInfo as the loader does.
+    auto read_once = std::make_unique<loader_api::fdt::MachineInfo>();
+    const auto dtb = machine_dtb(kRam128M, kFourHarts);
+    REQUIRE(loader_api::fdt::read_machine_info(loader_api::fdt::Bytes(dtb.data(), dtb.size()), *read_once));
+    auto given = plan(dtb, kernel(true), [&](Machine& m) { m.input.machine = read_once.get(); });
+    REQUIRE_MESSAGE(given->result, error_text(*given));
+    auto in_place = std::make_unique<Run>();
+    in_place->machine.dtb = dtb;
+    in_place->machine.kernel = kernel(true);
+    REQUIRE(place_inputs(in_place->machine, *in_place->memory));
+    REQUIRE(loader_api::fdt::read_machine_info(loader_api::fdt::Bytes(dtb.data(), dtb.size()), in_place->plan->machine));
+    in_place->machine.input.machine = &in_place->plan->machine;
+    in_place->result = loader_api::make_plan(in_place->machine.input, *in_place->plan, *in_place->memory);
+    REQUIRE_MESSAGE(in_place->result, error_text(*in_place));
+    for (const Run* run : {given.get(), in_place.get()}) {
+        CHECK(run->plan->satp == walked->plan->satp);
+        CHECK(run->plan->machine.harts.size() == walked->plan->machine.harts.size());
+        REQUIRE(run->plan->boot_info_size == walked->plan->boot_info_size);
+        CHECK(std::memcmp(run->plan->boot_info_bytes.data(), walked->plan->boot_info_bytes.data(),
+                          walked->plan->boot_info_size) == 0);
+        const Problems problems = check_plan(*run->plan, *run->memory, run->machine.input);
+        CHECK_MESSAGE(problems.ok(), problems.joined());
+    }
+    // The planner really takes the given MachineInfo rather than walking the tree again.
+    read_once->timebase_frequency = 12'345'678;
+    for (auto& hart : read_once->harts) hart.timebase_frequency = 12'345'678;
+    auto altered = plan(dtb, kernel(true), [&](Machine& m) { m.input.machine = read_once.get(); });
+    REQUIRE_MESSAGE(altered->result, error_text(*altered));
+    CHECK(altered->plan->boot_info().timebase_frequency == 12'345'678);
+}
+
 TEST_CASE("after planning: a failed hart and the handoff time reach BootInfo") {
     auto run = plan(machine_dtb(kRam128M, kFourHarts), kernel(true));
     REQUIRE(run->result);

@@ -635,7 +635,9 @@ Result<void> Planner<P>::read_inputs() {
         error.fdt = fdt.error();
         return kmem::unexpected(error);
     }
-    if (auto read = fdt::read_machine_info(*fdt, plan_.machine); !read) {
+    if (in.machine != nullptr) {
+        if (in.machine != &plan_.machine) plan_.machine = *in.machine;
+    } else if (auto read = fdt::read_machine_info(*fdt, plan_.machine); !read) {
         PlanError error = make_error(PlanErrorCode::DeviceTree);
         error.fdt = read.error();
         return kmem::unexpected(error);

@@ -120,6 +120,10 @@ struct PlanOptions {
 struct PlanInput {
     std::span<const std::uint8_t> device_tree{};  // at least the header's totalsize bytes
     kmem::PhysicalAddress device_tree_address{};
+    // What fdt::read_machine_info made of device_tree, when the caller has
+    // already read it (the loader needs the tree before it plans): spares
+    // the planner a second walk. It may be the plan's own `machine`.
+    const fdt::MachineInfo* machine = nullptr;
     std::span<const std::byte> kernel{};          // the kernel ELF file
     kmem::PhysicalAddress kernel_address{};       // where those bytes lie in RAM
     PlanOptions options{};
