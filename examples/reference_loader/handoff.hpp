@@ -45,6 +45,9 @@ enum class HandoffState : std::uint32_t {
 // start_error of a hart that hart_start accepted but that never ran loader
 // code (not an SBI error code: those are small negative numbers).
 inline constexpr std::int32_t kNotArrived = -1000;
+// start_error of a hart the device tree lists beyond the loader's slot
+// table (kMaxHarts): never started.
+inline constexpr std::int32_t kNoSlot = -1001;
 
 // What a started hart gets in a1 from hart_start. The record comes first so
 // that its address is the slot's.

@@ -377,6 +377,12 @@ extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dt
     make_boot_plan(hart_id, dtb, command_line, supported, entry);
     log_step("plan", step);
     report_plan(supported);
+    // Harts past the slot table (see the warning above) cannot be started.
+    for (std::size_t i = slot_count; i < machine.harts.size(); ++i) {
+        if (!planned_to_start(machine.harts[i].hart_id)) continue;
+        auto marked = loader_api::mark_hart_failed(plan, machine.harts[i].hart_id, kNoSlot, physical_memory);
+        if (!marked) fail_with([&](Console& out) { marked.error().format(out); });
+    }
 
     // For the "instret:" line (kept short: each character printed costs the
     // boot about 350 instructions of SBI console): other harts run only from
