@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kmem/format.hpp"
+#include "loader_api/host/text.hpp"
 
 namespace loader_plan {
 
@@ -21,13 +22,7 @@ struct StringSink {
 static_assert(kmem::CharSink<StringSink>);
 
 // Whatever has a format(CharSink&), as one string.
-template <class T>
-std::string text_of(const T& value) {
-    std::string out;
-    StringSink sink{&out};
-    value.format(sink);
-    return out;
-}
+using loader_api::host::text_of;
 
 inline std::string hex(std::uint64_t value) {
     std::string out;

@@ -19,10 +19,13 @@ extern "C" {
 #include <vector>
 
 #include "loader_api/fdt.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace loader_api::fdt;
 
 namespace {
+
+using loader_api::host::StringSink;
 
 std::vector<std::string> split(const std::string& text, char separator) {
     std::vector<std::string> parts;
@@ -63,10 +66,6 @@ std::string hex(const void* data, std::size_t size) {
     return out;
 }
 
-struct StringSink {
-    std::string text;
-    void put(char c) { text.push_back(c); }
-};
 
 // ---- the reader's side -------------------------------------------------------
 

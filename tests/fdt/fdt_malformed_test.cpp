@@ -7,6 +7,7 @@
 
 #include "blob_builder.hpp"
 #include "loader_api/fdt.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace loader_api::fdt;
 using fdt_test::BlobBuilder;
@@ -15,10 +16,7 @@ using fdt_test::set_be32;
 
 namespace {
 
-struct StringSink {
-    std::string text;
-    void put(char c) { text.push_back(c); }
-};
+using loader_api::host::StringSink;
 
 // Header, then the walk, then MachineInfo: the first error met.
 Result<void> read_all(const std::vector<std::uint8_t>& blob) {

@@ -7,6 +7,7 @@
 
 #include "blob_builder.hpp"
 #include "loader_api/fdt.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace loader_api::fdt;
 using fdt_test::BlobBuilder;
@@ -14,17 +15,8 @@ using fdt_test::cells;
 
 namespace {
 
-struct StringSink {
-    std::string text;
-    void put(char c) { text.push_back(c); }
-};
-
-template <class T>
-std::string text_of(const T& value) {
-    StringSink sink;
-    value.format(sink);
-    return sink.text;
-}
+using loader_api::host::StringSink;
+using loader_api::host::text_of;
 
 Fdt open(const std::vector<std::uint8_t>& blob) {
     auto fdt = Fdt::create(blob);

@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "kmem/frame_allocator.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace kmem;
 using namespace kmem::literals;
 
 namespace {
+
+using loader_api::host::text_of;
 
 constexpr std::uint64_t kTop = ~std::uint64_t{0};
 
@@ -29,13 +32,6 @@ FrameAllocator<N, UsedN> make(std::vector<PhysicalRange> free) {
     auto allocator = FrameAllocator<N, UsedN>::create(free);
     REQUIRE(allocator);
     return *allocator;
-}
-
-std::string formatted(const AllocError& error) {
-    char buffer[256];
-    BufferSink sink(buffer, sizeof buffer);
-    error.format(sink);
-    return std::string(sink.view());
 }
 
 // --- compile-time use --------------------------------------------------------
@@ -303,19 +299,19 @@ TEST_CASE("release that would split the used set beyond capacity changes nothing
 
 TEST_CASE("error messages") {
     AllocError oom{AllocErrorCode::OutOfMemory, 2_MiB, 2_MiB, pr(0, kTop), pr(0x8000'3000, 0x8010'0000), 0};
-    CHECK(formatted(oom) ==
+    CHECK(text_of(oom) ==
           "frame allocator: no free block of 2 MiB aligned to 0x200000 in [0x0, 0xffffffffffffffff) "
           "(largest free block [0x80003000, 0x80100000), 1012 KiB)");
-    CHECK(formatted({AllocErrorCode::InvalidSize, 0, 4096, {}, {}, 0}) == "frame allocator: cannot allocate a block of 0 B");
-    CHECK(formatted({AllocErrorCode::InvalidAlignment, 4096, 3, {}, {}, 0}) ==
+    CHECK(text_of(AllocError{AllocErrorCode::InvalidSize, 0, 4096, {}, {}, 0}) == "frame allocator: cannot allocate a block of 0 B");
+    CHECK(text_of(AllocError{AllocErrorCode::InvalidAlignment, 4096, 3, {}, {}, 0}) ==
           "frame allocator: alignment 0x3 is not a power of two (block of 4 KiB)");
-    CHECK(formatted({AllocErrorCode::CapacityExceeded, 4096, 4096, pr(0, kTop), {}, 8}) ==
+    CHECK(text_of(AllocError{AllocErrorCode::CapacityExceeded, 4096, 4096, pr(0, kTop), {}, 8}) ==
           "frame allocator: more than 8 ranges needed to track a block of 4 KiB in [0x0, 0xffffffffffffffff)");
-    CHECK(formatted({AllocErrorCode::CapacityExceeded, 0, 0, pr(0x1000, 0x2000), {}, 8}) ==
+    CHECK(text_of(AllocError{AllocErrorCode::CapacityExceeded, 0, 0, pr(0x1000, 0x2000), {}, 8}) ==
           "frame allocator: more than 8 ranges needed to track [0x1000, 0x2000)");
-    CHECK(formatted({AllocErrorCode::NotAllocated, 0, 0, pr(0x1000, 0x2000), {}, 0}) ==
+    CHECK(text_of(AllocError{AllocErrorCode::NotAllocated, 0, 0, pr(0x1000, 0x2000), {}, 0}) ==
           "frame allocator: released [0x1000, 0x2000), which was not allocated");
-    CHECK(formatted({AllocErrorCode::AlreadyUsed, 0, 0, pr(0x1000, 0x2000), {}, 0}) ==
+    CHECK(text_of(AllocError{AllocErrorCode::AlreadyUsed, 0, 0, pr(0x1000, 0x2000), {}, 0}) ==
           "frame allocator: free memory [0x1000, 0x2000) overlaps allocated memory");
 }
 

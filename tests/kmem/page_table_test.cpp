@@ -6,25 +6,17 @@
 #include <vector>
 
 #include "kmem/page_table.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace kmem;
 using namespace kmem::literals;
 
 namespace {
 
+using loader_api::host::text_of;
+
 using Memory = ArrayMemory<1024>;
 
-struct StringSink {
-    std::string text;
-    void put(char c) { text.push_back(c); }
-};
-
-template <class T>
-std::string formatted(const T& value) {
-    StringSink sink;
-    value.format(sink);
-    return sink.text;
-}
 
 // A fresh table over its own simulated memory (on the heap: 4 MiB of frames).
 template <class Mode>
@@ -114,7 +106,7 @@ TEST_CASE("create reports a memory without frames") {
     const auto created = PageTable<Sv48, ArrayMemory<1>>::create(memory);
     REQUIRE_FALSE(created);
     CHECK(created.error().code == PageTableErrorCode::OutOfFrames);
-    CHECK(formatted(created.error()) == "page table Sv48: create: no frame for the root table");
+    CHECK(text_of(created.error()) == "page table Sv48: create: no frame for the root table");
 }
 
 TEST_CASE_TEMPLATE("a 1 GiB aligned range is exactly one leaf", Mode, Sv39, Sv48, Sv57) {
@@ -295,7 +287,7 @@ TEST_CASE("write+execute needs an explicit allowance") {
     REQUIRE_FALSE(refused);
     CHECK(refused.error().code == PageTableErrorCode::WriteExecute);
     CHECK(refused.error().va == 0x1000_va);
-    CHECK(formatted(refused.error()) ==
+    CHECK(text_of(refused.error()) ==
           "page table Sv39: map 0x1000 +4 KiB -> 0x1000 rwx--: writable and executable without allow_write_execute");
     CHECK(f.leaves().empty());
 
@@ -327,7 +319,7 @@ TEST_CASE("argument errors carry the failing addresses") {
         CHECK(e.error().pa == 0x8000'0000_pa);
         CHECK(e.error().request_va == 0x10'0000_va);
         CHECK(e.error().request_size == 2_MiB);
-        CHECK(formatted(e.error()) ==
+        CHECK(text_of(e.error()) ==
               "page table Sv39: map 0x100000 +2 MiB -> 0x90000000 r----: 0x200000 is already mapped (to 0x80000000)");
         // Overlap in the middle of a 2 MiB leaf names the page inside it.
         const auto inside = f.table.map(0x30'0000_va, 0x9000'0000_pa, 4_KiB, kRo);
@@ -345,14 +337,14 @@ TEST_CASE("argument errors carry the failing addresses") {
         const auto unmap = f.table.unmap(0x20'0000_va, 100);
         REQUIRE_FALSE(unmap);
         CHECK(unmap.error().code == PageTableErrorCode::Misaligned);
-        CHECK(formatted(unmap.error()) ==
+        CHECK(text_of(unmap.error()) ==
               "page table Sv39: unmap 0x200000 +100 B: address and size must be multiples of 4 KiB");
     }
     SUBCASE("invalid flags") {
         const auto e = f.table.map(0x1000_va, 0x1000_pa, 4_KiB, {.write = true});
         REQUIRE_FALSE(e);
         CHECK(e.error().code == PageTableErrorCode::InvalidFlags);
-        CHECK(formatted(e.error()) ==
+        CHECK(text_of(e.error()) ==
               "page table Sv39: map 0x1000 +4 KiB -> 0x1000 -w---: writable but not readable (R=0 W=1 is reserved)");
         const auto none = f.table.protect(0x20'0000_va, 4_KiB, {.user = true});
         REQUIRE_FALSE(none);
@@ -375,7 +367,7 @@ TEST_CASE("argument errors carry the failing addresses") {
     SUBCASE("non-canonical message") {
         const auto e = f.table.map(0x40'0000'0000_va, 0x1000_pa, 4_KiB, kRo);
         REQUIRE_FALSE(e);
-        CHECK(formatted(e.error()) ==
+        CHECK(text_of(e.error()) ==
               "page table Sv39: map 0x4000000000 +4 KiB -> 0x1000 r----: 0x4000000000 is not canonical");
     }
     CHECK(f.raw_entries() == before);
@@ -417,7 +409,7 @@ TEST_CASE_TEMPLATE("unmap", Mode, Sv39, Sv48, Sv57) {
         REQUIRE_FALSE(e);
         CHECK(e.error().code == PageTableErrorCode::NotMapped);
         CHECK(e.error().va == 0x8000'2000_va);
-        CHECK(formatted(e.error()) == std::string("page table ") + std::string(Mode::kName) +
+        CHECK(text_of(e.error()) == std::string("page table ") + std::string(Mode::kName) +
                                           ": unmap 0x7ffff000 +16 KiB: 0x80002000 is not mapped");
         CHECK(f.raw_entries() == before);
     }

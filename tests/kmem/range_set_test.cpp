@@ -10,11 +10,14 @@
 #include <vector>
 
 #include "kmem/range.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace kmem;
 using namespace kmem::literals;
 
 namespace {
+
+using loader_api::host::text_of;
 
 constexpr std::uint64_t kTop = ~std::uint64_t{0};
 
@@ -31,14 +34,6 @@ RangeSet<PhysicalAddress, N> set_of(std::initializer_list<PhysicalRange> ranges)
     RangeSet<PhysicalAddress, N> set;
     for (auto range : ranges) REQUIRE(set.insert(range));
     return set;
-}
-
-template <class E>
-std::string formatted(const E& error) {
-    char buffer[256];
-    BufferSink sink(buffer, sizeof buffer);
-    error.format(sink);
-    return std::string(sink.view());
 }
 
 // --- compile-time use --------------------------------------------------------
@@ -362,15 +357,15 @@ TEST_CASE("find_fit at 2 MiB and 1 GiB") {
 TEST_CASE("error messages") {
     RangeSet<PhysicalAddress, 1> physical;
     REQUIRE(physical.insert(pr(0x1000, 0x2000)));
-    CHECK(formatted(physical.insert(pr(0x3000, 0x4000)).error()) ==
+    CHECK(text_of(physical.insert(pr(0x3000, 0x4000)).error()) ==
           "physical range set: no room for [0x3000, 0x4000): the result needs more than 1 ranges");
-    CHECK(formatted(physical.find_fit(8_KiB, 0x1000).error()) ==
+    CHECK(text_of(physical.find_fit(8_KiB, 0x1000).error()) ==
           "physical range set: no block of 8 KiB aligned to 0x1000 in [0x0, 0xffffffffffffffff) "
           "(largest block there [0x1000, 0x2000), 4 KiB)");
-    CHECK(formatted(physical.find_fit(0, 0x1000, pr(0x1000, 0x2000)).error()) ==
+    CHECK(text_of(physical.find_fit(0, 0x1000, pr(0x1000, 0x2000)).error()) ==
           "physical range set: requested a block of size 0 in [0x1000, 0x2000)");
     RangeSet<VirtualAddress, 1> virt;
-    CHECK(formatted(virt.find_fit(4_KiB, 0x3000).error()) ==
+    CHECK(text_of(virt.find_fit(4_KiB, 0x3000).error()) ==
           "virtual range set: alignment 0x3000 is not a power of two (block of 4 KiB)");
 }
 

@@ -5,11 +5,14 @@
 #include <vector>
 
 #include "kmem/range.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace kmem;
 using namespace kmem::literals;
 
 namespace {
+
+using loader_api::host::text_of;
 
 constexpr std::uint64_t kTop = ~std::uint64_t{0};  // 2^64 - 1, the highest end a range can have
 
@@ -24,14 +27,6 @@ std::vector<std::uint64_t> page_list(const R& range, std::uint64_t page_size) {
         if (pages.size() > 64) break;  // a runaway iterator must fail the test, not hang it
     }
     return pages;
-}
-
-template <class R>
-std::string formatted(const R& range) {
-    char buffer[96];
-    BufferSink sink(buffer, sizeof buffer);
-    range.format(sink);
-    return std::string(sink.view());
 }
 
 }  // namespace
@@ -240,7 +235,7 @@ TEST_CASE("is_aligned at 4 KiB, 2 MiB and 1 GiB") {
 }
 
 TEST_CASE("format") {
-    CHECK(formatted(pr(0x8000'0000, 0x8020'0000)) == "[0x80000000, 0x80200000)");
-    CHECK(formatted(vr(0, 0)) == "[0x0, 0x0)");
-    CHECK(formatted(vr(kTop - 0xfff, kTop)) == "[0xfffffffffffff000, 0xffffffffffffffff)");
+    CHECK(text_of(pr(0x8000'0000, 0x8020'0000)) == "[0x80000000, 0x80200000)");
+    CHECK(text_of(vr(0, 0)) == "[0x0, 0x0)");
+    CHECK(text_of(vr(kTop - 0xfff, kTop)) == "[0xfffffffffffff000, 0xffffffffffffffff)");
 }

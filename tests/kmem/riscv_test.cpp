@@ -3,23 +3,14 @@
 #include <string>
 
 #include "kmem/riscv.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace kmem;
 using namespace kmem::literals;
 
 namespace {
 
-struct StringSink {
-    std::string text;
-    void put(char c) { text.push_back(c); }
-};
-
-template <class T>
-std::string formatted(const T& value) {
-    StringSink sink;
-    value.format(sink);
-    return sink.text;
-}
+using loader_api::host::text_of;
 
 }  // namespace
 
@@ -81,7 +72,7 @@ TEST_CASE("satp encoding") {
     const auto bare = paging_mode_from_satp(0);
     REQUIRE_FALSE(bare);
     CHECK(bare.error().mode == 0);
-    CHECK(formatted(bare.error()) == "satp: MODE 0 is not Sv39 (8), Sv48 (9) or Sv57 (10)");
+    CHECK(text_of(bare.error()) == "satp: MODE 0 is not Sv39 (8), Sv48 (9) or Sv57 (10)");
 }
 
 TEST_CASE("with_paging_mode dispatches on the run-time id") {
@@ -174,8 +165,8 @@ TEST_CASE("flags rules") {
     CHECK(Pte::leaf(0x1000_pa, allowed_rw).flags() == PageFlags::read_write());
     CHECK(allowed_rw.normalized() == PageFlags::read_write());
 
-    CHECK(formatted(PageFlags::read_write()) == "rw---");
-    CHECK(formatted(PageFlags{.read = true, .execute = true, .user = true, .global = true}) == "r-xug");
-    CHECK(formatted(PageFlags{.read = true, .memory_type = MemoryType::Io}) == "r---- io");
+    CHECK(text_of(PageFlags::read_write()) == "rw---");
+    CHECK(text_of(PageFlags{.read = true, .execute = true, .user = true, .global = true}) == "r-xug");
+    CHECK(text_of(PageFlags{.read = true, .memory_type = MemoryType::Io}) == "r---- io");
     CHECK(describe(FlagsProblem::WriteWithoutRead) == "writable but not readable (R=0 W=1 is reserved)");
 }

@@ -11,18 +11,14 @@
 
 #include "loader_api/validate.hpp"
 #include "sample_boot_info.hpp"
+#include "loader_api/host/text.hpp"
 
 using namespace loader_api;
 using Code = ValidationError::Code;
 
 namespace {
 
-std::string text_of(const ValidationError& error) {
-    char buffer[256];
-    kmem::BufferSink sink(buffer, sizeof buffer);
-    error.format(sink);
-    return std::string(sink.view());
-}
+using loader_api::host::text_of;
 
 // Entries are reached through the block's bytes, as a kernel would.
 HartInfo& hart(sample::Block& block, std::size_t index) {

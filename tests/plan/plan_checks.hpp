@@ -17,10 +17,13 @@
 
 #include "loader_api/host/plan_inspect.hpp"
 #include "loader_api/host/simulated_memory.hpp"
+#include "loader_api/host/text.hpp"
 #include "loader_api/plan.hpp"
 #include "loader_api/validate.hpp"
 
 namespace plan_test {
+
+using loader_api::host::text_of;
 
 using kmem::PhysicalAddress;
 using kmem::PhysicalRange;
@@ -48,17 +51,6 @@ inline std::vector<std::string> split(const std::string& text, char separator) {
     for (std::string part; std::getline(stream, part, separator);)
         if (!part.empty()) parts.push_back(part);
     return parts;
-}
-
-template <class T>
-std::string text_of(const T& value) {
-    std::string out;
-    struct Sink {
-        std::string* out;
-        void put(char c) { out->push_back(c); }
-    } sink{&out};
-    value.format(sink);
-    return out;
 }
 
 inline std::span<const std::byte> as_bytes(const std::vector<std::uint8_t>& bytes) {
