@@ -191,28 +191,58 @@ void start_harts(std::size_t boot_index) {
     }
 }
 
-// A hart that hart_start accepted but that never reaches the loader (QEMU
-// 7.2 with OpenSBI 1.1 occasionally leaves one asleep in the firmware) must
-// not be reported to the kernel as running. Called as late as possible, so
-// the harts come up while the boot hart does its own work.
+// A hart that hart_start accepted can still go back to the firmware instead
+// of reaching the trampoline: OpenSBI 1.1 marks it START_PENDING before it
+// stores the start address, so a hart that wakes in between leaves for the
+// previous address (the loader's _start, whose surplus-hart path hands it
+// back with hart_stop). Seen on loaded hosts with QEMU 7.2 MTTCG. Such a hart
+// is started again; one that has not arrived after 10 s is not reported to
+// the kernel as running. Called as late as possible, so the harts come up
+// while the boot hart does its own work.
 void wait_for_arrivals(std::uint64_t frequency) {
-    const std::uint64_t begin = read_timestamp().time;
+    const std::uint64_t ticks_per_second = frequency != 0 ? frequency : 10'000'000;
     // Generous: on a loaded host a QEMU vCPU thread can wait seconds for a core.
-    const std::uint64_t limit = 10 * (frequency != 0 ? frequency : 10'000'000);  // 10 s
+    const std::uint64_t limit = 10 * ticks_per_second;
+    const std::uint64_t poll_interval = ticks_per_second / 100;  // 10 ms between status checks
+    constexpr unsigned kMaxRestarts = 8;
+    const std::uint64_t begin = read_timestamp().time;
     for (std::size_t i = 0; i < slot_count; ++i) {
         HartSlot& slot = slots[i];
         if (!slot.started) continue;
-        while (__atomic_load_n(&slot.arrived, __ATOMIC_ACQUIRE) == 0 && read_timestamp().time - begin < limit) {
+        std::uint64_t next_poll = read_timestamp().time + poll_interval;
+        unsigned restarts = 0;
+        sbi::Result restart{0, 0};
+        for (std::uint64_t now = read_timestamp().time;
+             __atomic_load_n(&slot.arrived, __ATOMIC_ACQUIRE) == 0 && now - begin < limit; now = read_timestamp().time) {
+            if (now < next_poll || restarts == kMaxRestarts) continue;
+            next_poll = now + poll_interval;
+            const sbi::Result status = sbi::hart_get_status(slot.hart_id);
+            if (status.error != 0 || status.value != static_cast<long>(sbi::HartState::kStopped)) continue;
+            ++restarts;
+            restart = start_hart(slot);
+            log<LogLevel::kInfo>([&](Console& out) {
+                kmem::write(out, "hart ");
+                kmem::write_dec(out, slot.hart_id);
+                kmem::write(out, ": back in the firmware before reaching the loader (OpenSBI start race); hart_start again: ");
+                kmem::write(out, sbi::error_name(restart.error));
+            });
+            if (restart.error != 0) break;
         }
         if (__atomic_load_n(&slot.arrived, __ATOMIC_ACQUIRE) != 0) continue;
         slot.started = false;
-        slot.start_error = kNotArrived;
+        slot.start_error = restart.error != 0 ? static_cast<std::int32_t>(restart.error) : kNotArrived;
         record_failed_hart(slot);
         publish(slot.record, HandoffState::kPark);  // should it come after all
         log<LogLevel::kWarn>([&](Console& out) {
             kmem::write(out, "hart ");
             kmem::write_dec(out, slot.hart_id);
-            kmem::write(out, ": started but did not reach the loader within 10 s; booting without it");
+            if (restart.error != 0) {
+                kmem::write(out, ": hart_start failed when started again: ");
+                kmem::write(out, sbi::error_name(restart.error));
+            } else {
+                kmem::write(out, ": started but did not reach the loader within 10 s");
+            }
+            kmem::write(out, "; booting without it");
         });
     }
 }

@@ -51,9 +51,38 @@ enum class PageTableErrorCode : std::uint8_t {
     AddressOverflow,     // va + size or pa + size wraps past 2^64
     InvalidFlags,        // flags that no leaf can encode (see FlagsProblem)
     PhysicalOutOfRange,  // pa + size reaches past the 56-bit physical address space
+    MalformedTable,      // adopt: an entry that map() never writes and that hardware faults on (see TableProblem)
 };
 
-enum class PageTableOperation : std::uint8_t { Create, Map, Unmap, Protect, Translate };
+enum class PageTableOperation : std::uint8_t { Create, Adopt, Map, Unmap, Protect, Translate };
+
+// Why adopt() refused existing tables: each is an entry that the privileged
+// spec makes a page fault (or reserves) and that the walks here would
+// misread.
+enum class TableProblem : std::uint8_t {
+    None,
+    RootMisaligned,       // the root is not a 4 KiB frame below the 56-bit limit
+    PointerAtLevel0,      // a pointer to a further table in a 4 KiB-level table
+    ReservedBits,         // bits 54..60 set, or PBMT 3
+    PointerWithLeafBits,  // a pointer with A, D, U, PBMT or N set (reserved for leaves)
+    WriteWithoutRead,     // leaf with R=0 W=1
+    MisalignedSuperpage,  // superpage whose frame is not aligned to its size
+    Napot,                // Svnapot entry: not supported by this class
+};
+
+constexpr const char* describe(TableProblem problem) {
+    switch (problem) {
+        case TableProblem::None: return "fine";
+        case TableProblem::RootMisaligned: return "is not a 4 KiB-aligned frame below 2^56";
+        case TableProblem::PointerAtLevel0: return "points to a further table from the last level";
+        case TableProblem::ReservedBits: return "has reserved bits set (54..60, or PBMT 3)";
+        case TableProblem::PointerWithLeafBits: return "points to a table but has A, D, U, PBMT or N set";
+        case TableProblem::WriteWithoutRead: return "is writable but not readable (R=0 W=1 is reserved)";
+        case TableProblem::MisalignedSuperpage: return "is a superpage whose frame is not aligned to its size";
+        case TableProblem::Napot: return "is a Svnapot entry, which kmem does not read";
+    }
+    return "?";
+}
 
 struct PageTableError {
     PageTableErrorCode code{};
@@ -65,6 +94,8 @@ struct PageTableError {
     std::uint64_t request_size = 0;
     PhysicalAddress request_pa{};
     PageFlags flags{};
+    TableProblem problem{};  // MalformedTable: what is wrong with the entry for `va`
+    unsigned level = 0;      // MalformedTable: the level of the table `pa` holding it
 
     // e.g. "page table Sv39: map 0xffffffc000000000 +2 MiB -> 0x80200000 rw---: 0xffffffc000001000 is already mapped (to 0x80001000)"
     template <CharSink S>
@@ -74,12 +105,14 @@ struct PageTableError {
         write(sink, ": ");
         switch (operation) {
             case PageTableOperation::Create: write(sink, "create"); break;
+            case PageTableOperation::Adopt: write(sink, "adopt root "); break;
             case PageTableOperation::Map: write(sink, "map "); break;
             case PageTableOperation::Unmap: write(sink, "unmap "); break;
             case PageTableOperation::Protect: write(sink, "protect "); break;
             case PageTableOperation::Translate: write(sink, "translate "); break;
         }
-        if (operation != PageTableOperation::Create) write_hex(sink, request_va.value());
+        if (operation == PageTableOperation::Adopt) write_hex(sink, request_pa.value());
+        else if (operation != PageTableOperation::Create) write_hex(sink, request_va.value());
         if (operation == PageTableOperation::Map || operation == PageTableOperation::Unmap ||
             operation == PageTableOperation::Protect) {
             write(sink, " +");
@@ -126,6 +159,20 @@ struct PageTableError {
                 write(sink, " would map ");
                 write_hex(sink, pa.value());
                 write(sink, ", beyond the 56-bit physical address space");
+                break;
+            case PageTableErrorCode::MalformedTable:
+                if (problem == TableProblem::RootMisaligned) {
+                    write(sink, "the root ");
+                } else {
+                    write(sink, "the entry for ");
+                    write_hex(sink, va.value());
+                    write(sink, " in the level-");
+                    write_dec(sink, level);
+                    write(sink, " table at ");
+                    write_hex(sink, pa.value());
+                    sink.put(' ');
+                }
+                write(sink, describe(problem));
                 break;
         }
     }
@@ -210,6 +257,27 @@ public:
                                              .mode = Mode::kId});
         }
         table.root_ = root.frame;
+        return table;
+    }
+
+    // A handle on tables that exist already: built by a loader, or by this
+    // class and handed over as a root. The other operations rely on what
+    // map() guarantees, so every table reachable from `root` is checked
+    // first (see TableProblem); the first bad entry is reported with the
+    // first address it covers. table_frames() counts the tables found.
+    static constexpr Expected<PageTable, PageTableError> adopt(Memory& memory, PhysicalAddress root) {
+        PageTableError error{.code = PageTableErrorCode::MalformedTable,
+                             .operation = PageTableOperation::Adopt,
+                             .mode = Mode::kId,
+                             .request_pa = root};
+        if (!root.is_aligned(kPageSize) || root.value() >= kPhysicalAddressLimit) {
+            error.problem = TableProblem::RootMisaligned;
+            return unexpected(error);
+        }
+        PageTable table;
+        table.memory_ = &memory;
+        table.root_ = root;
+        if (!table.check_adopted(root, kTop, 0, error)) return unexpected(error);
         return table;
     }
 
@@ -670,6 +738,43 @@ private:
             if (entry.is_table()) return visit_leaves(entry.address(), level - 1, chunk.first, chunk.last, f);
             return true;
         });
+    }
+
+    static constexpr TableProblem entry_problem(Pte entry, unsigned level) {
+        const std::uint64_t raw = entry.raw();
+        if ((raw & pte_bits::kReservedMask) != 0 || entry.pbmt() == 3) return TableProblem::ReservedBits;
+        if (entry.napot()) return TableProblem::Napot;
+        if (entry.is_table()) {
+            if (level == 0) return TableProblem::PointerAtLevel0;
+            if ((raw & (pte_bits::kAccessed | pte_bits::kDirty | pte_bits::kUser | pte_bits::kPbmtMask)) != 0)
+                return TableProblem::PointerWithLeafBits;
+            return TableProblem::None;
+        }
+        if (entry.writable() && !entry.readable()) return TableProblem::WriteWithoutRead;
+        if (!entry.address().is_aligned(Mode::page_size(level))) return TableProblem::MisalignedSuperpage;
+        return TableProblem::None;
+    }
+
+    // adopt(): checks the table at `table` (covering from `base`) and the
+    // ones below it, counting them.
+    constexpr bool check_adopted(PhysicalAddress table, unsigned level, std::uint64_t base, PageTableError& error) {
+        ++table_frames_;
+        const std::uint64_t* slots = entries(table);
+        for (unsigned i = 0; i < Mode::kEntries; ++i) {
+            const Pte entry = Pte::from_raw(slots[i]);
+            if (!entry.valid()) continue;
+            std::uint64_t va = base + (std::uint64_t{i} << Mode::page_shift(level));
+            if (level == kTop && va >= (std::uint64_t{1} << (Mode::kVaBits - 1))) va |= Mode::kUpperHalfBegin;
+            if (const TableProblem problem = entry_problem(entry, level); problem != TableProblem::None) {
+                error.problem = problem;
+                error.va = VirtualAddress(va);
+                error.pa = table;
+                error.level = level;
+                return false;
+            }
+            if (entry.is_table() && !check_adopted(entry.address(), level - 1, va, error)) return false;
+        }
+        return true;
     }
 
     template <class F>

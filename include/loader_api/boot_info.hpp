@@ -149,6 +149,14 @@ struct HartInfo {
     std::int32_t sbi_error = 0;  // the SBI error code when state == Failed, else 0
     VirtRange stack;             // sp = stack.end at entry; an unmapped guard page lies below stack.begin
     VirtRange tls;               // tp = tls.begin at entry; empty when the kernel has no PT_TLS
+
+    // Started harts run on their stack. A hart that failed after the loader
+    // had planned it keeps its stack and TLS block, mapped and reserved, so
+    // that the kernel can start it later; harts failed earlier and
+    // NotStarted ones have none.
+    constexpr bool owns_stack() const {
+        return state == HartState::Started || (state == HartState::Failed && !stack.empty());
+    }
 };
 
 struct MemoryRegion {

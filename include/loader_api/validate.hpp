@@ -347,11 +347,10 @@ inline Result check_harts(const BootInfo& info) {
             return fail_at(Code::HartsUnsorted, "harts", i, hart.hart_id, harts[i - 1].hart_id);
         if (!is_valid(hart.state) && !newer_minor)
             return fail_at(Code::HartStateUnknown, "harts", i, static_cast<std::uint32_t>(hart.state));
-        const bool started = hart.state == HartState::Started;
         if ((hart.state == HartState::Failed) != (hart.sbi_error != 0))
             return fail_at(Code::HartErrorInconsistent, "harts", i, static_cast<std::uint64_t>(std::int64_t{hart.sbi_error}),
                         static_cast<std::uint32_t>(hart.state));
-        if (!started) continue;
+        if (!hart.owns_stack()) continue;
 
         KMEM_TRY(check_order(hart.stack, "harts.stack", i));
         KMEM_TRY(check_order(hart.tls, "harts.tls", i));
@@ -372,10 +371,10 @@ inline Result check_harts(const BootInfo& info) {
                 return fail_at(Code::TlsBlockMisaligned, "harts.tls", i, hart.tls.begin, tls.alignment);
             KMEM_TRY(check_higher_half(hart.tls, "harts.tls", i, va_bits));
         }
-        // Quadratic, but only over started harts and with no allocation;
+        // Quadratic, but only over harts with stacks and with no allocation;
         // a few thousand harts stay well under a millisecond.
         for (std::size_t j = 0; j < i; ++j) {
-            if (harts[j].state != HartState::Started) continue;
+            if (!harts[j].owns_stack()) continue;
             if (overlap(with_guard, VirtRange{harts[j].stack.begin - kmem::kPageSize, harts[j].stack.end}))
                 return fail_at(Code::StacksOverlap, "harts.stack", i, hart.stack.begin, harts[j].hart_id);
             if (overlap(hart.tls, harts[j].tls))

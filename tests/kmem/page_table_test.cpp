@@ -548,3 +548,75 @@ TEST_CASE("move leaves the source empty") {
     f.table.release();  // an empty handle: nothing to free
     CHECK(f.memory->live_frames() == 3);
 }
+
+TEST_CASE_TEMPLATE("adopt reads tables built elsewhere as they are", Mode, Sv39, Sv48, Sv57) {
+    Fixture<Mode> f;
+    const VirtualAddress top(0 - 2_MiB - 4_KiB);
+    REQUIRE(f.table.map(0x4000'0000_va, 0x4000'0000_pa, 1_GiB + 8_KiB, kRw));
+    REQUIRE(f.table.map(top, 0x9000_pa, 4_KiB, kRx));
+    const auto before = f.leaves();
+
+    auto adopted = PageTable<Mode, Memory>::adopt(*f.memory, f.table.root());
+    REQUIRE_MESSAGE(adopted, text_of(adopted.error()));
+    CHECK(adopted->table_frames() == f.table.table_frames());
+    std::vector<Leaf> after;
+    adopted->for_each_leaf([&](const Leaf& leaf) { after.push_back(leaf); });
+    REQUIRE(after.size() == before.size());
+    for (std::size_t i = 0; i < after.size(); ++i) {
+        CHECK(after[i].va == before[i].va);
+        CHECK(after[i].pa == before[i].pa);
+        CHECK(after[i].pte.raw() == before[i].pte.raw());
+    }
+    CHECK(adopted->translate(top)->pa == 0x9000_pa);
+    // Changes through the adopted handle land in the same tables.
+    REQUIRE(adopted->unmap(top, 4_KiB));
+    CHECK(!f.table.translate(top));
+}
+
+TEST_CASE("adopt refuses entries the hardware would fault on, naming them") {
+    Fixture<Sv39> f;
+    REQUIRE(f.table.map(0x4020'0000_va, 0x8020'0000_pa, 2_MiB, kRw));  // one 2 MiB leaf
+    REQUIRE(f.table.map(0x4000'1000_va, 0x8000'1000_pa, 4_KiB, kRw));
+    const PhysicalAddress root = f.table.root();
+    std::uint64_t* root_slots = f.memory->pointer(root);
+    const PhysicalAddress level1 = Pte::from_raw(root_slots[1]).address();
+    std::uint64_t* level1_slots = f.memory->pointer(level1);
+    const PhysicalAddress level0 = Pte::from_raw(level1_slots[0]).address();
+    std::uint64_t* level0_slots = f.memory->pointer(level0);
+
+    const auto problem_of = [&](PhysicalAddress at) {
+        auto adopted = PageTable<Sv39, Memory>::adopt(*f.memory, at);
+        REQUIRE(!adopted);
+        CHECK(adopted.error().code == PageTableErrorCode::MalformedTable);
+        return adopted.error();
+    };
+    CHECK(problem_of(PhysicalAddress(root.value() + 8)).problem == TableProblem::RootMisaligned);
+
+    const auto corrupt = [&](std::uint64_t* slot, std::uint64_t raw, TableProblem expected, std::uint64_t va,
+                             PhysicalAddress table, unsigned level) {
+        const std::uint64_t saved = *slot;
+        *slot = raw;
+        const PageTableError error = problem_of(root);
+        CHECK(error.problem == expected);
+        CHECK(error.va.value() == va);
+        CHECK(error.pa == table);
+        CHECK(error.level == level);
+        CHECK(text_of(error).find(describe(expected)) != std::string::npos);
+        *slot = saved;
+        CHECK(PageTable<Sv39, Memory>::adopt(*f.memory, root));
+    };
+    const std::uint64_t leaf_2m = level1_slots[1];
+    const std::uint64_t leaf_4k = level0_slots[1];
+    corrupt(&level0_slots[1], Pte::table(level0).raw(), TableProblem::PointerAtLevel0, 0x4000'1000, level0, 0);
+    corrupt(&level1_slots[1], leaf_2m | (std::uint64_t{1} << 10), TableProblem::MisalignedSuperpage, 0x4020'0000,
+            level1, 1);
+    corrupt(&level0_slots[1], leaf_4k & ~pte_bits::kRead, TableProblem::WriteWithoutRead, 0x4000'1000, level0, 0);
+    corrupt(&level0_slots[1], leaf_4k | (std::uint64_t{1} << 56), TableProblem::ReservedBits, 0x4000'1000, level0, 0);
+    corrupt(&level0_slots[1], leaf_4k | pte_bits::kPbmtMask, TableProblem::ReservedBits, 0x4000'1000, level0, 0);
+    corrupt(&level0_slots[1], leaf_4k | pte_bits::kNapot, TableProblem::Napot, 0x4000'1000, level0, 0);
+    corrupt(&root_slots[1], root_slots[1] | pte_bits::kAccessed, TableProblem::PointerWithLeafBits, 0x4000'0000, root,
+            2);
+    // The upper half's first entry is named by its canonical address.
+    corrupt(&root_slots[256], Pte::table(level0).raw() | pte_bits::kUser, TableProblem::PointerWithLeafBits,
+            0xffff'ffc0'0000'0000, root, 2);
+}

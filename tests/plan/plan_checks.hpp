@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/test/audit.hpp"
 #include "loader_api/host/plan_inspect.hpp"
 #include "loader_api/host/simulated_memory.hpp"
 #include "loader_api/host/text.hpp"
@@ -402,6 +403,17 @@ inline Problems check_plan(const Plan& plan, SimulatedMemory& memory, const load
     const auto* boot_leaf = loader_api::host::find_leaf(leaves, plan.boot_info_virtual);
     if (boot_leaf == nullptr || boot_leaf->pa + (plan.boot_info_virtual.value() - boot_leaf->va.value()) != plan.boot_info_physical)
         problems.add("BootInfo not reachable through the physmap");
+
+    // What the kernel will see: the test kernel's audit of its own address
+    // space, on BootInfo (equal to the block in memory, see 1.) and the tables
+    // as the planner left them. The ELF comparison above stands in for the
+    // audit's link-time groups, which only the test kernel knows.
+    const kernel_test::KernelImage link_groups{.whole = info.kernel_virtual, .text = {}, .rodata = {}, .data = {}};
+    const auto adopted = loader_api::host::with_plan_table(plan, memory, [&](const auto& table) {
+        const auto audit = kernel_test::audit_address_space(info, table, link_groups);
+        if (!audit) problems.add("the kernel's audit: " + text_of(audit.error()));
+    });
+    if (!adopted) problems.add("page tables: " + text_of(adopted.error()));
     return problems;
 }
 

@@ -165,6 +165,13 @@ TEST_CASE("after planning: a failed hart and the handoff time reach BootInfo") {
     CHECK(unknown.error().code == PlanErrorCode::UnknownHart);
     loader_api::set_handoff_timestamps(p, 5000, 9000, *run->memory);
     CHECK(loader_api::validate(p.boot_info(), p.boot_info_size));
+    // The failed hart keeps its stack: still mapped, still in BootInfo, and
+    // the kernel's audit accepts it (a CI boot once failed here).
+    const loader_api::HartInfo& failed = *p.boot_info().find_hart(2);
+    CHECK(failed.owns_stack());
+    CHECK(!failed.stack.empty());
+    const Problems problems = check_plan(p, *run->memory, run->machine.input);
+    CHECK_MESSAGE(problems.ok(), problems.joined());
     const auto in_memory = run->memory->load(p.boot_info_physical, p.boot_info_size);
     const auto* info = reinterpret_cast<const loader_api::BootInfo*>(in_memory.data());
     CHECK(info->timestamps.handoff_time == 5000);

@@ -1,14 +1,10 @@
 #pragma once
 // The kernel's own, live page tables as a kmem::PageTable: the loader built
 // them, BootInfo names the root and the physmap reaches every table frame,
-// so the same walk/translate/map code that built them can read them back.
-//
-// kmem::PageTable has no way yet to attach to an existing root (only
-// create(), which takes a fresh frame from the Memory); until it has one,
-// LiveTableMemory hands out the live root as the "fresh" frame of the first
-// allocation. create() does not touch that frame, so the tables stay as they
-// are. Later allocations (new intermediate tables for a mapping the kernel
-// adds, see shutdown()) come from a small pool of frames in the kernel's .bss.
+// so the same walk/translate/map code that built them can read them back
+// (PageTable::adopt, which also checks that every entry is well formed).
+// Tables for a mapping the kernel adds (see shutdown()) come from a small
+// pool of frames in the kernel's .bss.
 
 #include <cstddef>
 #include <cstdint>
@@ -47,13 +43,9 @@ public:
     // `pool`: page-aligned frames of this kernel's own .bss (their physical
     // addresses come from the segment table).
     LiveTableMemory(const loader_api::BootInfo& info, std::span<PageFrame> pool)
-        : info_(info), pool_(pool), pending_root_(info.root_table != 0) {}
+        : info_(info), pool_(pool) {}
 
     kmem::Expected<kmem::PhysicalAddress, OutOfFrames> allocate_zeroed_frame() {
-        if (pending_root_) {
-            pending_root_ = false;
-            return kmem::PhysicalAddress(info_.root_table);
-        }
         if (used_ == pool_.size()) return kmem::unexpected(OutOfFrames{});
         PageFrame& frame = pool_[used_++];
         for (std::uint64_t& entry : frame) entry = 0;
@@ -73,7 +65,6 @@ private:
     const loader_api::BootInfo& info_;
     std::span<PageFrame> pool_;
     std::size_t used_ = 0;
-    bool pending_root_;
 };
 static_assert(kmem::PageTableMemory<LiveTableMemory>);
 
@@ -87,14 +78,18 @@ constexpr kmem::PagingModeId paging_mode_id(loader_api::PagingMode mode) {
 }
 
 // Calls f(table) with the kmem::PageTable<Mode, LiveTableMemory> of the mode
-// in use. The caller has checked that paging_mode is valid (validate()).
+// in use, or returns adopt()'s complaint about the loader's tables. The
+// caller has checked that paging_mode is valid (validate()).
 template <class F>
-void with_live_table(const loader_api::BootInfo& info, std::span<PageFrame> pool, F&& f) {
+kmem::Expected<void, kmem::PageTableError> with_live_table(const loader_api::BootInfo& info, std::span<PageFrame> pool,
+                                                           F&& f) {
     LiveTableMemory memory(info, pool);
-    kmem::with_paging_mode(paging_mode_id(info.paging_mode), [&]<kmem::PagingMode M>(M) {
-        auto table = kmem::PageTable<M, LiveTableMemory>::create(memory);
-        KMEM_ASSERT(table.has_value());  // the first allocation is the live root
+    return kmem::with_paging_mode(paging_mode_id(info.paging_mode),
+                                  [&]<kmem::PagingMode M>(M) -> kmem::Expected<void, kmem::PageTableError> {
+        auto table = kmem::PageTable<M, LiveTableMemory>::adopt(memory, kmem::PhysicalAddress(info.root_table));
+        if (!table) return kmem::unexpected(table.error());
         f(*table);
+        return {};
     });
 }
 

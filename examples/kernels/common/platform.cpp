@@ -90,7 +90,9 @@ std::uint64_t map_device(const loader_api::BootInfo& info, std::uint64_t physica
     const std::uint64_t page = physical & ~std::uint64_t{0xfff};
     const std::uint64_t candidates[] = {page + info.physmap_offset, (info.physmap.end + 0xfff) & ~std::uint64_t{0xfff}};
     std::uint64_t mapped = 0;
-    with_live_table(info, table_pool, [&](auto& table) {
+    // Malformed tables (adopt refuses them) leave `mapped` 0: shutdown then
+    // falls back to SBI.
+    (void)with_live_table(info, table_pool, [&](auto& table) {
         using Mode = typename std::remove_cvref_t<decltype(table)>::mode_type;
         for (std::uint64_t va : candidates) {
             if (va < Mode::kUpperHalfBegin) continue;

@@ -4,7 +4,8 @@
 // built in simulated memory (a host test can feed it broken tables).
 //
 // What the protocol promises (docs/protocol.md, "Virtual memory at entry"):
-// only the physmap, the kernel segments, the stacks and TLS blocks are mapped
+// only the physmap, the kernel segments, the stacks and TLS blocks (of started
+// harts and of harts that failed after planning) are mapped
 // in the higher half; the lower half holds at most the loader's identity map
 // inside LoaderReclaimable regions; no U pages; W^X; A set on every leaf and
 // D on every writable one; every RAM region in the physmap; each kernel
@@ -116,7 +117,10 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
         ++stats.leaves;
         stats.mapped_bytes += size;
         if (pte.user()) return fail("user page");
-        if (flags.write && flags.execute) return fail("writable and executable page");
+        // Kernel pages are held to their segment's flags below (W+X only
+        // when the kernel's config allowed it); nothing else may be W+X.
+        if (flags.write && flags.execute && !inside(va, size, info.kernel_virtual))
+            return fail("writable and executable page");
         if (!pte.accessed()) return fail("A bit clear");
         if (flags.write && !pte.dirty()) return fail("D bit clear on a writable page");
 
@@ -139,7 +143,7 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
             return fail("kernel range page outside every segment");
         }
         for (const loader_api::HartInfo& hart : info.hart_table()) {
-            if (hart.state != loader_api::HartState::Started) continue;
+            if (!hart.owns_stack()) continue;
             if (inside(va, size, hart.stack) || inside(va, size, hart.tls)) {
                 if (!detail::same_permissions(flags, true, true, false)) return fail("stack or TLS page not RW-", hart.hart_id);
                 return true;
@@ -147,9 +151,14 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
         }
         if (va + (size - 1) < Mode::kLowerHalfEnd) {
             if (pa != va) return fail("lower-half mapping that is not an identity map");
+            // A loader that keeps its own identity map (PlanOptions::
+            // identity_map_loader; the reference loader does not) maps only
+            // its image: LoaderReclaimable, or Reserved where the device
+            // tree reserves memory the image was loaded into.
             for (const loader_api::MemoryRegion& region : info.regions())
-                if (region.kind == loader_api::MemoryRegionKind::LoaderReclaimable && pa >= region.range.begin &&
-                    size <= region.range.end - pa)
+                if ((region.kind == loader_api::MemoryRegionKind::LoaderReclaimable ||
+                     region.kind == loader_api::MemoryRegionKind::Reserved) &&
+                    pa >= region.range.begin && size <= region.range.end - pa)
                     return true;
             return fail("lower-half identity map outside LoaderReclaimable");
         }
@@ -187,7 +196,7 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
         if (!mapped) return kmem::unexpected(mapped.error());
     }
     for (const loader_api::HartInfo& hart : info.hart_table()) {
-        if (hart.state != loader_api::HartState::Started) continue;
+        if (!hart.owns_stack()) continue;
         auto mapped = detail::expect_mapped(table, "stack not mapped RW-", hart.stack, true, true, false, detail::kAnyPa);
         if (!mapped) return kmem::unexpected(mapped.error());
         const std::uint64_t guard = hart.stack.begin - kmem::kPageSize;

@@ -193,11 +193,12 @@ std::uint64_t check_page_tables(std::uint64_t hart_id, const BootInfo& info) {
     };
     std::uint64_t leaves = 0;
     // Reading only: the pool stays unused (nothing is mapped here).
-    kernel::with_live_table(info, {}, [&](const auto& table) {
+    auto adopted = kernel::with_live_table(info, {}, [&](const auto& table) {
         auto audit = kernel_test::audit_address_space(info, table, image);
         if (!audit) fail(Check::PageTables, hart_id, [&](kernel::ConsoleLine& out) { audit.error().format(out); });
         leaves = audit->leaves;
     });
+    if (!adopted) fail(Check::PageTables, hart_id, [&](kernel::ConsoleLine& out) { adopted.error().format(out); });
     return leaves;
 }
 

@@ -11,38 +11,43 @@
 
 namespace loader_api::host {
 
-// kmem::PageTable cannot adopt an existing root (it only create()s one),
-// so the walk below reads the entries itself; they are plain RISC-V tables.
-struct PlanLeaf {
-    kmem::VirtualAddress va;
-    kmem::PhysicalAddress pa;
-    std::uint64_t size = 0;
-    unsigned level = 0;
-    kmem::Pte pte;
+// A read-only kmem::PageTableMemory over a host memory policy: enough to
+// adopt() a plan's tables and walk or translate them; mapping anything new
+// fails for want of frames.
+template <PhysicalMemory P>
+class InspectMemory {
+public:
+    struct NoFrames {};
+    explicit InspectMemory(P& memory) : memory_(memory) {}
+    kmem::Expected<kmem::PhysicalAddress, NoFrames> allocate_zeroed_frame() { return kmem::unexpected(NoFrames{}); }
+    void free_frame(kmem::PhysicalAddress) {}
+    std::uint64_t* pointer(kmem::PhysicalAddress frame) { return memory_.frame(frame); }
+
+private:
+    P& memory_;
 };
 
-// Every leaf of the plan's tables in ascending va order, by walking the
-// entries directly (the tables are plain RISC-V tables).
+// Calls f(table) with the plan's tables adopted as a
+// kmem::PageTable<Mode, InspectMemory<P>>; adopt()'s error when they are
+// malformed.
+template <PhysicalMemory P, class F>
+kmem::Expected<void, kmem::PageTableError> with_plan_table(const Plan& plan, P& memory, F&& f) {
+    InspectMemory<P> inspect(memory);
+    return kmem::with_paging_mode(plan.mode, [&]<kmem::PagingMode M>(M) -> kmem::Expected<void, kmem::PageTableError> {
+        auto table = kmem::PageTable<M, InspectMemory<P>>::adopt(inspect, plan.root);
+        if (!table) return kmem::unexpected(table.error());
+        f(*table);
+        return {};
+    });
+}
+
+// Every leaf of the plan's tables in ascending va order (none when the
+// tables are malformed: with_plan_table names the problem).
 template <PhysicalMemory P>
-std::vector<PlanLeaf> collect_leaves(const Plan& plan, P& memory) {
-    std::vector<PlanLeaf> leaves;
-    kmem::with_paging_mode(plan.mode, [&]<kmem::PagingMode M>(M) {
-        auto walk = [&](auto& self, kmem::PhysicalAddress table, unsigned level, std::uint64_t base) -> void {
-            const std::uint64_t* entries = memory.frame(table);
-            for (unsigned i = 0; i < M::kEntries; ++i) {
-                const kmem::Pte pte = kmem::Pte::from_raw(entries[i]);
-                if (!pte.valid()) continue;
-                std::uint64_t va = base + (std::uint64_t{i} << M::page_shift(level));
-                if (level == M::kLevels - 1 && i >= M::kEntries / 2) va |= ~std::uint64_t{0} << (M::kVaBits - 1);
-                if (pte.is_leaf()) {
-                    leaves.push_back({kmem::VirtualAddress(va), pte.address(), M::page_size(level), level, pte});
-                } else {
-                    KMEM_ASSERT(level > 0);
-                    self(self, pte.address(), level - 1, va);
-                }
-            }
-        };
-        walk(walk, plan.root, M::kLevels - 1, 0);
+std::vector<kmem::Leaf> collect_leaves(const Plan& plan, P& memory) {
+    std::vector<kmem::Leaf> leaves;
+    (void)with_plan_table(plan, memory, [&](const auto& table) {
+        table.for_each_leaf([&](const kmem::Leaf& leaf) { leaves.push_back(leaf); });
     });
     return leaves;
 }
@@ -51,22 +56,14 @@ std::vector<PlanLeaf> collect_leaves(const Plan& plan, P& memory) {
 template <PhysicalMemory P>
 std::vector<kmem::PhysicalAddress> collect_tables(const Plan& plan, P& memory) {
     std::vector<kmem::PhysicalAddress> tables;
-    kmem::with_paging_mode(plan.mode, [&]<kmem::PagingMode M>(M) {
-        auto walk = [&](auto& self, kmem::PhysicalAddress table, unsigned level) -> void {
-            tables.push_back(table);
-            const std::uint64_t* entries = memory.frame(table);
-            for (unsigned i = 0; i < M::kEntries; ++i) {
-                const kmem::Pte pte = kmem::Pte::from_raw(entries[i]);
-                if (pte.is_table() && level > 0) self(self, pte.address(), level - 1);
-            }
-        };
-        walk(walk, plan.root, M::kLevels - 1);
+    (void)with_plan_table(plan, memory, [&](const auto& table) {
+        table.for_each_table([&](kmem::PhysicalAddress frame, unsigned) { tables.push_back(frame); });
     });
     return tables;
 }
 
 // The leaf covering `va`, or nullptr (leaves sorted by va, as collected).
-inline const PlanLeaf* find_leaf(const std::vector<PlanLeaf>& leaves, kmem::VirtualAddress va) {
+inline const kmem::Leaf* find_leaf(const std::vector<kmem::Leaf>& leaves, kmem::VirtualAddress va) {
     std::size_t low = 0, high = leaves.size();
     while (low < high) {
         const std::size_t middle = low + (high - low) / 2;
