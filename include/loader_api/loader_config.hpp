@@ -123,19 +123,25 @@ inline constexpr bool kIsKernelEntry = std::is_same_v<F, KernelEntry> || std::is
     ".option push\n.option norelax\n.weak __global_pointer$\n.hidden __global_pointer$\nlla gp, __global_pointer$\n.option pop\n"
 #endif
 
+// LOADER_API_CONFIG(loader_api::LoaderConfig{...}) at namespace scope, once
+// per kernel, places the config in `.loader_config`; used + retain keep the
+// section under --gc-sections and -flto (retain sets SHF_GNU_RETAIN, used
+// keeps the object out of LTO's dead-code removal). For kernels that bring
+// their own `_start`; all others use LOADER_API_KERNEL, which includes it.
+#define LOADER_API_CONFIG(...)                                                                        \
+    [[gnu::used, gnu::retain, gnu::section(".loader_config")]] constinit const ::loader_api::LoaderConfig \
+        loader_api_kernel_config = __VA_ARGS__
+
 // LOADER_API_KERNEL(kernel_main, loader_api::LoaderConfig{...}) at namespace
 // scope, once per kernel, next to
 //     [[noreturn]] void kernel_main(std::uint64_t hart_id, const loader_api::BootInfo& boot_info);
 // defines `_start` (the ELF entry: every hart enters there with the registers
-// docs/protocol.md specifies) and places the config in `.loader_config`.
-// used + retain keep the section under --gc-sections and -flto (retain sets
-// SHF_GNU_RETAIN, used keeps the object out of LTO's dead-code removal).
+// docs/protocol.md specifies) and places the config (LOADER_API_CONFIG).
 #define LOADER_API_KERNEL(entry, ...)                                                                     \
     static_assert(::loader_api::kIsKernelEntry<decltype(entry)>,                                          \
                   "LOADER_API_KERNEL: the kernel entry must be declared as "                              \
                   "[[noreturn]] void " #entry "(std::uint64_t hart_id, const loader_api::BootInfo& boot_info)"); \
-    [[gnu::used, gnu::retain, gnu::section(".loader_config")]] constinit const ::loader_api::LoaderConfig \
-        loader_api_kernel_config = __VA_ARGS__;                                                           \
+    LOADER_API_CONFIG(__VA_ARGS__);                                                                       \
     extern "C" [[noreturn, gnu::used]] void loader_api_kernel_enter(std::uint64_t hart_id,                \
                                                                     const ::loader_api::BootInfo* info) { \
         entry(hart_id, *info);                                                                            \

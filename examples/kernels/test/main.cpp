@@ -339,14 +339,15 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
     kernel::shutdown(0);
 }
 
-// The config, placed as LOADER_API_KERNEL places it. The macro cannot be used
-// here because it also defines _start, and this kernel needs its own (entry.S).
-[[gnu::used, gnu::retain, gnu::section(".loader_config")]] constinit const loader_api::LoaderConfig
-    loader_api_kernel_config = {
+constexpr loader_api::LoaderConfig kTestKernelConfig = {
 #if TEST_KERNEL_PAGING_MODE != 0
-        .min_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
-        .max_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
-        .preferred_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
+    .min_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
+    .max_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
+    .preferred_paging_mode = static_cast<loader_api::PagingMode>(TEST_KERNEL_PAGING_MODE),
 #endif
-        .kaslr = static_cast<loader_api::Kaslr>(TEST_KERNEL_KASLR),
+    .kaslr = static_cast<loader_api::Kaslr>(TEST_KERNEL_KASLR),
 };
+
+// The config alone: this kernel has its own _start (entry.S), which records
+// the registers before any compiled code runs.
+LOADER_API_CONFIG(kTestKernelConfig);
