@@ -305,6 +305,7 @@ public:
             const std::uint64_t inside = pa.value() < kPhysicalAddressLimit ? kPhysicalAddressLimit - pa.value() : 0;
             return unexpected(fail(request, PageTableErrorCode::PhysicalOutOfRange, va + inside, pa + inside));
         }
+        if (size == kPageSize) return map_page(request);
         // Checking the whole range first is what makes a failure easy to undo:
         // afterwards every leaf inside it was made by this call.
         if (const Hit hit = find_mapped(root_, kTop, va.value(), last); hit.found)
@@ -602,6 +603,44 @@ private:
             return !hit.found;
         });
         return hit;
+    }
+
+    // map() of one 4 KiB page (the common case of kernels mapping pages one
+    // by one) in a single descent instead of a search and then a descent.
+    // Nothing needs undoing on a conflict: everything below a table this call
+    // creates is empty, so a conflict can only show up before the first one.
+    constexpr Expected<void, PageTableError> map_page(const Request& request) {
+        std::array<PhysicalAddress, Mode::kLevels> created{};
+        std::uint64_t* first_created_slot = nullptr;
+        unsigned created_count = 0;
+        PhysicalAddress table = root_;
+        for (unsigned level = kTop;; --level) {
+            std::uint64_t* slots = entries(table);
+            const unsigned index = Mode::index(request.va, level);
+            const Pte entry = Pte::from_raw(slots[index]);
+            if (entry.is_leaf() || (level == 0 && entry.valid())) {
+                const std::uint64_t in_page = request.va.value() & (Mode::page_size(level) - 1);
+                return unexpected(fail(request, PageTableErrorCode::AlreadyMapped, request.va, entry.address() + in_page));
+            }
+            if (level == 0) {
+                slots[index] = Pte::leaf(request.pa, request.flags, 0).raw();
+                return {};
+            }
+            if (entry.is_table()) {
+                table = entry.address();
+                continue;
+            }
+            const Allocation allocation = allocate_table();
+            if (!allocation.ok) {
+                if (first_created_slot != nullptr) *first_created_slot = 0;
+                while (created_count > 0) free_table(created[--created_count]);
+                return unexpected(fail(request, PageTableErrorCode::OutOfFrames, request.va, request.pa));
+            }
+            if (first_created_slot == nullptr) first_created_slot = &slots[index];
+            created[created_count++] = allocation.frame;
+            slots[index] = Pte::table(allocation.frame).raw();
+            table = allocation.frame;
+        }
     }
 
     // Returns the first address whose table could not be allocated, if any.

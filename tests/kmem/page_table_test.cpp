@@ -620,3 +620,38 @@ TEST_CASE("adopt refuses entries the hardware would fault on, naming them") {
     corrupt(&root_slots[256], Pte::table(level0).raw() | pte_bits::kUser, TableProblem::PointerWithLeafBits,
             0xffff'ffc0'0000'0000, root, 2);
 }
+
+TEST_CASE_TEMPLATE("one page: out of frames at every depth, and conflicts, change nothing", Mode, Sv39, Sv48, Sv57) {
+    Fixture<Mode> f;
+    REQUIRE(f.table.map(0x4000'0000_va, 0x8000'0000_pa, 2_MiB, kRw));  // a 2 MiB leaf
+    const auto before = f.raw_entries();
+    const auto frames = f.table.table_frames();
+    // A page under a fresh top-level entry needs Mode::kLevels - 1 new tables;
+    // every shortfall is refused at the page, with the tables made so far freed.
+    const VirtualAddress far(0 - 1_GiB - 4_KiB);
+    for (std::uint64_t extra = 0; extra + 1 < Mode::kLevels; ++extra) {
+        CAPTURE(extra);
+        f.memory->set_limit(frames + extra);
+        const auto e = f.table.map(far, 0x9000_pa, 4_KiB, kRw);
+        REQUIRE_FALSE(e);
+        CHECK(e.error().code == PageTableErrorCode::OutOfFrames);
+        CHECK(e.error().va == far);
+        CHECK(e.error().pa == 0x9000_pa);
+        CHECK(f.raw_entries() == before);
+        CHECK(f.memory->live_frames() == frames);
+    }
+    f.memory->set_limit(1024);
+    // Inside the 2 MiB leaf: already mapped, to the leaf's frame for that page.
+    const auto inside = f.table.map(0x4000'3000_va, 0x9000_pa, 4_KiB, kRw);
+    REQUIRE_FALSE(inside);
+    CHECK(inside.error().code == PageTableErrorCode::AlreadyMapped);
+    CHECK(inside.error().pa == 0x8000'3000_pa);
+    CHECK(f.raw_entries() == before);
+    REQUIRE(f.table.map(far, 0x9000_pa, 4_KiB, kRw));
+    const auto twice = f.table.map(far, 0xa000_pa, 4_KiB, kRw);
+    REQUIRE_FALSE(twice);
+    CHECK(twice.error().code == PageTableErrorCode::AlreadyMapped);
+    CHECK(twice.error().pa == 0x9000_pa);
+    CHECK(f.table.translate(far)->pa == 0x9000_pa);
+    f.check_frame_accounting();
+}
