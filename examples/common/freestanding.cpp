@@ -31,11 +31,22 @@ bool word_aligned(const void* a, const void* b) {
 
 }  // namespace
 
+// Both loops move eight words per iteration first: one word per iteration
+// costs 5 instructions per 8 bytes, and constructing the loader's 610 KiB
+// Plan alone then took 350,000 instructions (30% of the boot).
 void* memcpy(void* destination, const void* source, std::size_t count) {
     auto* to = static_cast<unsigned char*>(destination);
     const auto* from = static_cast<const unsigned char*>(source);
     std::size_t i = 0;
     if (word_aligned(to, from)) {
+        for (; i + 64 <= count; i += 64) {
+            auto* words_to = reinterpret_cast<std::uint64_t*>(to + i);
+            const auto* words_from = reinterpret_cast<const std::uint64_t*>(from + i);
+            const std::uint64_t w0 = words_from[0], w1 = words_from[1], w2 = words_from[2], w3 = words_from[3];
+            const std::uint64_t w4 = words_from[4], w5 = words_from[5], w6 = words_from[6], w7 = words_from[7];
+            words_to[0] = w0, words_to[1] = w1, words_to[2] = w2, words_to[3] = w3;
+            words_to[4] = w4, words_to[5] = w5, words_to[6] = w6, words_to[7] = w7;
+        }
         for (; i + 8 <= count; i += 8)
             *reinterpret_cast<std::uint64_t*>(to + i) = *reinterpret_cast<const std::uint64_t*>(from + i);
     }
@@ -60,6 +71,11 @@ void* memset(void* destination, int value, std::size_t count) {
     std::size_t i = 0;
     if (word_aligned(to, to)) {
         const std::uint64_t word = byte * std::uint64_t{0x0101'0101'0101'0101};
+        for (; i + 64 <= count; i += 64) {
+            auto* words = reinterpret_cast<std::uint64_t*>(to + i);
+            words[0] = word, words[1] = word, words[2] = word, words[3] = word;
+            words[4] = word, words[5] = word, words[6] = word, words[7] = word;
+        }
         for (; i + 8 <= count; i += 8) *reinterpret_cast<std::uint64_t*>(to + i) = word;
     }
     for (; i < count; ++i) to[i] = byte;
