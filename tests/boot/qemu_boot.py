@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Boots an image in qemu-system-riscv64 (virt, OpenSBI) and judges the run.
 
-The test passes when QEMU exits by itself within the time limit with the
-expected status (the sifive,test device: 0 for pass, the failure code
+The test passes when QEMU exits by itself within the time limit (or, with
+--expect-hang, is still running then) with the expected status (the sifive,test device: 0 for pass, the failure code
 otherwise), every --expect regex matches some console line, no --forbid regex
 matches any, and with --harts N each hart 0..N-1 printed its hello exactly
 once. On failure the whole console is printed after the reasons.
@@ -23,6 +23,9 @@ def parse_args(argv):
     parser.add_argument("--image", required=True, help="the ELF given to -kernel")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before QEMU is killed")
     parser.add_argument("--exit-code", type=int, default=0, help="QEMU's expected exit status")
+    parser.add_argument("--expect-hang", action="store_true",
+                        help="QEMU must still run at --timeout (every hart parked: the machine cannot power "
+                             "off); it is killed then and its exit status is not judged")
     parser.add_argument("--expect", action="append", default=[], metavar="REGEX",
                         help="must match at least one console line")
     parser.add_argument("--forbid", action="append", default=[], metavar="REGEX",
@@ -72,7 +75,10 @@ def run(args):
 def judge(args, returncode, timed_out, console):
     problems = []
     lines = console.split("\n")
-    if timed_out:
+    if args.expect_hang:
+        if not timed_out:
+            problems.append(f"QEMU exited (status {returncode}) although the machine had no way to power off")
+    elif timed_out:
         problems.append(f"timeout: QEMU still running after {args.timeout:g} s (killed)")
     elif returncode != args.exit_code:
         problems.append(f"QEMU exit status {returncode}, expected {args.exit_code}")
