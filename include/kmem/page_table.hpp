@@ -832,6 +832,21 @@ private:
     std::uint64_t table_frames_ = 0;
 };
 
+// Calls f(table) with the tables at `root` adopted (PageTable::adopt) as a
+// PageTable<Mode, Memory> of the mode `mode` names, for code that learns the
+// mode at run time (a kernel from BootInfo, a tool from a plan); adopt()'s
+// error when the tables are malformed.
+template <PageTableMemory Memory, class F>
+constexpr Expected<void, PageTableError> with_adopted_table(PagingModeId mode, Memory& memory, PhysicalAddress root,
+                                                            F&& f) {
+    return with_paging_mode(mode, [&]<PagingMode M>(M) -> Expected<void, PageTableError> {
+        auto table = PageTable<M, Memory>::adopt(memory, root);
+        if (!table) return unexpected(table.error());
+        f(*table);
+        return {};
+    });
+}
+
 // The fewest table frames that can hold `leaves` (anything iterable whose
 // elements have `va` and `level`, e.g. Leaf), sorted by ascending va and not
 // overlapping: the root plus every distinct table on some leaf's path.

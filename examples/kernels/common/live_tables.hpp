@@ -84,13 +84,7 @@ template <class F>
 kmem::Expected<void, kmem::PageTableError> with_live_table(const loader_api::BootInfo& info, std::span<PageFrame> pool,
                                                            F&& f) {
     LiveTableMemory memory(info, pool);
-    return kmem::with_paging_mode(paging_mode_id(info.paging_mode),
-                                  [&]<kmem::PagingMode M>(M) -> kmem::Expected<void, kmem::PageTableError> {
-        auto table = kmem::PageTable<M, LiveTableMemory>::adopt(memory, kmem::PhysicalAddress(info.root_table));
-        if (!table) return kmem::unexpected(table.error());
-        f(*table);
-        return {};
-    });
+    return kmem::with_adopted_table(paging_mode_id(info.paging_mode), memory, kmem::PhysicalAddress(info.root_table), f);
 }
 
 }  // namespace kernel

@@ -33,12 +33,7 @@ private:
 template <PhysicalMemory P, class F>
 kmem::Expected<void, kmem::PageTableError> with_plan_table(const Plan& plan, P& memory, F&& f) {
     InspectMemory<P> inspect(memory);
-    return kmem::with_paging_mode(plan.mode, [&]<kmem::PagingMode M>(M) -> kmem::Expected<void, kmem::PageTableError> {
-        auto table = kmem::PageTable<M, InspectMemory<P>>::adopt(inspect, plan.root);
-        if (!table) return kmem::unexpected(table.error());
-        f(*table);
-        return {};
-    });
+    return kmem::with_adopted_table(plan.mode, inspect, plan.root, f);
 }
 
 // Every leaf of the plan's tables in ascending va order (none when the
