@@ -97,47 +97,42 @@ std::byte* frame_bytes(P& memory, std::uint64_t page) {
     return reinterpret_cast<std::byte*>(memory.frame(PhysicalAddress(page)));
 }
 
-template <PhysicalMemory P>
-void write_physical(P& memory, PhysicalAddress at, std::span<const std::byte> bytes) {
-    std::uint64_t address = at.value();
-    std::size_t done = 0;
-    while (done < bytes.size()) {
+// Calls f(bytes, done, chunk) for each piece of [at, at + size) that lies in
+// one frame: `bytes` points at the piece, `done` is its offset from `at`.
+// Physical memory is reached frame by frame (SimulatedMemory keeps frames
+// apart; on target the identity map makes this one piece per page).
+template <PhysicalMemory P, class F>
+void for_each_frame_piece(P& memory, std::uint64_t at, std::uint64_t size, F&& f) {
+    for (std::uint64_t done = 0; done < size;) {
+        const std::uint64_t address = at + done;
         const std::uint64_t page = kmem::align_down(address, k4K);
         const std::uint64_t offset = address - page;
-        std::size_t chunk = static_cast<std::size_t>(k4K - offset);
-        if (chunk > bytes.size() - done) chunk = bytes.size() - done;
-        __builtin_memcpy(frame_bytes(memory, page) + offset, bytes.data() + done, chunk);
+        std::uint64_t chunk = k4K - offset;
+        if (chunk > size - done) chunk = size - done;
+        f(frame_bytes(memory, page) + offset, static_cast<std::size_t>(done), static_cast<std::size_t>(chunk));
         done += chunk;
-        address += chunk;
     }
+}
+
+template <PhysicalMemory P>
+void write_physical(P& memory, PhysicalAddress at, std::span<const std::byte> bytes) {
+    for_each_frame_piece(memory, at.value(), bytes.size(), [&](std::byte* piece, std::size_t done, std::size_t chunk) {
+        __builtin_memcpy(piece, bytes.data() + done, chunk);
+    });
 }
 
 template <PhysicalMemory P>
 void read_physical(P& memory, PhysicalAddress at, std::span<std::byte> out) {
-    std::uint64_t address = at.value();
-    std::size_t done = 0;
-    while (done < out.size()) {
-        const std::uint64_t page = kmem::align_down(address, k4K);
-        const std::uint64_t offset = address - page;
-        std::size_t chunk = static_cast<std::size_t>(k4K - offset);
-        if (chunk > out.size() - done) chunk = out.size() - done;
-        __builtin_memcpy(out.data() + done, frame_bytes(memory, page) + offset, chunk);
-        done += chunk;
-        address += chunk;
-    }
+    for_each_frame_piece(memory, at.value(), out.size(), [&](std::byte* piece, std::size_t done, std::size_t chunk) {
+        __builtin_memcpy(out.data() + done, piece, chunk);
+    });
 }
 
 template <PhysicalMemory P>
 void zero_physical(P& memory, PhysicalRange range) {
-    std::uint64_t address = range.begin().value();
-    while (address < range.end().value()) {
-        const std::uint64_t page = kmem::align_down(address, k4K);
-        const std::uint64_t offset = address - page;
-        std::uint64_t chunk = k4K - offset;
-        if (chunk > range.end().value() - address) chunk = range.end().value() - address;
-        __builtin_memset(frame_bytes(memory, page) + offset, 0, static_cast<std::size_t>(chunk));
-        address += chunk;
-    }
+    for_each_frame_piece(memory, range.begin().value(), range.size(), [](std::byte* piece, std::size_t, std::size_t chunk) {
+        __builtin_memset(piece, 0, chunk);
+    });
 }
 
 // --- Page-table frames from the planner's allocator ----------------------------
