@@ -407,6 +407,15 @@ def add_boot_rows(table, name, result, smp):
     table.add(name + ".ratio", result["boot_hart"] / result["opensbi"], "loader/OpenSBI", "boot_hart / opensbi")
 
 
+def boot_or_missing(table, name, build_dir, image, smp, memory):
+    """The boot's counts, or None with the row recorded as missing."""
+    try:
+        return boot(image_path(build_dir, image), smp, memory, 120)
+    except (NotMeasurable, subprocess.SubprocessError) as error:
+        table.missing(name, str(error))
+        return None
+
+
 def section_boot(table, build_dir, results):
     images = [MATRIX_IMAGE] + list(AXES.values())
     build(build_dir, [os.path.relpath(image_path(build_dir, name), build_dir) for name in images])
@@ -414,10 +423,8 @@ def section_boot(table, build_dir, results):
     for smp in SMP:
         for memory, gib in MEMORY:
             name = f"boot.smp{smp}.m{memory}"
-            try:
-                result = boot(image_path(build_dir, MATRIX_IMAGE), smp, memory, 120)
-            except (NotMeasurable, subprocess.SubprocessError) as error:
-                table.missing(name, str(error))
+            result = boot_or_missing(table, name, build_dir, MATRIX_IMAGE, smp, memory)
+            if result is None:
                 continue
             results[(smp, memory)] = result
             add_boot_rows(table, name, result, smp)
@@ -434,10 +441,8 @@ def section_boot(table, build_dir, results):
     smp, memory = AXIS_MACHINE
     for axis, image in AXES.items():
         name = f"boot.{axis}.smp{smp}.m{memory}"
-        try:
-            result = boot(image_path(build_dir, image), smp, memory, 120)
-        except (NotMeasurable, subprocess.SubprocessError) as error:
-            table.missing(name, str(error))
+        result = boot_or_missing(table, name, build_dir, image, smp, memory)
+        if result is None:
             continue
         how = f"loader-{image}.elf: {HOW_TOTAL} (exact: one hart); {result['mode']}, {result['frames']} table frames"
         table.add(name + ".kernel_entry", result["total"], "instr", how)
