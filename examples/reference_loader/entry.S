@@ -1,8 +1,12 @@
-/* The loader's assembly: the boot hart's entry, the trampoline the other harts
-   start on, the handoff into the kernel and the trap vector.
-   OpenSBI (fw_dynamic) enters _start in S-mode with a0 = hart id, a1 = DTB. */
+/* The loader's assembly: the Image header, the boot hart's entry and
+   self-relocation, the trampoline the other harts start on, the handoff into
+   the kernel and the trap vector.
+   Every firmware door enters the image's first byte in S-mode with the MMU
+   off, a0 = hart id, a1 = DTB: OpenSBI (fw_dynamic, QEMU -kernel) at the
+   ELF's entry, U-Boot's booti at RAM base + text_offset. */
 
 #include "handoff_layout.h"
+#include "image_header.h"
 
 #define SSTATUS_SIE (1 << 1)
 #define SSTATUS_SPIE (1 << 5)
@@ -16,6 +20,29 @@
 #define SBI_EXT_SRST 0x53525354
 #define SBI_EXT_HSM 0x48534D
 #define SBI_LEGACY_PUTCHAR 1
+
+/* The Linux RISC-V Image header (Documentation/arch/riscv/boot-image-header.rst
+   in Linux): 64 bytes that U-Boot's booti reads. Its first two words are
+   code: a jump over the header. Uncompressed and unrelaxed, so that the
+   layout is exactly the one published. */
+    .section .text.image_header, "ax", @progbits
+    .option push
+    .option norvc
+    .option norelax
+    .globl loader_image_start
+loader_image_start:
+    j _start                                    /* code0 */
+    .word 0                                     /* code1 */
+    .dword IMAGE_TEXT_OFFSET                    /* text_offset */
+    .dword __loader_end - loader_image_start    /* image_size: through .bss and the stacks */
+    .dword IMAGE_FLAGS                          /* flags */
+    .word IMAGE_VERSION                         /* version */
+    .word 0                                     /* res1 */
+    .dword 0                                    /* res2 */
+    .ascii IMAGE_MAGIC                          /* magic */
+    .ascii IMAGE_MAGIC2                         /* magic2 */
+    .word 0                                     /* res3: the PE header's offset, for EFI */
+    .option pop
 
     .section .text.entry, "ax", @progbits
     .globl _start
@@ -37,6 +64,44 @@ _start:
     li t1, 1
     amoswap.w.aq t0, t1, (t0)
     bnez t0, .Lsurplus_boot_hart
+
+    /* The image runs where the firmware put it: apply its R_RISCV_RELATIVE
+       relocations for the distance between that place and the link
+       address, which the .dynamic section holds (DT_RELA is the table's
+       link address; __rela_dyn_start is where it is now). */
+    lla a2, _DYNAMIC
+    mv a3, zero     /* DT_RELA */
+    mv a4, zero     /* DT_RELASZ */
+.Ldynamic_entry:
+    ld t0, 0(a2)
+    beqz t0, .Ldynamic_done
+    ld t1, 8(a2)
+    addi a2, a2, 16
+    li t2, DT_RELA
+    bne t0, t2, 1f
+    mv a3, t1
+1:  li t2, DT_RELASZ
+    bne t0, t2, .Ldynamic_entry
+    mv a4, t1
+    j .Ldynamic_entry
+.Ldynamic_done:
+    lla a5, __rela_dyn_start
+    sub a6, a5, a3  /* run address - link address */
+    add a4, a5, a4
+.Lrelocate:
+    bgeu a5, a4, .Lrelocated
+    ld t0, 0(a5)    /* r_offset */
+    ld t1, 8(a5)    /* r_info: symbol 0, type R_RISCV_RELATIVE, nothing else */
+    ld t2, 16(a5)   /* r_addend */
+    li t3, R_RISCV_RELATIVE
+    lla t6, .Lbad_relocation_message
+    bne t1, t3, .Learly_failure
+    add t0, t0, a6
+    add t2, t2, a6
+    sd t2, 0(t0)
+    addi a5, a5, RELA_ENTRY_SIZE
+    j .Lrelocate
+.Lrelocated:
 
     lla sp, loader_boot_stack_top
     sd a0, STACK_HART_ID(sp)
@@ -224,6 +289,9 @@ loader_trap_entry:
     csrw satp, zero
     sfence.vma
     lla t6, .Lnested_message
+/* The message at t6 through the SBI console, then a failure exit: for the
+   moments without a stack or before the image is relocated. */
+.Learly_failure:
 1:  lbu a0, 0(t6)
     beqz a0, 2f
     li a7, SBI_LEGACY_PUTCHAR
@@ -245,6 +313,8 @@ loader_trap_entry:
     .section .rodata
 .Lnested_message:
     .asciz "\r\nloader: error: trap inside the trap handler; stopping\r\n"
+.Lbad_relocation_message:
+    .asciz "\r\nloader: error: the image has a dynamic relocation other than R_RISCV_RELATIVE; stopping\r\n"
 
 /* In .data, not .bss: it must hold before and while .bss is cleared. */
     .section .data

@@ -6,7 +6,9 @@
 #include "../common/trap_cause.hpp"
 
 extern "C" {
-std::uint64_t loader_exit_device = 0;
+// In .data, not .bss: entry.S's early failure path reads it before .bss is
+// cleared, when a firmware that copied the image left anything there.
+[[gnu::section(".data.loader_exit_device")]] std::uint64_t loader_exit_device = 0;
 }
 
 namespace loader {

@@ -156,6 +156,8 @@ struct Expected {
     std::string bootargs, rng_seed, stdout_path;
     bool has_initrd = false;
     std::uint64_t initrd_start = 0, initrd_end = 0;
+    bool has_boot_hartid = false;
+    std::uint64_t boot_hartid = 0;
     bool has_test = false;
     std::uint64_t test = 0;
 };
@@ -268,6 +270,8 @@ Expected libfdt_machine(const void* fdt) {
         out.has_initrd = fdt_getprop(fdt, chosen, "linux,initrd-start", nullptr) != nullptr;
         out.initrd_start = int_prop(fdt, chosen, "linux,initrd-start");
         out.initrd_end = int_prop(fdt, chosen, "linux,initrd-end");
+        out.has_boot_hartid = fdt_getprop(fdt, chosen, "boot-hartid", nullptr) != nullptr;
+        out.boot_hartid = int_prop(fdt, chosen, "boot-hartid");
     }
     int depth = 0;
     for (node = 0; node >= 0 && depth >= 0; node = fdt_next_node(fdt, node, &depth)) {
@@ -336,6 +340,8 @@ void compare_machine(const MachineInfo& info, const Expected& want, std::size_t 
     CHECK(hex(info.chosen.rng_seed.data(), info.chosen.rng_seed.size()) == want.rng_seed);
     CHECK(std::string(info.chosen.stdout_path) == want.stdout_path);
     CHECK(info.chosen.has_initrd == want.has_initrd);
+    CHECK(info.chosen.has_boot_hartid == want.has_boot_hartid);
+    CHECK(info.chosen.boot_hartid == want.boot_hartid);
     if (want.has_initrd) {
         CHECK(info.chosen.initrd.begin().value() == want.initrd_start);
         CHECK(info.chosen.initrd.end().value() == want.initrd_end);
@@ -465,6 +471,8 @@ TEST_CASE("cells1.dts as written") {
     CHECK(info.chosen.initrd.begin().value() == 0x8400'0000);
     CHECK(info.chosen.initrd.end().value() == 0x8410'0000);
     CHECK(info.chosen.stdout_path == "/soc/uart@10000000:115200n8");
+    CHECK(info.chosen.has_boot_hartid);
+    CHECK(info.chosen.boot_hartid == 3);
     REQUIRE(info.harts.size() == 2);
     CHECK(info.harts[1].status == Status::kOkay);  // written as "ok"
     CHECK(info.test_device.value() == 0x10'0000);

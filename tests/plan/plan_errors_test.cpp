@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <functional>
+#include <optional>
 
 #include "../fdt/blob_builder.hpp"
 #include "plan_checks.hpp"
@@ -26,7 +28,8 @@ struct Hart {
 
 std::vector<std::uint8_t> machine_dtb(std::vector<std::pair<std::uint64_t, std::uint64_t>> ram, std::vector<Hart> harts,
                                       std::vector<std::pair<std::uint64_t, std::uint64_t>> memreserve = {},
-                                      bool rng_seed = true) {
+                                      bool rng_seed = true,
+                                      const std::function<void(BlobBuilder&)>& more_chosen = {}) {
     BlobBuilder blob;
     blob.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
     blob.begin("cpus").prop("#address-cells", cells({1})).prop("#size-cells", cells({0}));
@@ -47,6 +50,7 @@ std::vector<std::uint8_t> machine_dtb(std::vector<std::pair<std::uint64_t, std::
     blob.begin("chosen");
     if (rng_seed) blob.prop("rng-seed", std::vector<std::uint8_t>(32, 0x42));
     blob.prop("bootargs", "console=ttyS0");
+    if (more_chosen) more_chosen(blob);
     blob.end();
     blob.end();
     for (auto [address, size] : memreserve) blob.reserve(address, size);
@@ -446,3 +450,80 @@ static_assert([] {
            layout->stacks.block.begin().value() == 0xffff'ffff'ffc0'0000 &&
            layout->physmap.positions == 254;
 }());
+
+// What U-Boot's booti hands over: /chosen/boot-hartid, and the initrd it
+// placed recorded as a /memreserve/ of exactly its range.
+std::vector<std::uint8_t> uboot_dtb(std::uint64_t initrd_begin, std::uint64_t initrd_end, std::uint64_t memreserve_end,
+                                    std::uint32_t boot_hartid) {
+    const std::vector<Hart> harts = {{0, "riscv,sv48"}, {1, "riscv,sv48"}, {2, "riscv,sv48"}};
+    return machine_dtb(kRam128M, harts, {{initrd_begin, memreserve_end - initrd_begin}}, true, [&](BlobBuilder& blob) {
+        blob.prop("linux,initrd-start", cells({0, static_cast<std::uint32_t>(initrd_begin)}));
+        blob.prop("linux,initrd-end", cells({0, static_cast<std::uint32_t>(initrd_end)}));
+        blob.prop("boot-hartid", cells({boot_hartid}));
+    });
+}
+
+std::optional<loader_api::MemoryRegionKind> kind_at(const loader_api::BootInfo& info, std::uint64_t address) {
+    for (const auto& region : info.regions())
+        if (region.range.get().contains(kmem::PhysicalAddress(address))) return region.kind;
+    return std::nullopt;
+}
+
+std::vector<std::string> warning_texts(const Plan& plan) {
+    std::vector<std::string> texts;
+    for (const auto& warning : plan.warnings) texts.push_back(text_of(warning));
+    return texts;
+}
+
+TEST_CASE("U-Boot's /memreserve/ of the initrd is the initrd, not firmware memory") {
+    const std::uint64_t begin = 0x8100'0000, end = begin + 0x12345, end_page = begin + 0x13000;
+    auto run = plan(uboot_dtb(begin, end, end, 0), kernel(true));
+    REQUIRE_MESSAGE(run->result, error_text(*run));
+    CHECK(warning_texts(*run->plan).empty());
+    const loader_api::BootInfo& info = run->plan->boot_info();
+    for (std::uint64_t page = begin; page < end; page += 4096)
+        CHECK(kind_at(info, page) == loader_api::MemoryRegionKind::Initrd);
+    CHECK(kind_at(info, end_page) != loader_api::MemoryRegionKind::Reserved);
+    CHECK(info.initrd.begin == begin);
+    CHECK(info.initrd.end == end);
+    CHECK_MESSAGE(check_plan(*run->plan, *run->memory, run->machine.input).ok(),
+                  check_plan(*run->plan, *run->memory, run->machine.input).joined());
+
+    // Any other /memreserve/ over the initrd is firmware memory: Reserved
+    // past the initrd, and the loader says the initrd lies in it.
+    auto wider = plan(uboot_dtb(begin, end, end + 0x1000, 0), kernel(true));
+    REQUIRE_MESSAGE(wider->result, error_text(*wider));
+    CHECK(warning_texts(*wider->plan) ==
+          std::vector<std::string>{"plan warning: the initrd at 0x81000000 overlaps reserved memory"});
+    CHECK(kind_at(wider->plan->boot_info(), end_page) == loader_api::MemoryRegionKind::Reserved);
+}
+
+TEST_CASE("U-Boot's /memreserve/ of an initrd that is the kernel file (loader-none)") {
+    // place_inputs() puts the kernel file here; the tree then names it as the initrd.
+    const std::uint64_t begin = 0x8000'0000 + 2 * kMiB + 0x30000;
+    const auto bytes = kernel(true);
+    const std::uint64_t end = begin + bytes.size();
+    auto run = plan(uboot_dtb(begin, end, end, 0), bytes);
+    REQUIRE_MESSAGE(run->result, error_text(*run));
+    REQUIRE(run->machine.input.kernel_address.value() == begin);
+    CHECK(warning_texts(*run->plan).empty());
+    const loader_api::BootInfo& info = run->plan->boot_info();
+    CHECK(info.initrd.begin == info.initrd.end);  // the kernel is told of no initrd
+    for (std::uint64_t page = begin; page < end; page += 4096) {
+        const auto kind = kind_at(info, page);
+        CHECK((kind == loader_api::MemoryRegionKind::LoaderReclaimable || kind == loader_api::MemoryRegionKind::Kernel));
+    }
+    CHECK(check_plan(*run->plan, *run->memory, run->machine.input).ok());
+}
+
+TEST_CASE("/chosen/boot-hartid that disagrees with the hart the loader runs on: a warning naming both") {
+    auto agree = plan(uboot_dtb(0x8100'0000, 0x8100'1000, 0x8100'1000, 0), kernel(true));
+    REQUIRE_MESSAGE(agree->result, error_text(*agree));
+    CHECK(warning_texts(*agree->plan).empty());
+    auto disagree = plan(uboot_dtb(0x8100'0000, 0x8100'1000, 0x8100'1000, 2), kernel(true));
+    REQUIRE_MESSAGE(disagree->result, error_text(*disagree));
+    CHECK(disagree->plan->boot_info().boot_hart_id == 0);
+    CHECK(warning_texts(*disagree->plan) ==
+          std::vector<std::string>{"plan warning: /chosen/boot-hartid is 2 but the firmware entered the loader on "
+                                   "hart 0 (a0): hart 0 is the boot hart"});
+}

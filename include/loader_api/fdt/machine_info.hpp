@@ -71,6 +71,10 @@ struct Chosen {
     std::string_view stdout_path{}; // empty when absent
     bool has_initrd = false;
     kmem::PhysicalRange initrd{};   // [linux,initrd-start, linux,initrd-end)
+    // The hart U-Boot (and the RISC-V EFI stub convention) says it started
+    // the next stage on; the loader's a0 should agree.
+    bool has_boot_hartid = false;
+    std::uint64_t boot_hartid = 0;
 };
 
 struct MachineInfo {
@@ -311,6 +315,9 @@ public:
             chosen.rng_seed = prop.value;
         } else if (prop.name == "stdout-path") {
             chosen.stdout_path = KMEM_TRY(as_string(prop));
+        } else if (prop.name == "boot-hartid") {
+            chosen.boot_hartid = KMEM_TRY(as_u32_or_u64(prop));
+            chosen.has_boot_hartid = true;
         } else if (prop.name == "linux,initrd-start") {
             start_ = KMEM_TRY(as_u32_or_u64(prop));
             start_seen_ = true;
@@ -545,6 +552,11 @@ constexpr void MachineInfo::format(S& sink) const {
     write(sink, " bytes, initrd ");
     if (chosen.has_initrd)
         detail::write_range(sink, chosen.initrd);
+    else
+        write(sink, "(none)");
+    write(sink, ", boot-hartid ");
+    if (chosen.has_boot_hartid)
+        kmem::write_dec(sink, chosen.boot_hartid);
     else
         write(sink, "(none)");
     write(sink, "\ntest device: ");

@@ -538,6 +538,7 @@ private:
     Result<void> record(PhysicalRange range, MemoryRegionKind kind, AllocationOrigin origin, std::string_view label,
                         std::uint64_t index = kNoIndex);
     Result<void> check_in_ram(PhysicalRange range, std::string_view what) const;
+    bool reserves_initrd(const fdt::ReservedRange& reserved) const;
     void warn(WarningCode code, std::uint64_t value = 0, std::uint64_t other = 0, std::string_view text = {});
     void read_kernel(std::uint64_t link_va, std::span<std::byte> out);
     Result<void> add_area(const VirtualArea& area);
@@ -601,6 +602,17 @@ Result<void> Planner<P>::check_in_ram(PhysicalRange range, std::string_view what
     if (!plan_.workspace.ram.contains(range))
         return fail(PlanErrorCode::InputOutsideRam, what, range.begin().value(), range.end().value());
     return {};
+}
+
+// U-Boot records the initrd it placed as a /memreserve/ of exactly its range
+// (fdt_initrd). That entry names the initrd, not firmware memory: the initrd
+// (or the kernel file, when the initrd carries the kernel) is reported as
+// such, and nothing else is placed there either way.
+template <PhysicalMemory P>
+bool Planner<P>::reserves_initrd(const fdt::ReservedRange& reserved) const {
+    const fdt::Chosen& chosen = plan_.machine.chosen;
+    return reserved.source == fdt::ReservationSource::kMemReserve && chosen.has_initrd && !chosen.initrd.empty() &&
+           reserved.range == chosen.initrd;
 }
 
 // Reads the kernel's bytes at a linked address as the kernel will see them:
@@ -691,7 +703,9 @@ Result<void> Planner<P>::read_inputs() {
     if (text_pages.overlaps(data_pages))
         return fail(PlanErrorCode::LoaderRangesSharePage, {}, text_pages.intersection(data_pages).begin().value());
 
-    // Boot hart.
+    // Boot hart: the one the loader runs on. U-Boot also names it in /chosen.
+    if (machine.chosen.has_boot_hartid && machine.chosen.boot_hartid != in.options.boot_hart_id)
+        warn(WarningCode::BootHartMismatch, machine.chosen.boot_hartid, in.options.boot_hart_id);
     const fdt::Hart* boot = machine.find_hart(in.options.boot_hart_id);
     if (boot == nullptr) return fail(PlanErrorCode::BootHartNotFound, {}, in.options.boot_hart_id);
     if (!hart_mode(*boot).usable) {
@@ -877,6 +891,7 @@ Result<void> Planner<P>::reserve_inputs() {
     };
     const fdt::MachineInfo& machine = plan_.machine;
     for (const fdt::ReservedRange& reserved : machine.reserved) {
+        if (reserves_initrd(reserved)) continue;
         const std::string_view label = reserved.source == fdt::ReservationSource::kMemReserve ? std::string_view("/memreserve/")
                                                                                              : reserved.node;
         KMEM_TRY(take(reserved.range, MemoryRegionKind::Reserved, AllocationOrigin::Firmware, label));
@@ -896,7 +911,7 @@ Result<void> Planner<P>::reserve_inputs() {
     };
     for (const InputRange& item : inputs) {
         for (const fdt::ReservedRange& reserved : machine.reserved) {
-            if (page_span(item.range).overlaps(reserved.range)) {
+            if (!reserves_initrd(reserved) && page_span(item.range).overlaps(reserved.range)) {
                 warn(WarningCode::InputInReservedMemory, item.range.begin().value(), 0, item.label);
                 break;
             }

@@ -232,6 +232,7 @@ enum class WarningCode : std::uint8_t {
     HartsNotStarted,          // value: count of usable harts LoaderConfig leaves stopped
     InputInReservedMemory,    // value: begin of the input range that overlaps reserved memory
     NoTimebase,               // value: the frequency assumed (no timebase-frequency in /cpus)
+    BootHartMismatch,         // value: /chosen/boot-hartid, other: the boot hart the loader runs on
 };
 
 struct PlanWarning {
@@ -288,6 +289,15 @@ struct PlanWarning {
                 write(sink, "no timebase-frequency under /cpus: BootInfo says ");
                 kmem::write_dec(sink, value);
                 write(sink, " Hz");
+                break;
+            case WarningCode::BootHartMismatch:
+                write(sink, "/chosen/boot-hartid is ");
+                kmem::write_dec(sink, value);
+                write(sink, " but the firmware entered the loader on hart ");
+                kmem::write_dec(sink, other);
+                write(sink, " (a0): hart ");
+                kmem::write_dec(sink, other);
+                write(sink, " is the boot hart");
                 break;
         }
     }
