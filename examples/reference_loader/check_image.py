@@ -94,6 +94,8 @@ class Elf:
             _, _, flags, addr, _, size, _, _, _, _ = section
             if flags & SHF_ALLOC and addr <= address < addr + size:
                 place += f", {self.section_names[index]}+{address - addr:#x}"
+        # The nearest symbol at or below, in the same section, skipping file
+        # names and the assembler's mapping symbols ($d, $x).
         best = None
         for section in self.sections:
             if section[1] != SHT_SYMTAB:
@@ -101,8 +103,12 @@ class Elf:
             strtab = self.sections[section[6]][4]
             for at in range(section[4], section[4] + section[5], 24):
                 name, info, _, shndx, value, _ = struct.unpack_from("<IBBHQQ", self.data, at)
-                if name and shndx != 0 and value <= address and (best is None or value > best[0]) and info & 0xf != 4:
-                    best = (value, self.string(strtab, name))
+                if not name or shndx >= len(self.sections) or info & 0xf == 4 or value > address:
+                    continue
+                _, _, _, addr, _, size, _, _, _, _ = self.sections[shndx]
+                symbol = self.string(strtab, name)
+                if addr <= address < addr + size and not symbol.startswith("$") and (best is None or value > best[0]):
+                    best = (value, symbol)
         if best:
             place += f", {best[1]}+{address - best[0]:#x}"
         return place
@@ -115,9 +121,17 @@ def check(image_path, moved_path):
         raise ImageError(f"{moved_path}: linked at the same base as {image_path} ({linked.base:#x}); nothing to compare")
     if linked.entry - linked.base != 0:
         problems.append(f"the entry point is at image offset {linked.entry - linked.base:#x}, not at the Image header")
-    relocations = linked.dynamic_relocations()
-    if relocations != moved.dynamic_relocations():
-        problems.append("the two links have different dynamic relocations")
+    relocations, moved_relocations = linked.dynamic_relocations(), moved.dynamic_relocations()
+    if len(relocations) != len(moved_relocations):
+        problems.append(f"{len(relocations)} dynamic relocations, {len(moved_relocations)} in the second link")
+    for (offset, info, addend), (moved_offset, _, moved_addend) in zip(relocations, moved_relocations):
+        if offset != moved_offset:
+            problems.append(f"a dynamic relocation at {linked.where(offset)} is at image offset {moved_offset:#x} "
+                            "in the second link")
+        elif addend != moved_addend:
+            problems.append(f"the relocation at {linked.where(offset)} writes {addend + linked.base:#x} here and "
+                            f"{moved_addend + moved.base:#x} in the second link: not an address in the image "
+                            "(an absolute symbol?)")
     image, other = linked.image(), moved.image()
     if len(image) != len(other):
         problems.append(f"the two links have different sizes ({len(image)} and {len(other)} bytes)")
@@ -153,6 +167,8 @@ def check(image_path, moved_path):
             if image[offset] != other[offset] and offset not in rewritten:
                 if not unrelocated or offset >= unrelocated[-1] + 8:
                     unrelocated.append(offset)
+    # Shown as the aligned 8-byte words that hold the first differing bytes.
+    unrelocated = sorted({offset & ~7 for offset in unrelocated})
     for offset in unrelocated[:10]:
         word = image[offset:offset + 8].ljust(8, b"\0")
         problems.append(f"{linked.where(offset)}: bytes {word.hex()} depend on the link address "

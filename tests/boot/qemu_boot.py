@@ -1,6 +1,11 @@
 #!/usr/bin/env python3
 """Boots an image in qemu-system-riscv64 (virt, OpenSBI) and judges the run.
 
+By default OpenSBI starts the image given to -kernel. With --uboot, OpenSBI
+starts U-Boot instead, and U-Boot's own distro boot finds the image (a raw
+Image, loader-*.bin) on a virtio disk built for the run (boot_disk.py) and
+starts it with booti, as on a board.
+
 The test passes when QEMU exits by itself within the time limit (or, with
 --expect-hang, is still running then) with the expected status (the sifive,test device: 0 for pass, the failure code
 otherwise), every --expect regex matches some console line, no --forbid regex
@@ -11,16 +16,28 @@ usage: qemu_boot.py --qemu QEMU --image loader.elf [options] [-- extra QEMU args
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+
+import boot_disk
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qemu", required=True, help="qemu-system-riscv64")
-    parser.add_argument("--image", required=True, help="the ELF given to -kernel")
+    parser.add_argument("--image", required=True, help="the ELF given to -kernel (with --uboot: the raw Image)")
+    parser.add_argument("--uboot", metavar="U_BOOT_BIN",
+                        help="boot through this S-mode U-Boot: the image, --append and the initrd go into "
+                             "extlinux.conf on a virtio disk")
+    parser.add_argument("--text-offset", type=lambda text: int(text, 0),
+                        help="with --uboot: rewrite the Image header's text_offset (where booti places it)")
+    parser.add_argument("--append", help="the kernel command line (-append, or extlinux's append line)")
+    parser.add_argument("--kernel-initrd", metavar="FILE",
+                        help="pass FILE as the initrd without judging it (the kernel ELF for loader-none)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before QEMU is killed")
     parser.add_argument("--exit-code", type=int, default=0, help="QEMU's expected exit status")
     parser.add_argument("--expect-hang", action="store_true",
@@ -52,11 +69,24 @@ def fnv1a64(data):
     return value
 
 
-def run(args):
-    command = [args.qemu, "-machine", "virt", "-nographic", "-bios", "default",
-               "-kernel", args.image] + args.qemu_args
-    if args.initrd:
-        command += ["-initrd", args.initrd]
+def boot_command(args, scratch):
+    initrd = args.initrd or args.kernel_initrd
+    command = [args.qemu, "-machine", "virt", "-nographic", "-bios", "default"]
+    if args.uboot:
+        disk = os.path.join(scratch, "disk.img")
+        boot_disk.build(disk, args.image, initrd, args.append, args.text_offset)
+        command += ["-kernel", args.uboot, "-drive", f"file={disk},format=raw,if=none,id=boot",
+                    "-device", "virtio-blk-device,drive=boot"]
+    else:
+        command += ["-kernel", args.image]
+        if initrd:
+            command += ["-initrd", initrd]
+        if args.append is not None:
+            command += ["-append", args.append]
+    return command + args.qemu_args
+
+
+def run(args, command):
     started = time.monotonic()
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
@@ -69,7 +99,7 @@ def run(args):
         output, _ = process.communicate()
     elapsed = time.monotonic() - started
     console = output.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
-    return command, process.returncode, timed_out, elapsed, console
+    return process.returncode, timed_out, elapsed, console
 
 
 def judge(args, returncode, timed_out, console):
@@ -118,11 +148,16 @@ def main(argv):
             data = file.read()
         # The bytes the kernel finds must be the file's, byte for byte.
         args.expect.append(rf"^initrd: {len(data)} bytes fnv1a64 {fnv1a64(data):#x}$")
-    command, returncode, timed_out, elapsed, console = run(args)
+    with tempfile.TemporaryDirectory() as scratch:
+        return boot_and_judge(args, boot_command(args, scratch))
+
+
+def boot_and_judge(args, command):
+    returncode, timed_out, elapsed, console = run(args, command)
     problems = judge(args, returncode, timed_out, console)
     compare = args.differ or args.same
     if compare and not problems:
-        _, returncode2, timed_out2, _, console2 = run(args)
+        returncode2, timed_out2, _, console2 = run(args, command)
         problems = [f"second boot: {p}" for p in judge(args, returncode2, timed_out2, console2)]
         regex = re.compile(compare, re.MULTILINE)
         first, second = regex.search(console), regex.search(console2)
@@ -145,7 +180,7 @@ def main(argv):
         return 1
     # The loader's own lines, so a passing log still shows what happened.
     for line in console.split("\n"):
-        if line.startswith(("loader:", "done:", "PASS")):
+        if line.startswith(("loader:", "done:", "PASS", "reserved:", "cmdline:", "Moving Image", "Found /")):
             print(line)
     print("PASS")
     return 0

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string_view>
 
@@ -17,6 +18,7 @@
 #include "kernels/common/live_tables.hpp"
 #include "kernels/common/platform.hpp"
 #include "kmem/format.hpp"
+#include "loader_api/fdt.hpp"
 #include "loader_api/loader_config.hpp"
 #include "loader_api/validate.hpp"
 
@@ -184,6 +186,74 @@ void check_config(std::uint64_t hart_id, const BootInfo& info) {
         fail_value(Check::Config, hart_id, "kernel image start (outside kernel_virtual)", image.begin, info.kernel_virtual.begin);
 }
 
+// The device tree as the kernel reads it: static (a MachineInfo is about
+// 110 KiB) and built at run time, so that it costs .bss, not image bytes.
+union MachineStorage {
+    constexpr MachineStorage() : unused(0) {}
+    char unused;
+    loader_api::fdt::MachineInfo machine;
+};
+MachineStorage machine_storage;
+
+loader_api::MemoryRegionKind kind_at(const BootInfo& info, std::uint64_t page, bool& in_ram) {
+    for (const loader_api::MemoryRegion& region : info.regions()) {
+        if (region.range.begin <= page && page < region.range.end) {
+            in_ram = true;
+            return region.kind;
+        }
+    }
+    in_ram = false;
+    return loader_api::MemoryRegionKind::Reserved;
+}
+
+// Memory the firmware reserves (/memreserve/, /reserved-memory with reg,
+// OpenSBI's own regions among them) is Reserved in the memory map, except
+// pages that hold the device tree, the initrd or the kernel's segments; a
+// /memreserve/ of exactly the initrd's range names the initrd (U-Boot adds
+// one), docs/protocol.md, MemoryRegion.
+void check_reserved_memory(std::uint64_t hart_id, const BootInfo& info) {
+    namespace fdt = loader_api::fdt;
+    fdt::MachineInfo& machine = *new (&machine_storage.machine) fdt::MachineInfo;
+    const auto* tree = reinterpret_cast<const std::uint8_t*>(info.device_tree.begin + info.physmap_offset);
+    if (auto read = fdt::read_machine_info(fdt::Bytes(tree, info.device_tree.size()), machine); !read)
+        fail(Check::Validate, hart_id, [&](kernel::ConsoleLine& out) {
+            kmem::write(out, "device tree from BootInfo: ");
+            read.error().format(out);
+        });
+    using Kind = loader_api::MemoryRegionKind;
+    for (const fdt::ReservedRange& reserved : machine.reserved) {
+        const bool memreserve = reserved.source == fdt::ReservationSource::kMemReserve;
+        const std::string_view name = memreserve ? std::string_view("/memreserve/") : reserved.node;
+        // For the boot tests: which ranges were checked.
+        kernel::println([&](kernel::ConsoleLine& out) {
+            kmem::write(out, "reserved: ");
+            kmem::write(out, name);
+            kmem::write(out, " [");
+            kmem::write_hex(out, reserved.range.begin().value());
+            kmem::write(out, ", ");
+            kmem::write_hex(out, reserved.range.end().value());
+            kmem::write(out, ")");
+        });
+        if (memreserve && machine.chosen.has_initrd && reserved.range == machine.chosen.initrd) continue;
+        const std::uint64_t end = reserved.range.end().value();
+        for (std::uint64_t page = reserved.range.begin().value() & ~std::uint64_t{4095}; page < end; page += 4096) {
+            bool in_ram = false;
+            const Kind kind = kind_at(info, page, in_ram);
+            if (!in_ram || kind == Kind::Reserved || kind == Kind::Fdt || kind == Kind::Initrd || kind == Kind::Kernel)
+                continue;
+            fail(Check::Validate, hart_id, [&](kernel::ConsoleLine& out) {
+                kmem::write(out, "reserved memory ");
+                kmem::write(out, name);
+                kmem::write(out, " page ");
+                kmem::write_hex(out, page);
+                kmem::write(out, " is in a region of kind ");
+                kmem::write_dec(out, static_cast<std::uint32_t>(kind));
+                kmem::write(out, ", not Reserved");
+            });
+        }
+    }
+}
+
 std::uint64_t check_page_tables(std::uint64_t hart_id, const BootInfo& info) {
     const kernel_test::KernelImage image{
         .whole = range_of(__kernel_start, __kernel_end),
@@ -295,6 +365,7 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
     tls_owner = hart_id + 1;
 
     const bool boot_hart = hart_id == info.boot_hart_id;
+    if (boot_hart) check_reserved_memory(hart_id, info);
     if (boot_hart) print_facts(info);
     // For bench/run.py: entry.S keeps the instret of _start's first instruction just above *regs.
     if (boot_hart) kernel::println([&](kernel::ConsoleLine& out) {
