@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 packages="meson ninja-build g++ make libboost-dev doctest-dev device-tree-compiler libfdt-dev
   qemu-system-misc g++-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-riscv64-cross
-  clang-19 lld-19 llvm-19 libclang-rt-19-dev valgrind"
+  clang-19 lld-19 llvm-19 libclang-rt-19-dev valgrind u-boot-qemu mtools fdisk"
 
 deps() {
     missing=""

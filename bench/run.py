@@ -217,6 +217,14 @@ def section_size(table, dirs):
         table.add(name + ".rodata", rodata, "bytes", how)
         table.add(name + ".data+bss", data, "bytes", how)
         table.add(name + ".total", text + rodata + data, "bytes", ".text + .rodata + .data+bss")
+        bare = f"{LOADER_DIR}/loader-none.bin"
+        try:
+            build(build_dir, [bare])
+        except NotMeasurable as error:
+            table.missing(name + ".bin", str(error))
+            continue
+        table.add(name + ".bin", os.path.getsize(os.path.join(build_dir, bare)), "bytes",
+                  "loader-none.bin: the raw Image booti loads, without a kernel (header, code, data, relocations)")
 
 
 # ---------------------------------------------------------------------------
@@ -315,6 +323,7 @@ def section_compile(table, dirs):
 SMP = [1, 4, 8]
 MEMORY = [("128M", 0.125), ("2G", 2.0), ("16G", 16.0)]
 QEMU = "qemu-system-riscv64"
+UBOOT = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin"
 LOADER_DIR = "examples/reference_loader"
 # The image of the matrix (the test kernel as a PIE, its config left at the
 # defaults: KASLR on, Sv48 preferred) and of the KASLR and paging-mode axes.
@@ -331,16 +340,22 @@ INSTRET_LINE = re.compile(r"^loader: instret: entry (\d+), hart start \+(\d+) to
 PAGING_LINE = re.compile(r"^loader: paging: (Sv\d+) \(.*\), (\d+) page-table frames$", re.M)
 
 
-def image_path(build_dir, name):
-    return os.path.join(build_dir, LOADER_DIR, f"loader-{name}.elf")
+def image_path(build_dir, name, suffix="elf"):
+    return os.path.join(build_dir, LOADER_DIR, f"loader-{name}.{suffix}")
 
 
-def boot(image, smp, memory, timeout):
-    args = qemu_boot.parse_args(["--qemu", QEMU, "--image", image, "--timeout", str(timeout),
-                                 "--expect", KERNEL_LINE.pattern, "--expect", INSTRET_LINE.pattern,
+def boot(image, smp, memory, timeout, uboot=False):
+    """Boots under -icount; with uboot, `image` is a raw Image that U-Boot's
+    distro boot starts with booti (as the uboot boot tests do)."""
+    door = ["--uboot", UBOOT] if uboot else []
+    args = qemu_boot.parse_args(["--qemu", QEMU, "--image", image, "--timeout", str(timeout)] + door +
+                                ["--expect", KERNEL_LINE.pattern, "--expect", INSTRET_LINE.pattern,
                                  "--expect", PAGING_LINE.pattern, "--expect", "^PASS$",
                                  "--", "-smp", str(smp), "-m", memory, "-icount", "shift=0"])
-    _, returncode, timed_out, _, console = qemu_boot.run(args)
+    if uboot and not os.path.exists(UBOOT):
+        raise NotMeasurable(f"{UBOOT} is missing (Debian package u-boot-qemu)")
+    with tempfile.TemporaryDirectory(prefix="bench-boot-") as scratch:
+        returncode, timed_out, _, console = qemu_boot.run(args, qemu_boot.boot_command(args, scratch))
     problems = qemu_boot.judge(args, returncode, timed_out, console)
     if problems:
         raise NotMeasurable(f"{os.path.basename(image)} -smp {smp} -m {memory}: " + "; ".join(problems))
@@ -446,6 +461,24 @@ def section_boot(table, build_dir, results):
             continue
         how = f"loader-{image}.elf: {HOW_TOTAL} (exact: one hart); {result['mode']}, {result['frames']} table frames"
         table.add(name + ".kernel_entry", result["total"], "instr", how)
+    # The other door: the same loader and kernel as a raw Image that U-Boot
+    # starts with booti, against the OpenSBI -kernel boot of the matrix.
+    for smp in (1, 4):
+        name = f"boot.uboot.smp{smp}.m2G"
+        try:
+            build(build_dir, [os.path.relpath(image_path(build_dir, MATRIX_IMAGE, "bin"), build_dir)])
+            result = boot(image_path(build_dir, MATRIX_IMAGE, "bin"), smp, "2G", 180, uboot=True)
+        except (NotMeasurable, subprocess.SubprocessError) as error:
+            table.missing(name, str(error))
+            continue
+        opensbi = results.get((smp, "2G"))
+        versus = f"; OpenSBI -kernel: {opensbi['boot_hart']:,}" if opensbi else ""
+        exact = "exact: one hart" if smp == 1 else "QEMU's instret counts every hart"
+        table.add(name + ".kernel_entry", result["total"], "instr",
+                  f"loader-{MATRIX_IMAGE}.bin through U-Boot booti: {HOW_TOTAL} ({exact})")
+        table.add(name + ".boot_hart", result["boot_hart"], "instr", HOW_BOOT_HART + versus)
+        table.add(name + ".firmware", result["opensbi"], "instr",
+                  "reset to loader entry: OpenSBI, U-Boot (its 2 s autoboot delay included) and booti")
 
 
 def dump_dtb(smp, memory, path):
