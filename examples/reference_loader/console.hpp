@@ -1,8 +1,10 @@
 #pragma once
 // The loader's console and levelled log. Output goes through the legacy SBI
-// putchar, so no UART driver is needed on any OpenSBI machine. Lines from
+// putchar, so no UART driver is needed on any OpenSBI machine (the EFI door
+// uses the firmware's console while it may). Lines from
 // several harts are kept whole by a spinlock around each line.
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -15,11 +17,39 @@
 
 namespace loader {
 
-struct Console {
+// The EFI door prints through the firmware's ConOut until it leaves boot
+// services (efi_door.cpp); every other path, and the EFI door afterwards,
+// through SBI.
+bool firmware_console_active();
+// Up to kConsoleLineBytes of UTF-8, usually a whole line with its '\n'.
+void firmware_console_write(std::string_view text);
+inline constexpr std::size_t kConsoleLineBytes = 160;
+
+class Console {
+public:
+    Console() = default;
+    Console(const Console&) = delete;
+    Console& operator=(const Console&) = delete;
+    ~Console() { flush(); }
+
     void put(char c) {
-        if (c == '\n') sbi::console_putchar('\r');
-        sbi::console_putchar(c);
+        if (!firmware_console_active()) {
+            if (c == '\n') sbi::console_putchar('\r');
+            sbi::console_putchar(c);
+            return;
+        }
+        pending_[used_++] = c;
+        if (c == '\n' || used_ == kConsoleLineBytes) flush();
     }
+
+private:
+    void flush() {
+        if (used_ > 0 && firmware_console_active()) firmware_console_write({pending_, used_});
+        used_ = 0;
+    }
+
+    char pending_[kConsoleLineBytes];
+    std::size_t used_ = 0;
 };
 static_assert(kmem::CharSink<Console>);
 

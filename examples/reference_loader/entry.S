@@ -1,9 +1,9 @@
-/* The loader's assembly: the Image header, the boot hart's entry and
-   self-relocation, the trampoline the other harts start on, the handoff into
-   the kernel and the trap vector.
-   Every firmware door enters the image's first byte in S-mode with the MMU
-   off, a0 = hart id, a1 = DTB: OpenSBI (fw_dynamic, QEMU -kernel) at the
-   ELF's entry, U-Boot's booti at RAM base + text_offset. */
+/* The loader's assembly: the boot hart's entry and self-relocation, the
+   trampoline the other harts start on, the handoff into the kernel and the
+   trap vector. The headers before _start are in image_header.S.
+   OpenSBI (fw_dynamic, QEMU -kernel) and U-Boot's booti enter the image's
+   first byte, which jumps to _start, in S-mode with the MMU off, a0 = hart
+   id, a1 = DTB. */
 
 #include "handoff_layout.h"
 #include "image_header.h"
@@ -20,29 +20,6 @@
 #define SBI_EXT_SRST 0x53525354
 #define SBI_EXT_HSM 0x48534D
 #define SBI_LEGACY_PUTCHAR 1
-
-/* The Linux RISC-V Image header (Documentation/arch/riscv/boot-image-header.rst
-   in Linux): 64 bytes that U-Boot's booti reads. Its first two words are
-   code: a jump over the header. Uncompressed and unrelaxed, so that the
-   layout is exactly the one published. */
-    .section .text.image_header, "ax", @progbits
-    .option push
-    .option norvc
-    .option norelax
-    .globl loader_image_start
-loader_image_start:
-    j _start                                    /* code0 */
-    .word 0                                     /* code1 */
-    .dword IMAGE_TEXT_OFFSET                    /* text_offset */
-    .dword __loader_end - loader_image_start    /* image_size: through .bss and the stacks */
-    .dword IMAGE_FLAGS                          /* flags */
-    .word IMAGE_VERSION                         /* version */
-    .word 0                                     /* res1 */
-    .dword 0                                    /* res2 */
-    .ascii IMAGE_MAGIC                          /* magic */
-    .ascii IMAGE_MAGIC2                         /* magic2 */
-    .word 0                                     /* res3: the PE header's offset, for EFI */
-    .option pop
 
     .section .text.entry, "ax", @progbits
     .globl _start
@@ -65,10 +42,55 @@ _start:
     amoswap.w.aq t0, t1, (t0)
     bnez t0, .Lsurplus_boot_hart
 
-    /* The image runs where the firmware put it: apply its R_RISCV_RELATIVE
-       relocations for the distance between that place and the link
-       address, which the .dynamic section holds (DT_RELA is the table's
-       link address; __rela_dyn_start is where it is now). */
+    jal t5, .Lrelocate_image
+    jal t5, .Lenter_boot_stack
+    mv a2, s2
+    mv a3, s3
+    call loader_main
+    j loader_park
+
+.Lsurplus_boot_hart:
+    li a7, SBI_EXT_HSM
+    li a6, 1    /* hart_stop: returns only on failure */
+    ecall
+    j loader_park
+
+/* The EFI door (the PE header's entry point): the firmware calls
+   loader_efi_main's way in with a0 = image handle, a1 = system table, on
+   its own stack. The loader never returns to it: an error stops the machine
+   as on every other path. */
+    .balign 4
+    .globl loader_efi_entry
+loader_efi_entry:
+    lla t0, loader_trap_entry
+    csrw stvec, t0
+    csrr s2, time
+    csrr s3, instret
+    csrci sstatus, SSTATUS_SIE
+    csrw sie, zero
+    lla t0, loader_boot_claimed
+    li t1, 1
+    amoswap.w.aq t0, t1, (t0)
+    bnez t0, loader_park
+    mv s4, a0
+    mv s5, a1
+    jal t5, .Lrelocate_image
+    /* The boot hart is not known yet: loader_efi_main records it. */
+    mv a0, zero
+    jal t5, .Lenter_boot_stack
+    mv a0, s4
+    mv a1, s5
+    mv a2, s2
+    mv a3, s3
+    call loader_efi_main
+    j loader_park
+
+/* The image runs where the firmware put it: apply its R_RISCV_RELATIVE
+   relocations for the distance between that place and the link address,
+   which the .dynamic section holds (DT_RELA is the table's link address;
+   __rela_dyn_start is where it is now). No stack; returns through t5;
+   clobbers a2-a6, t0-t3 and t6, keeps a0 and a1. */
+.Lrelocate_image:
     lla a2, _DYNAMIC
     mv a3, zero     /* DT_RELA */
     mv a4, zero     /* DT_RELASZ */
@@ -102,30 +124,23 @@ _start:
     addi a5, a5, RELA_ENTRY_SIZE
     j .Lrelocate
 .Lrelocated:
+    jr t5
 
+/* The boot stack, with a0 as its hart id, sscratch for the trap handler, and
+   a cleared .bss. Returns through t5. */
+.Lenter_boot_stack:
     lla sp, loader_boot_stack_top
     sd a0, STACK_HART_ID(sp)
     csrw sscratch, sp
     addi sp, sp, -STACK_RESERVED
     mv s0, zero
-
     lla t0, __bss_start
     lla t1, __bss_end
 1:  bgeu t0, t1, 2f
     sd zero, 0(t0)
     addi t0, t0, 8
     j 1b
-2:
-    mv a2, s2
-    mv a3, s3
-    call loader_main
-    j loader_park
-
-.Lsurplus_boot_hart:
-    li a7, SBI_EXT_HSM
-    li a6, 1    /* hart_stop: returns only on failure */
-    ecall
-    j loader_park
+2:  jr t5
 
     .text
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <new>
 
+#include "boot.hpp"
 #include "cmdline.hpp"
 #include "console.hpp"
 #include "handoff.hpp"
@@ -47,9 +48,11 @@ constexpr std::string_view kCompiler =
     "gcc " __VERSION__;
 #endif
 
+}  // namespace
+
 // The device tree's size is in its header; Fdt::create checks the magic
 // before it trusts that size.
-void read_machine(std::uint64_t dtb) {
+fdt::MachineInfo& read_machine(std::uint64_t dtb) {
     new (&plan_storage.plan) loader_api::Plan;
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(dtb);
     std::uint32_t size = fdt::load_be32(fdt::Bytes(bytes, fdt::kHeaderSize), 4);
@@ -63,7 +66,16 @@ void read_machine(std::uint64_t dtb) {
             result.error().format(out);
         });
     }
+    // From here on a failure exits through the tree's sifive,test device.
+    if (plan.machine.has_test_device) loader_exit_device = plan.machine.test_device.value();
+    return plan.machine;
 }
+
+void set_boot_stack_hart_id(std::uint64_t hart_id) {
+    *reinterpret_cast<std::uint64_t*>(reinterpret_cast<std::uintptr_t>(loader_boot_stack_top) + STACK_HART_ID) = hart_id;
+}
+
+namespace {
 
 // A hart the loader may hand a kernel to: enabled and with an MMU (the
 // binding's mmu-type; "riscv,none" says there is none).
@@ -260,16 +272,23 @@ kmem::PhysicalRange image_range(const void* begin, const void* end) {
             kmem::PhysicalAddress(reinterpret_cast<std::uintptr_t>(end))};
 }
 
-kmem::PhysicalRange find_kernel_file() {
-    if (&loader_kernel_elf_end[0] != &loader_kernel_elf_start[0]) return image_range(loader_kernel_elf_start, loader_kernel_elf_end);
+}  // namespace
+
+kmem::PhysicalRange embedded_kernel() { return image_range(loader_kernel_elf_start, loader_kernel_elf_end); }
+
+namespace {
+
+kmem::PhysicalRange find_kernel_file(const DoorInputs& door) {
+    if (!door.kernel_file.empty()) return door.kernel_file;
+    if (const kmem::PhysicalRange embedded = embedded_kernel(); !embedded.empty()) return embedded;
     if (!machine.chosen.has_initrd || machine.chosen.initrd.empty())
         fail("no kernel: this loader was built without one (-Dloader_kernel=none) and the device tree has no initrd (-initrd kernel.elf)");
     return machine.chosen.initrd;
 }
 
-void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const CommandLine& command_line,
+void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& door, const CommandLine& command_line,
                     const PagingModes& supported, const Timestamp& entry) {
-    const kmem::PhysicalRange kernel = find_kernel_file();
+    const kmem::PhysicalRange kernel = find_kernel_file(door);
     loader_api::PlanInput input;
     input.device_tree = {reinterpret_cast<const std::uint8_t*>(dtb), machine.fdt_size};
     input.device_tree_address = kmem::PhysicalAddress(dtb);
@@ -279,6 +298,7 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const CommandLine&
     input.options.has_mode_cap = command_line.has_paging_limit;
     input.options.mode_cap = command_line.paging_limit;
     input.options.kaslr_default = LOADER_KASLR_DEFAULT;
+    input.options.entropy = door.entropy;
     input.options.boot_hart_id = hart_id;
     input.options.loader_text = image_range(__loader_start, __loader_data_start);
     input.options.loader_data = image_range(__loader_data_start, __loader_end);
@@ -317,31 +337,12 @@ void report_plan(const PagingModes& supported) {
 }
 
 }  // namespace
-}  // namespace loader
 
-extern "C" [[noreturn]] void loader_secondary_main(std::uint64_t hart_id, loader::HartSlot* slot) {
-    using namespace loader;
-    __atomic_store_n(&slot->arrived, 1u, __ATOMIC_RELEASE);
-    log<LogLevel::kDebug>([&](Console& out) {
-        kmem::write(out, "hart ");
-        kmem::write_dec(out, hart_id);
-        kmem::write(out, " waiting for its handoff");
-    });
-    loader_handoff(&slot->record);
-}
-
-extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dtb, std::uint64_t entry_time,
-                                         std::uint64_t entry_instret) {
-    using namespace loader;
-    const Timestamp entry{entry_time, entry_instret};
-
-    read_machine(dtb);
+void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, const DoorInputs& door) {
     Timestamp step = read_timestamp();
     const std::uint64_t read_instructions = step.instret - entry.instret;
-    if (machine.has_test_device) loader_exit_device = machine.test_device.value();
     const CommandLine command_line = parse_command_line(machine.chosen.bootargs);
     if (command_line.has_log_level) set_runtime_log_level(command_line.log_level);
-
     log<LogLevel::kInfo>([&](Console& out) {
         kmem::write(out, "reference loader " LOADER_VERSION " (");
         kmem::write(out, kCompiler);
@@ -404,7 +405,7 @@ extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dt
     const PagingModes supported = probe_modes();
     log_step("paging probe", step);
 
-    make_boot_plan(hart_id, dtb, command_line, supported, entry);
+    make_boot_plan(hart_id, dtb, door, command_line, supported, entry);
     log_step("plan", step);
     report_plan(supported);
     // Harts past the slot table (see the warning above) cannot be started.
@@ -464,4 +465,23 @@ extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dt
     for (std::size_t i = 0; i < slot_count; ++i)
         if (slots[i].started) publish(slots[i].record, HandoffState::kGo);
     loader_handoff(&boot_slot.record);
+}
+
+}  // namespace loader
+
+extern "C" [[noreturn]] void loader_secondary_main(std::uint64_t hart_id, loader::HartSlot* slot) {
+    using namespace loader;
+    __atomic_store_n(&slot->arrived, 1u, __ATOMIC_RELEASE);
+    log<LogLevel::kDebug>([&](Console& out) {
+        kmem::write(out, "hart ");
+        kmem::write_dec(out, hart_id);
+        kmem::write(out, " waiting for its handoff");
+    });
+    loader_handoff(&slot->record);
+}
+
+extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dtb, std::uint64_t entry_time,
+                                         std::uint64_t entry_instret) {
+    loader::read_machine(dtb);
+    loader::boot(hart_id, dtb, loader::Timestamp{entry_time, entry_instret});
 }

@@ -4,7 +4,8 @@
 By default OpenSBI starts the image given to -kernel. With --uboot, OpenSBI
 starts U-Boot instead, and U-Boot's own distro boot finds the image (a raw
 Image, loader-*.bin) on a virtio disk built for the run (boot_disk.py) and
-starts it with booti, as on a board.
+starts it with booti, as on a board; with --uboot --efi the disk is an EFI
+system partition and U-Boot starts the image as BOOTRISCV64.EFI.
 
 The test passes when QEMU exits by itself within the time limit (or, with
 --expect-hang, is still running then) with the expected status (the sifive,test device: 0 for pass, the failure code
@@ -37,7 +38,17 @@ def parse_args(argv):
                         help="with --uboot: rewrite the Image header's text_offset (where booti places it)")
     parser.add_argument("--append", help="the kernel command line (-append, or extlinux's append line)")
     parser.add_argument("--kernel-initrd", metavar="FILE",
-                        help="pass FILE as the initrd without judging it (the kernel ELF for loader-none)")
+                        help="pass FILE as the initrd without judging it (the kernel ELF for loader-none); with "
+                             "--efi it is the kernel file beside the loader, /EFI/BOOT/kernel.elf")
+    parser.add_argument("--efi", action="store_true",
+                        help="with --uboot: boot the image as an EFI application; --append becomes the load "
+                             "options, --initrd goes to /initrd.img (named by the load options); in a boot that "
+                             "must pass, every range the loader keeps from the kernel (its 'EFI: kept' lines) must "
+                             "be Reserved in the kernel's memory map")
+    parser.add_argument("--file", action="append", default=[], metavar="DISK_PATH=FILE",
+                        help="with --efi: one more file on the EFI system partition")
+    parser.add_argument("--drop-rng-seed", action="store_true",
+                        help="with --efi: U-Boot removes /chosen/rng-seed before it starts the loader")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before QEMU is killed")
     parser.add_argument("--exit-code", type=int, default=0, help="QEMU's expected exit status")
     parser.add_argument("--expect-hang", action="store_true",
@@ -72,7 +83,20 @@ def fnv1a64(data):
 def boot_command(args, scratch):
     initrd = args.initrd or args.kernel_initrd
     command = [args.qemu, "-machine", "virt", "-nographic", "-bios", "default"]
-    if args.uboot:
+    if args.uboot and args.efi:
+        disk = os.path.join(scratch, "disk.img")
+        files = dict(item.split("=", 1) for item in args.file)
+        load_options = args.append
+        if args.kernel_initrd:
+            files["/EFI/BOOT/kernel.elf"] = args.kernel_initrd
+        if args.initrd:
+            files["/initrd.img"] = args.initrd
+            load_options = "initrd=\\initrd.img" + ("" if load_options is None else " " + load_options)
+        boot_disk.build(disk, args.image, None, load_options, None, efi=True, files=files,
+                        drop_rng_seed=args.drop_rng_seed)
+        command += ["-kernel", args.uboot, "-drive", f"file={disk},format=raw,if=none,id=boot",
+                    "-device", "virtio-blk-device,drive=boot"]
+    elif args.uboot:
         disk = os.path.join(scratch, "disk.img")
         boot_disk.build(disk, args.image, initrd, args.append, args.text_offset)
         command += ["-kernel", args.uboot, "-drive", f"file={disk},format=raw,if=none,id=boot",
@@ -121,6 +145,8 @@ def judge(args, returncode, timed_out, console):
         hits = [line for line in lines if regex.search(line)]
         if hits:
             problems.append(f"forbidden {pattern!r} matches: {hits[0]!r}")
+    if args.efi and args.exit_code == 0:
+        problems += efi_reservations_kept(lines)
     if args.harts:
         hello = re.compile(args.hello)
         seen = {}
@@ -138,6 +164,29 @@ def judge(args, returncode, timed_out, console):
             problems.append(f"more than one hello from harts {repeated}")
         if unexpected:
             problems.append(f"hello from harts that should not exist: {unexpected}")
+    return problems
+
+
+KEPT = re.compile(r"^loader: EFI: kept \[(0x[0-9a-f]+), (0x[0-9a-f]+)\) (.+)$")
+RESERVED_REGION = re.compile(r"^region Reserved \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)$")
+
+
+def efi_reservations_kept(lines):
+    """Every range the loader kept from the firmware's memory map lies in the
+    kernel's Reserved regions (runtime services above all)."""
+    kept = [(int(m.group(1), 16), int(m.group(2), 16), m.group(3)) for m in map(KEPT.search, lines) if m]
+    reserved = sorted((int(m.group(1), 16), int(m.group(2), 16)) for m in map(RESERVED_REGION.search, lines) if m)
+    problems = []
+    if not any("runtime services" in name for _, _, name in kept):
+        problems.append("the loader kept no EFI runtime services region (no 'EFI: kept' line names one)")
+    for begin, end, name in kept:
+        cursor = begin
+        for region_begin, region_end in reserved:
+            if region_begin <= cursor < region_end:
+                cursor = region_end
+        if cursor < end:
+            problems.append(f"{name} [{begin:#x}, {end:#x}) is not Reserved in the kernel's memory map "
+                            f"(from {cursor:#x})")
     return problems
 
 
@@ -180,7 +229,8 @@ def boot_and_judge(args, command):
         return 1
     # The loader's own lines, so a passing log still shows what happened.
     for line in console.split("\n"):
-        if line.startswith(("loader:", "done:", "PASS", "reserved:", "cmdline:", "Moving Image", "Found /")):
+        if line.startswith(("loader:", "done:", "PASS", "reserved:", "region ", "cmdline:", "Moving Image", "Found ",
+                            "Booting ")):
             print(line)
     print("PASS")
     return 0

@@ -334,6 +334,17 @@ void print_facts(const BootInfo& info) {
         kmem::write(out, " physmap offset ");
         kmem::write_hex(out, info.physmap_offset);
     });
+    // For the EFI boot tests: the firmware's runtime regions must be in these.
+    for (const loader_api::MemoryRegion& region : info.regions()) {
+        if (region.kind != loader_api::MemoryRegionKind::Reserved) continue;
+        kernel::println([&](kernel::ConsoleLine& out) {
+            kmem::write(out, "region Reserved [");
+            kmem::write_hex(out, region.range.begin);
+            kmem::write(out, ", ");
+            kmem::write_hex(out, region.range.end);
+            kmem::write(out, ")");
+        });
+    }
     kernel::println([&](kernel::ConsoleLine& out) {
         kmem::write(out, "cmdline: \"");
         kmem::write(out, info.cmdline());

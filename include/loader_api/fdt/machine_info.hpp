@@ -30,7 +30,10 @@ struct MemoryRange {
     std::string_view node{};  // e.g. "memory@80000000"
 };
 
-enum class ReservationSource : std::uint8_t { kMemReserve, kReservedMemory };
+// kFirmwareMemoryMap: not from the tree but from the firmware's own memory
+// map (the loader's EFI door adds what UEFI keeps from the OS); `node` then
+// names the firmware's memory type.
+enum class ReservationSource : std::uint8_t { kMemReserve, kReservedMemory, kFirmwareMemoryMap };
 
 struct ReservedRange {
     kmem::PhysicalRange range{};

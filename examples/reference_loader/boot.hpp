@@ -1,0 +1,41 @@
+#pragma once
+// The path every firmware door ends in (main.cpp): a door reads the device
+// tree into the plan's MachineInfo, adds what only it knows (the EFI door:
+// the firmware's memory map), and hands over to boot().
+
+#include <cstdint>
+#include <span>
+
+#include "kmem/range.hpp"
+#include "loader_api/fdt.hpp"
+#include "platform.hpp"
+
+extern "C" {
+// The image's first byte (image_header.S): where the firmware placed it.
+extern const char loader_image_start[];
+}
+
+namespace loader {
+
+// Reads the device tree at `dtb` into the plan's MachineInfo and returns it;
+// a malformed tree stops the machine with the reader's error.
+loader_api::fdt::MachineInfo& read_machine(std::uint64_t dtb);
+
+// The boot stack's hart id word, for the trap report, when the door learns
+// the boot hart after entry.S set up the stack.
+void set_boot_stack_hart_id(std::uint64_t hart_id);
+
+// The kernel ELF linked into the image; empty in loader-none.
+kmem::PhysicalRange embedded_kernel();
+
+// What a door found besides the device tree.
+struct DoorInputs {
+    kmem::PhysicalRange kernel_file{};        // empty: the embedded kernel, else the initrd
+    std::span<const std::uint8_t> entropy{};  // besides /chosen/rng-seed
+};
+
+// Everything after the door, on the boot hart: plan, start the harts, enter
+// the kernel. `entry` is the door's first timestamp.
+[[noreturn]] void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, const DoorInputs& door = {});
+
+}  // namespace loader
