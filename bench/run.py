@@ -344,15 +344,19 @@ def image_path(build_dir, name, suffix="elf"):
     return os.path.join(build_dir, LOADER_DIR, f"loader-{name}.{suffix}")
 
 
-def boot(image, smp, memory, timeout, uboot=False):
+EFI_LINE = re.compile(r"^loader: EFI: instret: door \+(\d+), in firmware calls (\d+)$", re.M)
+
+
+def boot(image, smp, memory, timeout, uboot=False, efi=False):
     """Boots under -icount; with uboot, `image` is a raw Image that U-Boot's
-    distro boot starts with booti (as the uboot boot tests do)."""
-    door = ["--uboot", UBOOT] if uboot else []
+    distro boot starts with booti (as the uboot boot tests do), with efi as
+    BOOTRISCV64.EFI (as the uefi boot tests do)."""
+    door = (["--uboot", UBOOT] if uboot or efi else []) + (["--efi"] if efi else [])
     args = qemu_boot.parse_args(["--qemu", QEMU, "--image", image, "--timeout", str(timeout)] + door +
                                 ["--expect", KERNEL_LINE.pattern, "--expect", INSTRET_LINE.pattern,
                                  "--expect", PAGING_LINE.pattern, "--expect", "^PASS$",
                                  "--", "-smp", str(smp), "-m", memory, "-icount", "shift=0"])
-    if uboot and not os.path.exists(UBOOT):
+    if (uboot or efi) and not os.path.exists(UBOOT):
         raise NotMeasurable(f"{UBOOT} is missing (Debian package u-boot-qemu)")
     with tempfile.TemporaryDirectory(prefix="bench-boot-") as scratch:
         returncode, timed_out, _, console = qemu_boot.run(args, qemu_boot.boot_command(args, scratch))
@@ -368,7 +372,12 @@ def boot(image, smp, memory, timeout, uboot=False):
                             f"{instret.group(1)} vs {loader_entry}")
     start, arrived = int(instret.group(2)), int(instret.group(3))
     total = kernel_entry - loader_entry
+    efi_line = EFI_LINE.search(console)
+    if efi and not efi_line:
+        raise NotMeasurable(f"{os.path.basename(image)} as EFI: no 'EFI: instret' line")
     return {
+        "efi_door": int(efi_line.group(1)) if efi_line else None,
+        "efi_firmware": int(efi_line.group(2)) if efi_line else None,
         "opensbi": loader_entry,       # reset to the loader's third instruction
         "total": total,                # loader entry to kernel entry, every hart's instructions
         "hart_wait": arrived - start,  # first hart start until all arrived
@@ -479,6 +488,24 @@ def section_boot(table, build_dir, results):
         table.add(name + ".boot_hart", result["boot_hart"], "instr", HOW_BOOT_HART + versus)
         table.add(name + ".firmware", result["opensbi"], "instr",
                   "reset to loader entry: OpenSBI, U-Boot (its 2 s autoboot delay included) and booti")
+    # The EFI door: the same image as BOOTRISCV64.EFI (embedded kernel, no
+    # load options), from efi_main's first instruction.
+    for smp in (1, 4):
+        name = f"boot.efi.smp{smp}.m2G"
+        try:
+            result = boot(image_path(build_dir, MATRIX_IMAGE, "bin"), smp, "2G", 180, efi=True)
+        except (NotMeasurable, subprocess.SubprocessError) as error:
+            table.missing(name, str(error))
+            continue
+        opensbi = results.get((smp, "2G"))
+        versus = f"; OpenSBI -kernel: {opensbi['boot_hart']:,}" if opensbi else ""
+        table.add(name + ".boot_hart", result["boot_hart"], "instr",
+                  f"loader-{MATRIX_IMAGE}.bin as an EFI application: efi_main to kernel entry, " + HOW_BOOT_HART + versus)
+        table.add(name + ".door", result["efi_door"], "instr",
+                  "efi_main to ExitBootServices done and the firmware's memory map taken (device tree read included)")
+        table.add(name + ".in_firmware", result["efi_firmware"], "instr",
+                  f"inside EFI calls (ExitBootServices, GetMemoryMap, protocols): "
+                  f"{100 * result['efi_firmware'] / result['boot_hart']:.0f}% of the boot hart's")
 
 
 def dump_dtb(smp, memory, path):

@@ -27,6 +27,18 @@ constexpr std::string_view kDefaultKernelFile = "kernel.elf";
 // ConOut until ExitBootServices, then null: the console falls back to SBI.
 efi::SimpleTextOutputProtocol* firmware_text = nullptr;
 
+// instret spent inside the firmware's services (figures in
+// docs/performance.md; under -icount it counts instructions).
+std::uint64_t firmware_instret = 0;
+
+template <class Call>
+efi::Status firmware(Call&& call) {
+    const std::uint64_t before = read_timestamp().instret;
+    const efi::Status status = call();
+    firmware_instret += read_timestamp().instret - before;
+    return status;
+}
+
 // GetMemoryMap fills a buffer the loader owns: allocating one would change
 // the very map (and key) it is about to report.
 constexpr std::size_t kMemoryMapBytes = 64 * 1024;
@@ -100,11 +112,12 @@ struct BootHart {
 // (which U-Boot also writes) when the firmware has no such protocol.
 BootHart find_boot_hart(efi::BootServices& services, const fdt::MachineInfo& machine) {
     void* interface = nullptr;
-    if (services.locate_protocol(&efi::kRiscvBootProtocolGuid, nullptr, &interface) == efi::kSuccess &&
+    if (firmware([&] { return services.locate_protocol(&efi::kRiscvBootProtocolGuid, nullptr, &interface); }) ==
+            efi::kSuccess &&
         interface != nullptr) {
         auto* protocol = static_cast<efi::RiscvBootProtocol*>(interface);
         std::uint64_t id = 0;
-        const efi::Status status = protocol->get_boot_hart_id(protocol, &id);
+        const efi::Status status = firmware([&] { return protocol->get_boot_hart_id(protocol, &id); });
         if (status == efi::kSuccess) return {id, "RISCV_EFI_BOOT_PROTOCOL"};
         fail_with([&](Console& out) {
             kmem::write(out, "EFI: RISCV_EFI_BOOT_PROTOCOL.GetBootHartId failed: status ");
@@ -127,8 +140,10 @@ MemoryMap exit_boot_services(efi::Handle image, efi::BootServices& services) {
         map.size = kMemoryMapBytes;
         std::uint64_t key = 0;
         std::uint32_t version = 0;
-        status = services.get_memory_map(&map.size, reinterpret_cast<efi::MemoryDescriptor*>(memory_map), &key,
-                                         &map.descriptor_size, &version);
+        status = firmware([&] {
+            return services.get_memory_map(&map.size, reinterpret_cast<efi::MemoryDescriptor*>(memory_map), &key,
+                                           &map.descriptor_size, &version);
+        });
         if (status != efi::kSuccess)
             fail_with([&](Console& out) {
                 kmem::write(out, "EFI: GetMemoryMap failed: status ");
@@ -144,7 +159,7 @@ MemoryMap exit_boot_services(efi::Handle image, efi::BootServices& services) {
                 kmem::write_dec(out, map.descriptor_size);
                 kmem::write(out, " bytes, fewer than the 40 of EFI_MEMORY_DESCRIPTOR");
             });
-        status = services.exit_boot_services(image, key);
+        status = firmware([&] { return services.exit_boot_services(image, key); });
         if (status == efi::kSuccess) return map;
         if (status != efi::kInvalidParameter) break;
     }
@@ -272,11 +287,12 @@ Path resolve(const Path& directory, std::string_view name) {
 
 efi::FileProtocol& open_volume(efi::BootServices& services, const efi::LoadedImageProtocol& image) {
     void* interface = nullptr;
-    efi::Status status = services.handle_protocol(image.device_handle, &efi::kSimpleFileSystemProtocolGuid, &interface);
+    efi::Status status = firmware(
+        [&] { return services.handle_protocol(image.device_handle, &efi::kSimpleFileSystemProtocolGuid, &interface); });
     efi::FileProtocol* root = nullptr;
     if (status == efi::kSuccess) {
         auto* file_system = static_cast<efi::SimpleFileSystemProtocol*>(interface);
-        status = file_system->open_volume(file_system, &root);
+        status = firmware([&] { return file_system->open_volume(file_system, &root); });
     }
     if (status != efi::kSuccess || root == nullptr)
         fail_with([&](Console& out) {
@@ -303,19 +319,21 @@ kmem::PhysicalRange load_file(efi::BootServices& services, efi::FileProtocol& ro
         });
     };
     efi::FileProtocol* file = nullptr;
-    efi::Status status = root.open(&root, &file, path.text, efi::kFileModeRead, 0);
+    efi::Status status = firmware([&] { return root.open(&root, &file, path.text, efi::kFileModeRead, 0); });
     if (status != efi::kSuccess) failed("open", status);
     alignas(8) std::byte info[512];
     std::uint64_t info_size = sizeof(info);
-    status = file->get_info(file, &efi::kFileInfoGuid, &info_size, info);
+    status = firmware([&] { return file->get_info(file, &efi::kFileInfoGuid, &info_size, info); });
     if (status != efi::kSuccess) failed("GetInfo", status);
     const std::uint64_t size = reinterpret_cast<const efi::FileInfoHead*>(info)->file_size;
     std::uint64_t address = 0;
-    status = services.allocate_pages(efi::AllocateType::AnyPages, efi::MemoryType::LoaderData,
-                                     (size + kmem::kPageSize - 1) / kmem::kPageSize + (size == 0), &address);
+    status = firmware([&] {
+        return services.allocate_pages(efi::AllocateType::AnyPages, efi::MemoryType::LoaderData,
+                                       (size + kmem::kPageSize - 1) / kmem::kPageSize + (size == 0), &address);
+    });
     if (status != efi::kSuccess) failed("AllocatePages", status);
     std::uint64_t read = size;
-    status = file->read(file, &read, reinterpret_cast<void*>(address));
+    status = firmware([&] { return file->read(file, &read, reinterpret_cast<void*>(address)); });
     if (status != efi::kSuccess) failed("Read", status);
     if (read != size)
         fail_with([&](Console& out) {
@@ -329,7 +347,7 @@ kmem::PhysicalRange load_file(efi::BootServices& services, efi::FileProtocol& ro
             kmem::write_dec(out, size);
             kmem::write(out, " bytes");
         });
-    file->close(file);
+    firmware([&] { return file->close(file); });
     return {kmem::PhysicalAddress(address), kmem::PhysicalAddress(address + size)};
 }
 
@@ -413,10 +431,14 @@ std::uint8_t firmware_entropy[32];
 
 std::span<const std::uint8_t> rng_protocol_entropy(efi::BootServices& services) {
     void* interface = nullptr;
-    if (services.locate_protocol(&efi::kRngProtocolGuid, nullptr, &interface) != efi::kSuccess || interface == nullptr)
+    if (firmware([&] { return services.locate_protocol(&efi::kRngProtocolGuid, nullptr, &interface); }) !=
+            efi::kSuccess ||
+        interface == nullptr)
         return {};
     auto* rng = static_cast<efi::RngProtocol*>(interface);
-    if (rng->get_rng(rng, nullptr, sizeof(firmware_entropy), firmware_entropy) != efi::kSuccess) return {};
+    if (firmware([&] { return rng->get_rng(rng, nullptr, sizeof(firmware_entropy), firmware_entropy); }) !=
+        efi::kSuccess)
+        return {};
     return firmware_entropy;
 }
 
@@ -445,7 +467,7 @@ void firmware_console_write(std::string_view text) {
         wide[used++] = code <= 0xffff ? static_cast<char16_t>(code) : u'?';
     }
     wide[used] = 0;
-    firmware_text->output_string(firmware_text, wide);
+    firmware([&] { return firmware_text->output_string(firmware_text, wide); });
 }
 
 }  // namespace loader
@@ -461,7 +483,8 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     set_boot_stack_hart_id(boot_hart.id);
 
     void* interface = nullptr;
-    const efi::Status status = services.handle_protocol(image, &efi::kLoadedImageProtocolGuid, &interface);
+    const efi::Status status =
+        firmware([&] { return services.handle_protocol(image, &efi::kLoadedImageProtocolGuid, &interface); });
     if (status != efi::kSuccess || interface == nullptr)
         fail_with([&](Console& out) {
             kmem::write(out, "EFI: the image handle has no EFI_LOADED_IMAGE_PROTOCOL: status ");
@@ -495,6 +518,7 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     firmware_text = nullptr;
     std::size_t kept = 0;
     reserve_firmware_memory(map, tree, machine, kept);
+    const Timestamp door_done = read_timestamp();
     log<LogLevel::kInfo>([&](Console& out) {
         kmem::write(out, "EFI: image at ");
         kmem::write_hex(out, reinterpret_cast<std::uint64_t>(&loader_image_start));
@@ -510,6 +534,13 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
         kmem::write(out, !machine.chosen.rng_seed.empty() ? "/chosen/rng-seed"
                          : !door.entropy.empty()           ? "EFI_RNG_PROTOCOL"
                                                            : "nowhere");
+    });
+    // For bench/run.py: the door's share of the boot, and the firmware's share of the door.
+    log<LogLevel::kInfo>([&](Console& out) {
+        kmem::write(out, "EFI: instret: door +");
+        kmem::write_dec(out, door_done.instret - entry_instret);
+        kmem::write(out, ", in firmware calls ");
+        kmem::write_dec(out, firmware_instret);
     });
     for (const fdt::ReservedRange& reserved : machine.reserved) {
         if (reserved.source != fdt::ReservationSource::kFirmwareMemoryMap) continue;
