@@ -306,13 +306,17 @@ efi::FileProtocol& open_volume(efi::BootServices& services, const efi::LoadedIma
 // any other input (the kernel file, the initrd): nothing is placed over it.
 kmem::PhysicalRange load_file(efi::BootServices& services, efi::FileProtocol& root, const Path& path,
                               std::string_view what) {
+    // "EFI: kernel "\EFI\BOOT\kernel.elf": "
+    const auto subject = [&](Console& out) {
+        kmem::write(out, "EFI: ");
+        kmem::write(out, what);
+        kmem::write(out, " \"");
+        write_path(out, path);
+        kmem::write(out, "\": ");
+    };
     const auto failed = [&](std::string_view step, efi::Status status) {
         fail_with([&](Console& out) {
-            kmem::write(out, "EFI: ");
-            kmem::write(out, what);
-            kmem::write(out, " \"");
-            write_path(out, path);
-            kmem::write(out, "\": ");
+            subject(out);
             kmem::write(out, step);
             kmem::write(out, " failed: status ");
             write_status(out, status);
@@ -337,11 +341,8 @@ kmem::PhysicalRange load_file(efi::BootServices& services, efi::FileProtocol& ro
     if (status != efi::kSuccess) failed("Read", status);
     if (read != size)
         fail_with([&](Console& out) {
-            kmem::write(out, "EFI: ");
-            kmem::write(out, what);
-            kmem::write(out, " \"");
-            write_path(out, path);
-            kmem::write(out, "\": read ");
+            subject(out);
+            kmem::write(out, "read ");
             kmem::write_dec(out, read);
             kmem::write(out, " of its ");
             kmem::write_dec(out, size);

@@ -21,26 +21,31 @@
 #define SBI_EXT_HSM 0x48534D
 #define SBI_LEGACY_PUTCHAR 1
 
-    .section .text.entry, "ax", @progbits
-    .globl _start
-_start:
-    /* A fault in the next instructions must already be reported. */
+/* The first instructions of every door: the trap vector (a fault in the
+   next instructions must already be reported), the entry timestamps in s2
+   and s3 (as early as they can be measured), interrupts off, and the claim
+   of the boot: a second hart that gets here goes to `surplus`. */
+.macro ENTER_LOADER surplus
     lla t0, loader_trap_entry
     csrw stvec, t0
-    /* Loader entry as early as it can be measured. */
     csrr s2, time
     csrr s3, instret
     csrci sstatus, SSTATUS_SIE
     csrw sie, zero
+    lla t0, loader_boot_claimed
+    li t1, 1
+    amoswap.w.aq t0, t1, (t0)
+    bnez t0, \surplus
+.endm
 
+    .section .text.entry, "ax", @progbits
+    .globl _start
+_start:
     /* One boot hart only. OpenSBI 1.1 under QEMU sometimes sends two harts
        here (seen with -smp 4 on MTTCG); a second one would share the boot
        stack and clear .bss under the first. It goes back to the firmware
        instead (HSM hart_stop), and the boot hart starts it like any other. */
-    lla t0, loader_boot_claimed
-    li t1, 1
-    amoswap.w.aq t0, t1, (t0)
-    bnez t0, .Lsurplus_boot_hart
+    ENTER_LOADER .Lsurplus_boot_hart
 
     jal t5, .Lrelocate_image
     jal t5, .Lenter_boot_stack
@@ -62,16 +67,7 @@ _start:
     .balign 4
     .globl loader_efi_entry
 loader_efi_entry:
-    lla t0, loader_trap_entry
-    csrw stvec, t0
-    csrr s2, time
-    csrr s3, instret
-    csrci sstatus, SSTATUS_SIE
-    csrw sie, zero
-    lla t0, loader_boot_claimed
-    li t1, 1
-    amoswap.w.aq t0, t1, (t0)
-    bnez t0, loader_park
+    ENTER_LOADER loader_park
     mv s4, a0
     mv s5, a1
     jal t5, .Lrelocate_image
