@@ -397,7 +397,7 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     const std::uint64_t frequency = timebase_frequency(boot_hart);
     print_machine(hart_id, usable, frequency);
     log<LogLevel::kDebug>([&](Console& out) {
-        kmem::write(out, "entry to device tree read: ");
+        kmem::write(out, "entry to the end of the door (device tree read; EFI: boot services left): ");
         kmem::write_dec(out, read_instructions);
         kmem::write(out, " instructions");
     });
