@@ -18,9 +18,9 @@
 namespace loader {
 
 // The EFI door prints through the firmware's ConOut until it leaves boot
-// services (efi_door.cpp); every other path, and the EFI door afterwards,
-// through SBI.
-bool firmware_console_active();
+// services (efi_door.cpp): non-null then. Every other path, and the EFI
+// door afterwards, prints through SBI.
+extern void* firmware_console;
 // Up to kConsoleLineBytes of UTF-8, usually a whole line with its '\n'.
 void firmware_console_write(std::string_view text);
 inline constexpr std::size_t kConsoleLineBytes = 160;
@@ -33,7 +33,7 @@ public:
     ~Console() { flush(); }
 
     void put(char c) {
-        if (!firmware_console_active()) {
+        if (firmware_console == nullptr) {
             if (c == '\n') sbi::console_putchar('\r');
             sbi::console_putchar(c);
             return;
@@ -44,7 +44,7 @@ public:
 
 private:
     void flush() {
-        if (used_ > 0 && firmware_console_active()) firmware_console_write({pending_, used_});
+        if (used_ > 0 && firmware_console != nullptr) firmware_console_write({pending_, used_});
         used_ = 0;
     }
 

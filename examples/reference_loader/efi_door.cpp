@@ -24,8 +24,7 @@ namespace fdt = loader_api::fdt;
 // name none: beside the loader (docs: "Booting through UEFI").
 constexpr std::string_view kDefaultKernelFile = "kernel.elf";
 
-// ConOut until ExitBootServices, then null: the console falls back to SBI.
-efi::SimpleTextOutputProtocol* firmware_text = nullptr;
+efi::SimpleTextOutputProtocol* firmware_text() { return static_cast<efi::SimpleTextOutputProtocol*>(firmware_console); }
 
 // instret spent inside the firmware's services (figures in
 // docs/performance.md; under -icount it counts instructions).
@@ -40,9 +39,11 @@ efi::Status firmware(Call&& call) {
 }
 
 // GetMemoryMap fills a buffer the loader owns: allocating one would change
-// the very map (and key) it is about to report.
+// the very map (and key) it is about to report. This and the other buffers
+// of the door are written before they are read, and only on this path:
+// not cleared with .bss, which every other boot would pay for.
 constexpr std::size_t kMemoryMapBytes = 64 * 1024;
-alignas(8) std::byte memory_map[kMemoryMapBytes];
+LOADER_NOCLEAR alignas(8) std::byte memory_map[kMemoryMapBytes];
 
 struct MemoryMap {
     std::uint64_t size = 0;
@@ -361,8 +362,8 @@ struct LoadOptions {
     std::string_view command_line{};
 };
 
-char load_options_text[kLoadOptionsBytes];
-char command_line_text[kLoadOptionsBytes];
+LOADER_NOCLEAR char load_options_text[kLoadOptionsBytes];
+LOADER_NOCLEAR char command_line_text[kLoadOptionsBytes];
 
 // UTF-16 (the firmware's) to UTF-8, up to the first NUL.
 std::size_t utf8_from_utf16(const std::uint8_t* bytes, std::size_t size, char* out, std::size_t capacity) {
@@ -428,7 +429,7 @@ LoadOptions read_load_options(const efi::LoadedImageProtocol& image) {
 }
 
 // EFI_RNG_PROTOCOL's bytes, for a tree without rng-seed.
-std::uint8_t firmware_entropy[32];
+LOADER_NOCLEAR std::uint8_t firmware_entropy[32];
 
 std::span<const std::uint8_t> rng_protocol_entropy(efi::BootServices& services) {
     void* interface = nullptr;
@@ -445,7 +446,8 @@ std::span<const std::uint8_t> rng_protocol_entropy(efi::BootServices& services) 
 
 }  // namespace
 
-bool firmware_console_active() { return firmware_text != nullptr; }
+// ConOut until ExitBootServices, then null: the console falls back to SBI.
+void* firmware_console = nullptr;
 
 // UTF-8 in, UTF-16 out (code points past the BMP as '?'), "\n" as "\r\n".
 void firmware_console_write(std::string_view text) {
@@ -468,7 +470,7 @@ void firmware_console_write(std::string_view text) {
         wide[used++] = code <= 0xffff ? static_cast<char16_t>(code) : u'?';
     }
     wide[used] = 0;
-    firmware([&] { return firmware_text->output_string(firmware_text, wide); });
+    firmware([&] { return firmware_text()->output_string(firmware_text(), wide); });
 }
 
 }  // namespace loader
@@ -476,7 +478,7 @@ void firmware_console_write(std::string_view text) {
 extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::efi::SystemTable* system,
                                              std::uint64_t entry_time, std::uint64_t entry_instret) {
     using namespace loader;
-    firmware_text = system->con_out;
+    firmware_console = system->con_out;
     efi::BootServices& services = *system->boot_services;
     const std::uint8_t* device_tree = find_device_tree(*system);
     fdt::MachineInfo& machine = read_machine(reinterpret_cast<std::uint64_t>(device_tree));
@@ -516,7 +518,7 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     const kmem::PhysicalRange tree{kmem::PhysicalAddress(reinterpret_cast<std::uint64_t>(device_tree)),
                                    kmem::PhysicalAddress(reinterpret_cast<std::uint64_t>(device_tree) + machine.fdt_size)};
     const MemoryMap map = exit_boot_services(image, services);
-    firmware_text = nullptr;
+    firmware_console = nullptr;
     std::size_t kept = 0;
     reserve_firmware_memory(map, tree, machine, kept);
     const Timestamp door_done = read_timestamp();
