@@ -470,42 +470,38 @@ def section_boot(table, build_dir, results):
             continue
         how = f"loader-{image}.elf: {HOW_TOTAL} (exact: one hart); {result['mode']}, {result['frames']} table frames"
         table.add(name + ".kernel_entry", result["total"], "instr", how)
-    # The other door: the same loader and kernel as a raw Image that U-Boot
-    # starts with booti, against the OpenSBI -kernel boot of the matrix.
-    for smp in (1, 4):
-        name = f"boot.uboot.smp{smp}.m2G"
-        try:
-            build(build_dir, [os.path.relpath(image_path(build_dir, MATRIX_IMAGE, "bin"), build_dir)])
-            result = boot(image_path(build_dir, MATRIX_IMAGE, "bin"), smp, "2G", 180, uboot=True)
-        except (NotMeasurable, subprocess.SubprocessError) as error:
-            table.missing(name, str(error))
-            continue
-        opensbi = results.get((smp, "2G"))
-        versus = f"; OpenSBI -kernel: {opensbi['boot_hart']:,}" if opensbi else ""
-        exact = "exact: one hart" if smp == 1 else "QEMU's instret counts every hart"
-        table.add(name + ".kernel_entry", result["total"], "instr",
-                  f"loader-{MATRIX_IMAGE}.bin through U-Boot booti: {HOW_TOTAL} ({exact})")
-        table.add(name + ".boot_hart", result["boot_hart"], "instr", HOW_BOOT_HART + versus)
-        table.add(name + ".firmware", result["opensbi"], "instr",
-                  "reset to loader entry: OpenSBI, U-Boot (its 2 s autoboot delay included) and booti")
-    # The EFI door: the same image as BOOTRISCV64.EFI (embedded kernel, no
-    # load options), from efi_main's first instruction.
-    for smp in (1, 4):
-        name = f"boot.efi.smp{smp}.m2G"
-        try:
-            result = boot(image_path(build_dir, MATRIX_IMAGE, "bin"), smp, "2G", 180, efi=True)
-        except (NotMeasurable, subprocess.SubprocessError) as error:
-            table.missing(name, str(error))
-            continue
-        opensbi = results.get((smp, "2G"))
-        versus = f"; OpenSBI -kernel: {opensbi['boot_hart']:,}" if opensbi else ""
-        table.add(name + ".boot_hart", result["boot_hart"], "instr",
-                  f"loader-{MATRIX_IMAGE}.bin as an EFI application: efi_main to kernel entry, " + HOW_BOOT_HART + versus)
-        table.add(name + ".door", result["efi_door"], "instr",
-                  "efi_main to ExitBootServices done and the firmware's memory map taken (device tree read included)")
-        table.add(name + ".in_firmware", result["efi_firmware"], "instr",
-                  f"inside EFI calls (ExitBootServices, GetMemoryMap, protocols): "
-                  f"{100 * result['efi_firmware'] / result['boot_hart']:.0f}% of the boot hart's")
+    # The other doors: the same loader and kernel as a raw Image that U-Boot
+    # starts with booti, and as BOOTRISCV64.EFI (embedded kernel, no load
+    # options) that U-Boot's UEFI starts, against the OpenSBI -kernel boot.
+    image = image_path(build_dir, MATRIX_IMAGE, "bin")
+    for door in ("uboot", "efi"):
+        for smp in (1, 4):
+            name = f"boot.{door}.smp{smp}.m2G"
+            try:
+                build(build_dir, [os.path.relpath(image, build_dir)])
+                result = boot(image, smp, "2G", 180, uboot=door == "uboot", efi=door == "efi")
+            except (NotMeasurable, subprocess.SubprocessError) as error:
+                table.missing(name, str(error))
+                continue
+            opensbi = results.get((smp, "2G"))
+            versus = f"; OpenSBI -kernel: {opensbi['boot_hart']:,}" if opensbi else ""
+            if door == "uboot":
+                exact = "exact: one hart" if smp == 1 else "QEMU's instret counts every hart"
+                table.add(name + ".kernel_entry", result["total"], "instr",
+                          f"loader-{MATRIX_IMAGE}.bin through U-Boot booti: {HOW_TOTAL} ({exact})")
+                table.add(name + ".boot_hart", result["boot_hart"], "instr", HOW_BOOT_HART + versus)
+                table.add(name + ".firmware", result["opensbi"], "instr",
+                          "reset to loader entry: OpenSBI, U-Boot (its 2 s autoboot delay included) and booti")
+                continue
+            table.add(name + ".boot_hart", result["boot_hart"], "instr",
+                      f"loader-{MATRIX_IMAGE}.bin as an EFI application: efi_main to kernel entry, "
+                      + HOW_BOOT_HART + versus)
+            table.add(name + ".door", result["efi_door"], "instr",
+                      "efi_main to ExitBootServices done and the firmware's memory map taken (device tree read "
+                      "included)")
+            table.add(name + ".in_firmware", result["efi_firmware"], "instr",
+                      f"inside EFI calls (ExitBootServices, GetMemoryMap, protocols): "
+                      f"{100 * result['efi_firmware'] / result['boot_hart']:.0f}% of the boot hart's")
 
 
 def dump_dtb(smp, memory, path):
