@@ -16,6 +16,8 @@
 #include "efi_door.hpp"
 #include "platform.hpp"
 
+extern "C" void loader_take_traps();  // entry.S: the loader's trap vector, interrupts off
+
 namespace loader {
 namespace {
 
@@ -341,6 +343,7 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     const kmem::PhysicalRange tree{kmem::PhysicalAddress(reinterpret_cast<std::uint64_t>(device_tree)),
                                    kmem::PhysicalAddress(reinterpret_cast<std::uint64_t>(device_tree) + machine.fdt_size)};
     const efi::MemoryMapView map = exit_boot_services(image, services);
+    loader_take_traps();
     firmware_console = nullptr;
     std::size_t kept = 0;
     keep_firmware_memory(map, tree, machine, kept);

@@ -21,17 +21,12 @@
 #define SBI_EXT_HSM 0x48534D
 #define SBI_LEGACY_PUTCHAR 1
 
-/* The first instructions of every door: the trap vector (a fault in the
-   next instructions must already be reported), the entry timestamps in s2
-   and s3 (as early as they can be measured), interrupts off, and the claim
-   of the boot: a second hart that gets here goes to `surplus`. */
+/* The first instructions of every door: the entry timestamps in s2 and s3
+   (as early as they can be measured) and the claim of the boot: a second
+   hart that gets here goes to `surplus`. */
 .macro ENTER_LOADER surplus
-    lla t0, loader_trap_entry
-    csrw stvec, t0
     csrr s2, time
     csrr s3, instret
-    csrci sstatus, SSTATUS_SIE
-    csrw sie, zero
     lla t0, loader_boot_claimed
     li t1, 1
     amoswap.w.aq t0, t1, (t0)
@@ -41,6 +36,8 @@
     .section .text.entry, "ax", @progbits
     .globl _start
 _start:
+    /* A fault in the next instructions must already be reported. */
+    jal t5, .Ltake_traps
     /* One boot hart only. OpenSBI 1.1 under QEMU sometimes sends two harts
        here (seen with -smp 4 on MTTCG); a second one would share the boot
        stack and clear .bss under the first. It goes back to the firmware
@@ -63,7 +60,9 @@ _start:
 /* The EFI door (the PE header's entry point): the firmware calls
    loader_efi_main's way in with a0 = image handle, a1 = system table, on
    its own stack. The loader never returns to it: an error stops the machine
-   as on every other path. */
+   as on every other path. Traps and interrupts stay the firmware's while its
+   boot services run (they may need its timer); efi_door.cpp calls
+   loader_take_traps once it has left them. */
     .balign 4
     .globl loader_efi_entry
 loader_efi_entry:
@@ -71,15 +70,33 @@ loader_efi_entry:
     mv s4, a0
     mv s5, a1
     jal t5, .Lrelocate_image
-    /* The boot hart is not known yet: loader_efi_main records it. */
+    /* The boot hart is not known yet: loader_efi_main records it. The
+       firmware's sscratch stays until loader_take_traps. */
     mv a0, zero
+    csrr s6, sscratch
     jal t5, .Lenter_boot_stack
+    csrw sscratch, s6
     mv a0, s4
     mv a1, s5
     mv a2, s2
     mv a3, s3
     call loader_efi_main
     j loader_park
+
+/* The loader's trap vector, interrupts off. No stack; returns through t5
+   (loader_take_traps: through ra, for C++). */
+    .globl loader_take_traps
+loader_take_traps:
+    /* The EFI door, on the boot stack: sscratch as the trap handler wants it. */
+    lla t0, loader_boot_stack_top
+    csrw sscratch, t0
+    mv t5, ra
+.Ltake_traps:
+    lla t0, loader_trap_entry
+    csrw stvec, t0
+    csrci sstatus, SSTATUS_SIE
+    csrw sie, zero
+    jr t5
 
 /* The image runs where the firmware put it: apply its R_RISCV_RELATIVE
    relocations for the distance between that place and the link address,
