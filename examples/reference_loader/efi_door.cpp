@@ -127,13 +127,11 @@ efi::MemoryMapView exit_boot_services(efi::Handle image, efi::BootServices& serv
     });
 }
 
-void keep_firmware_memory(const efi::MemoryMapView& map, kmem::PhysicalRange device_tree, fdt::MachineInfo& machine,
-                          std::size_t& kept) {
+// The reservations added, or a named error that stops the machine.
+std::size_t reserve_firmware_memory(const efi::MemoryMapView& map, kmem::PhysicalRange device_tree,
+                                    fdt::MachineInfo& machine) {
     const auto result = efi::keep_firmware_memory(map, device_tree, machine);
-    if (result) {
-        kept = *result;
-        return;
-    }
+    if (result) return *result;
     const efi::KeepError& error = result.error();
     fail_with([&](Console& out) {
         kmem::write(out, "EFI: memory map descriptor ");
@@ -345,8 +343,7 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     const efi::MemoryMapView map = exit_boot_services(image, services);
     loader_take_traps();
     firmware_console = nullptr;
-    std::size_t kept = 0;
-    keep_firmware_memory(map, tree, machine, kept);
+    const std::size_t kept = reserve_firmware_memory(map, tree, machine);
     const Timestamp door_done = read_timestamp();
     log<LogLevel::kInfo>([&](Console& out) {
         kmem::write(out, "EFI: image at ");
