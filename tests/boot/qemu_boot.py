@@ -83,22 +83,20 @@ def fnv1a64(data):
 def boot_command(args, scratch):
     initrd = args.initrd or args.kernel_initrd
     command = [args.qemu, "-machine", "virt", "-nographic", "-bios", "default"]
-    if args.uboot and args.efi:
+    if args.uboot:
         disk = os.path.join(scratch, "disk.img")
-        files = dict(item.split("=", 1) for item in args.file)
-        load_options = args.append
-        if args.kernel_initrd:
-            files["/EFI/BOOT/kernel.elf"] = args.kernel_initrd
-        if args.initrd:
-            files["/initrd.img"] = args.initrd
-            load_options = "initrd=\\initrd.img" + ("" if load_options is None else " " + load_options)
-        boot_disk.build(disk, args.image, None, load_options, None, efi=True, files=files,
-                        drop_rng_seed=args.drop_rng_seed)
-        command += ["-kernel", args.uboot, "-drive", f"file={disk},format=raw,if=none,id=boot",
-                    "-device", "virtio-blk-device,drive=boot"]
-    elif args.uboot:
-        disk = os.path.join(scratch, "disk.img")
-        boot_disk.build(disk, args.image, initrd, args.append, args.text_offset)
+        if args.efi:
+            files = dict(item.split("=", 1) for item in args.file)
+            load_options = args.append
+            if args.kernel_initrd:
+                files["/EFI/BOOT/kernel.elf"] = args.kernel_initrd
+            if args.initrd:
+                files["/initrd.img"] = args.initrd
+                load_options = "initrd=\\initrd.img" + ("" if load_options is None else " " + load_options)
+            boot_disk.build(disk, args.image, None, load_options, None, efi=True, files=files,
+                            drop_rng_seed=args.drop_rng_seed)
+        else:
+            boot_disk.build(disk, args.image, initrd, args.append, args.text_offset)
         command += ["-kernel", args.uboot, "-drive", f"file={disk},format=raw,if=none,id=boot",
                     "-device", "virtio-blk-device,drive=boot"]
     else:
