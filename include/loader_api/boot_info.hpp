@@ -21,13 +21,23 @@ namespace loader_api {
 // "BOOTINFO" read as a little-endian 64-bit integer.
 inline constexpr std::uint64_t kBootInfoMagic = 0x4f464e49544f4f42;
 inline constexpr std::uint16_t kBootInfoVersionMajor = 1;
-inline constexpr std::uint16_t kBootInfoVersionMinor = 0;
+inline constexpr std::uint16_t kBootInfoVersionMinor = 1;
 
-// Hash of the names, offsets and sizes of every field of BootInfo and of the
-// entry types of its arrays (reflect.hpp computes it and refuses to compile
-// when it differs from this constant). It lives here so that a kernel which
-// includes only this header can still compare it with header.abi_fingerprint.
+// Hash of the names, offsets and sizes of every field of the 1.0 fixed part
+// of BootInfo and of the entry types of its arrays (reflect.hpp computes it
+// and refuses to compile when it differs from this constant). Minor versions
+// only append to the fixed part, so every 1.x block carries this value. It
+// lives here so that a kernel which includes only this header can still
+// compare it with header.abi_fingerprint.
 inline constexpr std::uint64_t kAbiFingerprint = 0x509023801325d573;
+
+// Bytes of the fixed part as each minor version defines it; the fields a
+// minor version appended exist when header.version_minor is at least it.
+inline constexpr std::uint32_t kBootInfoFixedSizeV1_0 = 280;
+inline constexpr std::uint32_t kBootInfoFixedSizeV1_1 = 312;
+constexpr std::uint32_t fixed_size_for_minor(std::uint16_t minor) {
+    return minor == 0 ? kBootInfoFixedSizeV1_0 : kBootInfoFixedSizeV1_1;
+}
 
 // The satp.MODE numbers of the privileged spec, so the value can be written
 // to satp as it is.
@@ -63,8 +73,15 @@ enum class MemoryRegionKind : std::uint32_t {
     Fdt = 8,                // the device tree blob
     Initrd = 9,             // the initial ramdisk
     LoaderReclaimable = 10, // the loader's image (and the kernel ELF outside Kernel); free once the kernel no longer needs it
+    // 1.1: free RAM the physmap does not reach (the paging mode's higher
+    // half is too small for all of RAM); a 1.0 kernel treats it as Reserved.
+    UsableUnmapped = 11,
+    // 1.1: UEFI runtime services code and data (EfiRuntimeServicesCode/Data
+    // of the EFI memory map); Reserved in 1.0. Map them to call the services.
+    EfiRuntimeCode = 12,
+    EfiRuntimeData = 13,
 };
-inline constexpr std::uint32_t kMemoryRegionKindLast = 10;
+inline constexpr std::uint32_t kMemoryRegionKindLast = 13;
 
 constexpr bool is_valid(MemoryRegionKind kind) {
     const auto value = static_cast<std::uint32_t>(kind);
@@ -82,6 +99,9 @@ constexpr std::string_view to_string(MemoryRegionKind kind) {
         case MemoryRegionKind::Fdt: return "Fdt";
         case MemoryRegionKind::Initrd: return "Initrd";
         case MemoryRegionKind::LoaderReclaimable: return "LoaderReclaimable";
+        case MemoryRegionKind::UsableUnmapped: return "UsableUnmapped";
+        case MemoryRegionKind::EfiRuntimeCode: return "EfiRuntimeCode";
+        case MemoryRegionKind::EfiRuntimeData: return "EfiRuntimeData";
     }
     return "?";
 }
@@ -90,15 +110,20 @@ enum class HartState : std::uint32_t {
     Started = 1,     // the hart entered the kernel with its own stack and TLS
     Failed = 2,      // SBI HSM hart_start failed: sbi_error says why
     NotStarted = 3,  // left stopped because LoaderConfig asked for fewer harts
+    // 1.1: a cpu of the device tree that cannot run this kernel (no
+    // mmu-type, or none of the paging mode in use); never started.
+    Unusable = 4,
 };
 constexpr bool is_valid(HartState state) {
-    return state == HartState::Started || state == HartState::Failed || state == HartState::NotStarted;
+    return state == HartState::Started || state == HartState::Failed || state == HartState::NotStarted ||
+           state == HartState::Unusable;
 }
 constexpr std::string_view to_string(HartState state) {
     switch (state) {
         case HartState::Started: return "Started";
         case HartState::Failed: return "Failed";
         case HartState::NotStarted: return "NotStarted";
+        case HartState::Unusable: return "Unusable";
     }
     return "?";
 }
@@ -194,6 +219,16 @@ struct TlsTemplate {
     std::uint64_t alignment = 0;  // power of two; 0 when there is no PT_TLS
 };
 
+// 1.1, BootInfo::entropy_sources: what `random` and the KASLR key were
+// derived from. None of them set: only timer values, which an attacker can
+// guess; the loader then also leaves KASLR off.
+enum EntropySource : std::uint32_t {
+    kEntropyDeviceTree = 1,  // /chosen/rng-seed
+    kEntropyZkr = 2,         // the Zkr `seed` CSR
+    kEntropyEfiRng = 4,      // EFI_RNG_PROTOCOL, before ExitBootServices
+};
+inline constexpr std::uint32_t kEntropySourcesKnown = kEntropyDeviceTree | kEntropyZkr | kEntropyEfiRng;
+
 // rdtime (timebase ticks) and rdinstret values read by the boot hart.
 struct Timestamps {
     std::uint64_t loader_entry_time = 0;
@@ -223,6 +258,16 @@ struct BootInfo {
     std::uint8_t random[32] = {};   // fresh entropy, not used for KASLR
     std::uint64_t timebase_frequency = 0;  // Hz of rdtime
     Timestamps timestamps;
+    // --- 1.1 (read only when header.version_minor >= 1; has_v1_1())
+    std::uint32_t entropy_sources = 0;     // EntropySource bits
+    std::uint32_t reserved = 0;            // explicit padding, 0
+    std::uint64_t efi_system_table = 0;    // physical address of EFI_SYSTEM_TABLE; 0 unless started through UEFI
+    ArrayRef efi_memory_map;               // bytes (count = byte length): the map GetMemoryMap returned for ExitBootServices
+    std::uint32_t efi_memory_descriptor_size = 0;     // stride of efi_memory_map, 0 when it is empty
+    std::uint32_t efi_memory_descriptor_version = 0;  // as GetMemoryMap returned it
+
+    // The 1.1 fields exist (an older block ends at offset 280).
+    bool has_v1_1() const { return header.version_minor >= 1; }
 
     // Typed views of the arrays. They trust the offsets: run validate() on a
     // block that did not come from a trusted loader.
@@ -235,6 +280,13 @@ struct BootInfo {
 
     // The entry of `hart_id`, or nullptr; the table is sorted, so this is a
     // binary search (hart ids may be sparse and large).
+    // The raw EFI memory map (descriptors of efi_memory_descriptor_size
+    // bytes, EFI_MEMORY_DESCRIPTOR at the start of each); empty before 1.1.
+    std::span<const std::byte> efi_memory_map_bytes() const {
+        if (!has_v1_1()) return {};
+        return {bytes() + efi_memory_map.offset, efi_memory_map.count};
+    }
+
     const HartInfo* find_hart(std::uint64_t hart_id) const {
         auto table = hart_table();
         std::size_t low = 0, high = table.size();
@@ -302,7 +354,7 @@ static_assert(offsetof(Timestamps, loader_entry_instret) == 8);
 static_assert(offsetof(Timestamps, handoff_time) == 16);
 static_assert(offsetof(Timestamps, handoff_instret) == 24);
 
-static_assert(kAbiType<BootInfo> && sizeof(BootInfo) == 280 && alignof(BootInfo) == 8);
+static_assert(kAbiType<BootInfo> && sizeof(BootInfo) == kBootInfoFixedSizeV1_1 && alignof(BootInfo) == 8);
 static_assert(offsetof(BootInfo, header) == 0);
 static_assert(offsetof(BootInfo, boot_hart_id) == 24);
 static_assert(offsetof(BootInfo, harts) == 32);
@@ -323,5 +375,11 @@ static_assert(offsetof(BootInfo, initrd) == 192);
 static_assert(offsetof(BootInfo, random) == 208);
 static_assert(offsetof(BootInfo, timebase_frequency) == 240);
 static_assert(offsetof(BootInfo, timestamps) == 248);
+static_assert(offsetof(BootInfo, entropy_sources) == kBootInfoFixedSizeV1_0);
+static_assert(offsetof(BootInfo, reserved) == 284);
+static_assert(offsetof(BootInfo, efi_system_table) == 288);
+static_assert(offsetof(BootInfo, efi_memory_map) == 296);
+static_assert(offsetof(BootInfo, efi_memory_descriptor_size) == 304);
+static_assert(offsetof(BootInfo, efi_memory_descriptor_version) == 308);
 
 }  // namespace loader_api

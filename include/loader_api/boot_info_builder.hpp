@@ -21,6 +21,7 @@ struct BootInfoCapacity {
     std::uint32_t regions = 0;
     std::uint32_t segments = 0;
     std::uint32_t command_line = 0;  // bytes, without the terminating NUL
+    std::uint32_t efi_memory_map = 0;  // bytes (1.1)
 };
 
 struct BuildError {
@@ -34,6 +35,7 @@ struct BuildError {
         RegionOutOfOrder,    // needed: the new region's begin, available: the previous region's end
         TooManySegments,
         CommandLineTooLong,  // needed / available: bytes
+        EfiMemoryMapTooLarge,  // needed / available: bytes
     };
     Code code = Code::BufferTooSmall;
     std::uint64_t needed = 0;
@@ -52,6 +54,7 @@ struct BuildError {
             case Code::RegionOutOfOrder: kmem::write(sink, "region out of order: begins at "); break;
             case Code::TooManySegments: kmem::write(sink, "kernel segment table full: entry "); break;
             case Code::CommandLineTooLong: kmem::write(sink, "command line too long: "); break;
+            case Code::EfiMemoryMapTooLarge: kmem::write(sink, "EFI memory map too large: "); break;
         }
         kmem::write_hex(sink, needed);
         switch (code) {
@@ -69,14 +72,15 @@ namespace detail {
 constexpr std::uint64_t round_up_8(std::uint64_t value) { return (value + 7) & ~std::uint64_t{7}; }
 
 struct BootInfoOffsets {
-    std::uint64_t harts, regions, segments, command_line, total;
+    std::uint64_t harts, regions, segments, efi_memory_map, command_line, total;
 };
 constexpr BootInfoOffsets offsets_for(const BootInfoCapacity& capacity) {
     BootInfoOffsets offsets{};
     offsets.harts = sizeof(BootInfo);
     offsets.regions = offsets.harts + std::uint64_t{capacity.harts} * sizeof(HartInfo);
     offsets.segments = offsets.regions + std::uint64_t{capacity.regions} * sizeof(MemoryRegion);
-    offsets.command_line = offsets.segments + std::uint64_t{capacity.segments} * sizeof(KernelSegment);
+    offsets.efi_memory_map = offsets.segments + std::uint64_t{capacity.segments} * sizeof(KernelSegment);
+    offsets.command_line = round_up_8(offsets.efi_memory_map + capacity.efi_memory_map);
     offsets.total = round_up_8(offsets.command_line + capacity.command_line + 1);
     return offsets;
 }
@@ -118,10 +122,12 @@ public:
         builder.info_->memory_regions = {static_cast<std::uint32_t>(offsets.regions), 0};
         builder.info_->kernel_segments = {static_cast<std::uint32_t>(offsets.segments), 0};
         builder.info_->command_line = {static_cast<std::uint32_t>(offsets.command_line), 0};
+        builder.info_->efi_memory_map = {static_cast<std::uint32_t>(offsets.efi_memory_map), 0};
         builder.harts_ = construct<HartInfo>(base + offsets.harts, capacity.harts);
         builder.regions_ = construct<MemoryRegion>(base + offsets.regions, capacity.regions);
         builder.segments_ = construct<KernelSegment>(base + offsets.segments, capacity.segments);
         builder.command_line_ = reinterpret_cast<char*>(base + offsets.command_line);
+        builder.efi_memory_map_ = base + offsets.efi_memory_map;
         return builder;
     }
 
@@ -186,6 +192,18 @@ public:
         return {};
     }
 
+    // The descriptors as GetMemoryMap returned them, copied byte for byte.
+    kmem::Expected<void, BuildError> set_efi_memory_map(std::span<const std::byte> map, std::uint32_t descriptor_size,
+                                                        std::uint32_t descriptor_version) {
+        if (map.size() > capacity_.efi_memory_map)
+            return kmem::unexpected(BuildError{BuildError::Code::EfiMemoryMapTooLarge, map.size(), capacity_.efi_memory_map});
+        for (std::size_t i = 0; i < map.size(); ++i) efi_memory_map_[i] = map[i];
+        info_->efi_memory_map.count = static_cast<std::uint32_t>(map.size());
+        info_->efi_memory_descriptor_size = descriptor_size;
+        info_->efi_memory_descriptor_version = descriptor_version;
+        return {};
+    }
+
 private:
     template <class T>
     static T* construct(std::byte* where, std::uint32_t count) {
@@ -200,6 +218,7 @@ private:
     MemoryRegion* regions_ = nullptr;
     KernelSegment* segments_ = nullptr;
     char* command_line_ = nullptr;
+    std::byte* efi_memory_map_ = nullptr;
 };
 
 }  // namespace loader_api

@@ -74,7 +74,8 @@ LOADER_API_REFLECT(loader_api::TlsTemplate, start, file_size, memory_size, align
 LOADER_API_REFLECT(loader_api::Timestamps, loader_entry_time, loader_entry_instret, handoff_time, handoff_instret);
 LOADER_API_REFLECT(loader_api::BootInfo, header, boot_hart_id, harts, memory_regions, kernel_segments, command_line,
                    paging_mode, flags, root_table, physmap_offset, physmap, kernel_virtual, kaslr_slide, kernel_file,
-                   tls_template, device_tree, initrd, random, timebase_frequency, timestamps);
+                   tls_template, device_tree, initrd, random, timebase_frequency, timestamps, entropy_sources, reserved,
+                   efi_system_table, efi_memory_map, efi_memory_descriptor_size, efi_memory_descriptor_version);
 LOADER_API_REFLECT(loader_api::LoaderConfig, magic, version_major, version_minor, size, stack_size, min_paging_mode,
                    max_paging_mode, preferred_paging_mode, kaslr, start_harts, max_harts, allow_write_execute,
                    log_level);
@@ -122,10 +123,13 @@ constexpr std::uint64_t hash_text(std::uint64_t hash, std::string_view text) {
     return hash_byte(hash, 0);
 }
 
+// `prefix_size`: only the fields that begin below it count (the part of a
+// type that later minor versions only append to).
 template <Reflected T>
-constexpr std::uint64_t fingerprint(std::uint64_t hash = kFnvBasis) {
+constexpr std::uint64_t fingerprint(std::uint64_t hash = kFnvBasis, std::size_t prefix_size = sizeof(T)) {
     hash = hash_byte(hash, '{');
     for_each_field_type<T>([&]<class M>(const FieldLayout& layout, M*) {
+        if (layout.offset >= prefix_size) return;
         hash = hash_text(hash, layout.name);
         hash = hash_u64(hash, layout.offset);
         hash = hash_u64(hash, layout.size);
@@ -135,10 +139,11 @@ constexpr std::uint64_t fingerprint(std::uint64_t hash = kFnvBasis) {
     return hash_byte(hash, '}');
 }
 
-// The block's own fields and the entry types of its arrays: all of what a
-// kernel reads.
+// The block's 1.0 fields and the entry types of its arrays: what every 1.x
+// kernel reads. Fields a minor version appends are left out, so the value
+// stays that of 1.0 and an older kernel still accepts a newer block.
 constexpr std::uint64_t abi_fingerprint() {
-    std::uint64_t hash = fingerprint<BootInfo>();
+    std::uint64_t hash = fingerprint<BootInfo>(kFnvBasis, kBootInfoFixedSizeV1_0);
     hash = fingerprint<HartInfo>(hash);
     hash = fingerprint<MemoryRegion>(hash);
     hash = fingerprint<KernelSegment>(hash);

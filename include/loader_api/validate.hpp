@@ -67,6 +67,9 @@ struct ValidationError {
         RandomAllZero,
         TimebaseZero,
         TimestampsBackwards,
+        EntropySourceUnknown,
+        EfiMemoryMapMalformed,
+        EfiSystemTableMisplaced,
     };
     Code code = Code::BadMagic;
     std::string_view field;          // e.g. "memory_regions", "tls_template.alignment"
@@ -131,6 +134,9 @@ struct ValidationError {
             case Code::RandomAllZero: return {"random bytes all zero", ""};
             case Code::TimebaseZero: return {"timebase frequency is zero", ""};
             case Code::TimestampsBackwards: return {"handoff before loader entry: handoff", "entry"};
+            case Code::EntropySourceUnknown: return {"unknown entropy source bits", "known"};
+            case Code::EfiMemoryMapMalformed: return {"EFI memory map not whole descriptors of at least 40 bytes: bytes", "descriptor size"};
+            case Code::EfiSystemTableMisplaced: return {"EFI system table not 8-byte aligned in RAM", ""};
         }
         return {"?", ""};
     }
@@ -210,13 +216,17 @@ constexpr Result check_order(Range range, std::string_view field, std::uint64_t 
     return {};
 }
 
+// The fixed part of this block: arrays start after it. A newer minor's
+// block has at least the fields this build knows.
+constexpr std::uint32_t fixed_size(const BootInfo& info) { return fixed_size_for_minor(info.header.version_minor); }
+
 inline Result check_header(const BootInfo& info, std::size_t available) {
     const BootInfoHeader& header = info.header;
     if (header.magic != kBootInfoMagic) return fail(Code::BadMagic, "header.magic", header.magic, kBootInfoMagic);
     if (header.version_major != kBootInfoVersionMajor)
         return fail(Code::UnsupportedVersion, "header.version_major", header.version_major, kBootInfoVersionMajor);
-    if (header.total_size < sizeof(BootInfo))
-        return fail(Code::TotalSizeTooSmall, "header.total_size", header.total_size, sizeof(BootInfo));
+    const std::uint32_t fixed = fixed_size(info);
+    if (header.total_size < fixed) return fail(Code::TotalSizeTooSmall, "header.total_size", header.total_size, fixed);
     if (header.total_size > available)
         return fail(Code::TotalSizeBeyondAvailable, "header.total_size", header.total_size, available);
     if (header.abi_fingerprint != kAbiFingerprint)
@@ -225,9 +235,8 @@ inline Result check_header(const BootInfo& info, std::size_t available) {
     const auto inside = [&](ArrayRef ref, std::uint64_t entry_size, std::uint64_t alignment,
                             std::string_view field) -> Result {
         const std::uint64_t end = ref.offset + std::uint64_t{ref.count} * entry_size;  // < 2^65, no overflow in 64 bits
-        if (ref.offset < sizeof(BootInfo) || ref.offset % alignment != 0 || end > header.total_size)
-            return fail(Code::ArrayOutOfBounds, field, ref.offset < sizeof(BootInfo) ? ref.offset : end,
-                        header.total_size);
+        if (ref.offset < fixed || ref.offset % alignment != 0 || end > header.total_size)
+            return fail(Code::ArrayOutOfBounds, field, ref.offset < fixed ? ref.offset : end, header.total_size);
         return {};
     };
     KMEM_TRY(inside(info.harts, sizeof(HartInfo), alignof(HartInfo), "harts"));
@@ -235,6 +244,8 @@ inline Result check_header(const BootInfo& info, std::size_t available) {
     KMEM_TRY(inside(info.kernel_segments, sizeof(KernelSegment), alignof(KernelSegment), "kernel_segments"));
     // The NUL after the text is part of the contract, so it must fit too.
     KMEM_TRY(inside({info.command_line.offset, info.command_line.count + 1}, 1, 1, "command_line"));
+    if (info.has_v1_1() && info.efi_memory_map.count != 0)
+        KMEM_TRY(inside(info.efi_memory_map, 1, 8, "efi_memory_map"));
     const auto terminator = static_cast<char>(info.bytes()[info.command_line.offset + info.command_line.count]);
     if (terminator != '\0')
         return fail(Code::CommandLineNotTerminated, "command_line", static_cast<std::uint8_t>(terminator));
@@ -275,9 +286,17 @@ inline Result check_paging(const BootInfo& info, std::span<const MemoryRegion> r
 
     KMEM_TRY(check_order(info.physmap, "physmap"));
     KMEM_TRY(check_higher_half(info.physmap, "physmap", Error::kNoIndex, va_bits));
-    // Regions are sorted: the first begin and the last end bound all RAM.
-    const std::uint64_t ram_begin = regions.front().range.begin;
-    const std::uint64_t ram_end = regions.back().range.end;
+    // Regions are sorted: the first and the last region the physmap must
+    // reach bound them all. UsableUnmapped RAM is, by definition, beyond it.
+    std::uint64_t ram_begin = 0, ram_end = 0;
+    bool any_mapped = false;
+    for (const MemoryRegion& region : regions) {
+        if (region.kind == MemoryRegionKind::UsableUnmapped) continue;
+        if (!any_mapped) ram_begin = region.range.begin;
+        ram_end = region.range.end;
+        any_mapped = true;
+    }
+    if (!any_mapped) return fail(Code::PhysmapIncomplete, "physmap", regions.front().range.begin, 0);
     std::uint64_t mapped_begin = 0, mapped_end = 0;
     if (__builtin_add_overflow(ram_begin, info.physmap_offset, &mapped_begin) ||
         __builtin_add_overflow(ram_end, info.physmap_offset, &mapped_end))
@@ -389,6 +408,23 @@ inline Result check_harts(const BootInfo& info) {
     return {};
 }
 
+// 1.1 fields; a 1.0 block has none of them.
+inline Result check_v1_1(const BootInfo& info, std::span<const MemoryRegion> regions) {
+    if (!info.has_v1_1()) return {};
+    const bool newer_minor = info.header.version_minor > kBootInfoVersionMinor;
+    if ((info.entropy_sources & ~kEntropySourcesKnown) != 0 && !newer_minor)
+        return fail(Code::EntropySourceUnknown, "entropy_sources", info.entropy_sources, kEntropySourcesKnown);
+    const std::uint32_t bytes = info.efi_memory_map.count;
+    const std::uint32_t stride = info.efi_memory_descriptor_size;
+    if (bytes != 0 && (stride < 40 || stride % 8 != 0 || bytes % stride != 0))
+        return fail(Code::EfiMemoryMapMalformed, "efi_memory_map", bytes, stride);
+    if (info.efi_system_table != 0 &&
+        (info.efi_system_table % 8 != 0 ||
+         !covered(regions, {info.efi_system_table, info.efi_system_table + 8}, true, MemoryRegionKind::Usable)))
+        return fail(Code::EfiSystemTableMisplaced, "efi_system_table", info.efi_system_table);
+    return {};
+}
+
 inline Result check_placed(PhysRange range, std::string_view field, std::span<const MemoryRegion> regions,
                            bool any_kind, MemoryRegionKind kind) {
     KMEM_TRY(check_order(range, field));
@@ -417,6 +453,7 @@ inline kmem::Expected<void, ValidationError> validate(const BootInfo& info, std:
     KMEM_TRY(detail::check_placed(info.kernel_file, "kernel_file", regions, true, MemoryRegionKind::Kernel));
     KMEM_TRY(detail::check_placed(info.device_tree, "device_tree", regions, false, MemoryRegionKind::Fdt));
     KMEM_TRY(detail::check_placed(info.initrd, "initrd", regions, false, MemoryRegionKind::Initrd));
+    KMEM_TRY(detail::check_v1_1(info, regions));
 
     bool any_random = false;
     for (std::uint8_t byte : info.random) any_random |= byte != 0;

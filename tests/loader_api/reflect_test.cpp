@@ -50,6 +50,12 @@ struct Flattened {  // inner's fields inlined: same bytes, different structure
     std::uint32_t b;
     std::uint8_t bytes[8];
 };
+struct Appended {  // a minor version's addition after Base's fields
+    std::uint64_t x;
+    Inner inner;
+    std::uint8_t bytes[8];
+    std::uint64_t added;
+};
 }  // namespace probe
 
 LOADER_API_REFLECT(probe::Inner, a, b);
@@ -60,6 +66,7 @@ LOADER_API_REFLECT(probe::Moved, inner, x, bytes);
 LOADER_API_REFLECT(probe::Resized, x, inner, bytes);
 LOADER_API_REFLECT(probe::NestedChange, x, inner, bytes);
 LOADER_API_REFLECT(probe::Flattened, x, a, b, bytes);
+LOADER_API_REFLECT(probe::Appended, x, inner, bytes, added);
 
 using namespace loader_api;
 namespace r = loader_api::reflect;
@@ -75,6 +82,17 @@ TEST_CASE("fingerprint: every kind of field change is detected") {
     CHECK(r::fingerprint<probe::Inner>() != r::fingerprint<probe::InnerRenamed>());
 }
 
+TEST_CASE("fingerprint: fields appended after the prefix do not count, every other change does") {
+    constexpr auto base = r::fingerprint<probe::Base>();
+    CHECK(r::fingerprint<probe::Appended>() != base);
+    CHECK(r::fingerprint<probe::Appended>(r::kFnvBasis, sizeof(probe::Base)) == base);
+    CHECK(r::fingerprint<probe::Renamed>(r::kFnvBasis, sizeof(probe::Base)) != base);
+    // BootInfo 1.1 appends to the 1.0 part: the block's fingerprint is still 1.0's.
+    CHECK(r::abi_fingerprint() == kAbiFingerprint);
+    CHECK(r::abi_fingerprint() == 0x509023801325d573);
+    CHECK(r::fingerprint<BootInfo>() != r::fingerprint<BootInfo>(r::kFnvBasis, kBootInfoFixedSizeV1_0));
+}
+
 TEST_CASE("fingerprint: the header constant is the computed one") {
     // reflect.hpp refuses to compile otherwise; this documents the link.
     static_assert(r::abi_fingerprint() == kAbiFingerprint);
@@ -87,7 +105,9 @@ TEST_CASE("field layout matches offsetof") {
     CHECK(r::Layout<BootInfo>::fields[19].name == "timestamps");
     CHECK(r::Layout<BootInfo>::fields[19].offset == offsetof(BootInfo, timestamps));
     CHECK(r::Layout<BootInfo>::fields[17].size == 32);  // random
-    CHECK(std::size(r::Layout<BootInfo>::fields) == 20);
+    CHECK(std::size(r::Layout<BootInfo>::fields) == 26);
+    CHECK(r::Layout<BootInfo>::fields[20].name == "entropy_sources");
+    CHECK(r::Layout<BootInfo>::fields[20].offset == kBootInfoFixedSizeV1_0);
     CHECK(std::size(r::Layout<LoaderConfig>::fields) == 13);
     // The fields are listed in order and cover the struct without gaps.
     std::size_t end = 0;
@@ -131,7 +151,7 @@ TEST_CASE("format: the whole block, arrays included") {
     sample::Block block;
     sample::build(block);
     const std::string text = formatted([&](auto& s) { r::format_boot_info(s, block.info()); });
-    CHECK(text.starts_with("BootInfo\n  header: {magic: 0x4f464e49544f4f42, version_major: 1, version_minor: 0, total_size: 1056, "));
+    CHECK(text.starts_with("BootInfo\n  header: {magic: 0x4f464e49544f4f42, version_major: 1, version_minor: 1, total_size: 1088, "));
     CHECK(text.find("\n  boot_hart_id: 5\n") != std::string::npos);
     CHECK(text.find("\n  paging_mode: Sv48\n") != std::string::npos);
     CHECK(text.find("\n  physmap: [0xffff800080000000, 0xffff800090000000) 256 MiB\n") != std::string::npos);

@@ -39,9 +39,9 @@ TEST_CASE("builder: layout, sorting, merging") {
     const BootInfo& info = block.info();
     CHECK(info.header.magic == 0x4f464e49544f4f42);
     CHECK(info.header.total_size == required_size(BootInfoCapacity{4, 16, 4, 64}));
-    // 280 + 4*48 + 16*24 + 4*32 + 64 + 1, rounded up to 8.
-    CHECK(info.header.total_size == 1056);
-    CHECK(info.harts.offset == 280);
+    // 312 + 4*48 + 16*24 + 4*32 + 64 + 1, rounded up to 8.
+    CHECK(info.header.total_size == 1088);
+    CHECK(info.harts.offset == 312);
     REQUIRE(info.hart_table().size() == 3);
     CHECK(info.hart_table()[0].hart_id == 0);
     CHECK(info.hart_table()[1].hart_id == 5);
@@ -79,7 +79,7 @@ TEST_CASE("builder: buffer errors") {
     auto small = BootInfoBuilder::create(bytes, {4, 16, 4, 64});
     REQUIRE(!small.has_value());
     CHECK(small.error().code == BuildError::Code::BufferTooSmall);
-    CHECK(small.error().needed == 1056);
+    CHECK(small.error().needed == 1088);
     CHECK(small.error().available == 512);
     auto misaligned = BootInfoBuilder::create(std::span(bytes + 4, 500), {1, 1, 1, 1});
     REQUIRE(!misaligned.has_value());
@@ -87,7 +87,7 @@ TEST_CASE("builder: buffer errors") {
     char line[160];
     kmem::BufferSink sink(line, sizeof line);
     small.error().format(sink);
-    CHECK(sink.view() == "boot info builder: buffer too small: need 0x420, capacity 0x200");
+    CHECK(sink.view() == "boot info builder: buffer too small: need 0x440, capacity 0x200");
 }
 
 TEST_CASE("validate: the sample block is valid") {
