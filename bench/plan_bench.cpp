@@ -145,6 +145,7 @@ int plan_one(const std::string& dtb_path, const std::string& kernel_path, const 
         for (unsigned b = 0; b < 8; ++b) entropy[b] = static_cast<std::uint8_t>((i + 1) >> (8 * b));
         plan_test::Machine variant = machine;
         variant.input.options.entropy = entropy;
+        variant.input.options.entropy_sources = loader_api::kEntropyZkr;
         SimulatedMemory variant_memory;
         variant_memory.store(variant.input.kernel_address, variant.input.kernel);
         variant_memory.store(variant.input.device_tree_address, plan_test::as_bytes(variant.dtb));

@@ -343,6 +343,7 @@ int run(int argc, char** argv) {
     context.rng_seed_bytes = machine->chosen.rng_seed.size();
     if (options.seed) {
         input.options.entropy = *options.seed;
+        input.options.entropy_sources = loader_api::kEntropyZkr;  // stands for the loader's own source
         context.entropy = EntropySource::Seed;
         context.entropy_bytes = options.seed->size();
     } else if (!machine->chosen.rng_seed.empty()) {

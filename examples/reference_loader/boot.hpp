@@ -32,6 +32,12 @@ kmem::PhysicalRange embedded_kernel();
 struct DoorInputs {
     kmem::PhysicalRange kernel_file{};        // empty: the embedded kernel, else the initrd
     std::span<const std::uint8_t> entropy{};  // besides /chosen/rng-seed
+    std::uint32_t entropy_sources = 0;        // loader_api::kEntropy* bits of `entropy`
+    // Started as an EFI application: handed on to the kernel (BootInfo 1.1).
+    std::uint64_t efi_system_table = 0;
+    std::span<const std::byte> efi_memory_map{};
+    std::uint32_t efi_memory_descriptor_size = 0;
+    std::uint32_t efi_memory_descriptor_version = 0;
 };
 
 // Everything after the door, on the boot hart: plan, start the harts, enter

@@ -14,6 +14,7 @@
 #include "console.hpp"
 #include "efi.hpp"
 #include "efi_door.hpp"
+#include "loader_api/boot_info.hpp"
 #include "platform.hpp"
 
 extern "C" void loader_take_traps();  // entry.S: the loader's trap vector, interrupts off
@@ -97,10 +98,9 @@ efi::MemoryMapView exit_boot_services(efi::Handle image, efi::BootServices& serv
     for (int attempt = 0; attempt < kAttempts; ++attempt) {
         efi::MemoryMapView map{memory_map, kMemoryMapBytes, 0};
         std::uint64_t key = 0;
-        std::uint32_t version = 0;
         status = firmware([&] {
             return services.get_memory_map(&map.size, reinterpret_cast<efi::MemoryDescriptor*>(memory_map), &key,
-                                           &map.descriptor_size, &version);
+                                           &map.descriptor_size, &map.descriptor_version);
         });
         if (status != efi::kSuccess)
             fail_with([&](Console& out) {
@@ -336,7 +336,11 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
         machine.chosen.bootargs = words.command_line;
         machine.chosen.has_bootargs = true;
     }
-    if (machine.chosen.rng_seed.empty()) door.entropy = rng_protocol_entropy(services);
+    if (machine.chosen.rng_seed.empty()) {
+        door.entropy = rng_protocol_entropy(services);
+        if (!door.entropy.empty()) door.entropy_sources = loader_api::kEntropyEfiRng;
+    }
+    door.efi_system_table = reinterpret_cast<std::uint64_t>(system);
 
     const kmem::PhysicalRange tree{kmem::PhysicalAddress(reinterpret_cast<std::uint64_t>(device_tree)),
                                    kmem::PhysicalAddress(reinterpret_cast<std::uint64_t>(device_tree) + machine.fdt_size)};
@@ -344,6 +348,9 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     loader_take_traps();
     firmware_console = nullptr;
     const std::size_t kept = reserve_firmware_memory(map, tree, machine);
+    door.efi_memory_map = {map.bytes, map.size};
+    door.efi_memory_descriptor_size = static_cast<std::uint32_t>(map.descriptor_size);
+    door.efi_memory_descriptor_version = map.descriptor_version;
     const Timestamp door_done = read_timestamp();
     log<LogLevel::kInfo>([&](Console& out) {
         kmem::write(out, "EFI: image at ");
@@ -369,7 +376,7 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
         kmem::write_dec(out, firmware_instret);
     });
     for (const fdt::ReservedRange& reserved : machine.reserved) {
-        if (reserved.source != fdt::ReservationSource::kFirmwareMemoryMap) continue;
+        if (!fdt::from_firmware_map(reserved.source)) continue;
         log<LogLevel::kInfo>([&](Console& out) {
             kmem::write(out, "EFI: kept ");
             reserved.range.format(out);

@@ -194,6 +194,7 @@ struct MemoryMapView {
     const std::byte* bytes = nullptr;
     std::uint64_t size = 0;
     std::uint64_t descriptor_size = 0;
+    std::uint32_t descriptor_version = 0;
 
     constexpr std::size_t count() const {
         return descriptor_size < sizeof(MemoryDescriptor) ? 0 : size / descriptor_size;
@@ -234,8 +235,11 @@ inline kmem::Expected<std::size_t, KeepError> keep_firmware_memory(const MemoryM
                 return true;
             }
         }
-        if (!machine.reserved.push({range, fdt::ReservationSource::kFirmwareMemoryMap,
-                                    type == MemoryType::MemoryMappedIo, name}))
+        const fdt::ReservationSource source = type == MemoryType::RuntimeServicesCode ? fdt::ReservationSource::kFirmwareRuntimeCode
+                                              : type == MemoryType::RuntimeServicesData
+                                                  ? fdt::ReservationSource::kFirmwareRuntimeData
+                                                  : fdt::ReservationSource::kFirmwareMemoryMap;
+        if (!machine.reserved.push({range, source, type == MemoryType::MemoryMappedIo, name}))
             return false;
         ++kept;
         return true;

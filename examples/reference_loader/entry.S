@@ -251,6 +251,30 @@ loader_park:
 1:  wfi
     j 1b
 
+/* One read of the Zkr seed CSR (0x015) under a trap vector of its own:
+   S-mode access traps unless M-mode set mseccfg.SSEED, and the spec wants
+   a read-write instruction (csrrw). Returns {value, 1}, or {0, 0} when the
+   access trapped; interrupts are off, so nothing else arrives here. */
+    .option push
+    .option norelax
+    .balign 4
+    .globl loader_read_seed
+loader_read_seed:
+    csrr t1, stvec
+    lla t0, .Lseed_trapped
+    csrw stvec, t0
+    csrrw a0, 0x015, zero
+    li a1, 1
+    csrw stvec, t1
+    ret
+    .balign 4
+.Lseed_trapped:
+    li a0, 0
+    li a1, 0
+    csrw stvec, t1
+    ret
+    .option pop
+
 /* The trap vector. sscratch holds this hart's loader stack top while the
    loader (or a kernel that has not set its own stvec) runs, and 0 while the
    handler itself runs, so that a trap inside the handler is recognised. */

@@ -13,6 +13,7 @@
 #include "paging.hpp"
 #include "platform.hpp"
 #include "sbi.hpp"
+#include "zkr.hpp"
 
 #ifndef LOADER_VERSION
 #define LOADER_VERSION "unknown"
@@ -278,6 +279,35 @@ kmem::PhysicalRange embedded_kernel() { return image_range(loader_kernel_elf_sta
 
 namespace {
 
+extern "C" zkr::SeedRead loader_read_seed();
+
+LOADER_NOCLEAR std::uint8_t zkr_entropy[32];
+
+// 256 bits from the Zkr seed CSR when the boot hart has it and M-mode lets
+// S-mode read it; empty otherwise. Raw entropy, which the planner hashes.
+std::span<const std::uint8_t> read_zkr(const fdt::Hart& hart) {
+    if (!hart.has_extension("zkr")) return {};
+    const zkr::Collected collected = zkr::collect([] { return loader_read_seed(); }, zkr_entropy);
+    switch (collected.outcome) {
+        case zkr::Outcome::kFilled: return zkr_entropy;
+        case zkr::Outcome::kTrapped:
+            log<LogLevel::kInfo>([&](Console& out) {
+                kmem::write(out, "the boot hart has Zkr but reading seed traps (M-mode did not set mseccfg.SSEED)");
+            });
+            return {};
+        case zkr::Outcome::kDead:
+        case zkr::Outcome::kTimedOut:
+            log<LogLevel::kWarn>([&](Console& out) {
+                kmem::write(out, "Zkr seed CSR gave ");
+                kmem::write_dec(out, collected.bytes);
+                kmem::write(out, collected.outcome == zkr::Outcome::kDead ? " of 32 bytes, then DEAD: not used"
+                                                                          : " of 32 bytes before the poll limit: not used");
+            });
+            return {};
+    }
+    return {};
+}
+
 kmem::PhysicalRange find_kernel_file(const DoorInputs& door) {
     if (!door.kernel_file.empty()) return door.kernel_file;
     if (const kmem::PhysicalRange embedded = embedded_kernel(); !embedded.empty()) return embedded;
@@ -299,6 +329,11 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& 
     input.options.mode_cap = command_line.paging_limit;
     input.options.kaslr_default = LOADER_KASLR_DEFAULT;
     input.options.entropy = door.entropy;
+    input.options.entropy_sources = door.entropy_sources;
+    input.options.efi_system_table = door.efi_system_table;
+    input.options.efi_memory_map = door.efi_memory_map;
+    input.options.efi_memory_descriptor_size = door.efi_memory_descriptor_size;
+    input.options.efi_memory_descriptor_version = door.efi_memory_descriptor_version;
     input.options.boot_hart_id = hart_id;
     input.options.loader_text = image_range(__loader_start, __loader_data_start);
     input.options.loader_data = image_range(__loader_data_start, __loader_end);
@@ -405,7 +440,13 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     const PagingModes supported = probe_modes();
     log_step("paging probe", step);
 
-    make_boot_plan(hart_id, dtb, door, command_line, supported, entry);
+    DoorInputs inputs = door;
+    if (inputs.entropy.empty()) {
+        inputs.entropy = read_zkr(boot_hart);
+        if (!inputs.entropy.empty()) inputs.entropy_sources = loader_api::kEntropyZkr;
+    }
+    log_step("entropy", step);
+    make_boot_plan(hart_id, dtb, inputs, command_line, supported, entry);
     log_step("plan", step);
     report_plan(supported);
     // Harts past the slot table (see the warning above) cannot be started.

@@ -222,11 +222,9 @@ struct TlsTemplate {
 // 1.1, BootInfo::entropy_sources: what `random` and the KASLR key were
 // derived from. None of them set: only timer values, which an attacker can
 // guess; the loader then also leaves KASLR off.
-enum EntropySource : std::uint32_t {
-    kEntropyDeviceTree = 1,  // /chosen/rng-seed
-    kEntropyZkr = 2,         // the Zkr `seed` CSR
-    kEntropyEfiRng = 4,      // EFI_RNG_PROTOCOL, before ExitBootServices
-};
+inline constexpr std::uint32_t kEntropyDeviceTree = 1;  // /chosen/rng-seed
+inline constexpr std::uint32_t kEntropyZkr = 2;         // the Zkr `seed` CSR
+inline constexpr std::uint32_t kEntropyEfiRng = 4;      // EFI_RNG_PROTOCOL, before ExitBootServices
 inline constexpr std::uint32_t kEntropySourcesKnown = kEntropyDeviceTree | kEntropyZkr | kEntropyEfiRng;
 
 // rdtime (timebase ticks) and rdinstret values read by the boot hart.
@@ -259,7 +257,7 @@ struct BootInfo {
     std::uint64_t timebase_frequency = 0;  // Hz of rdtime
     Timestamps timestamps;
     // --- 1.1 (read only when header.version_minor >= 1; has_v1_1())
-    std::uint32_t entropy_sources = 0;     // EntropySource bits
+    std::uint32_t entropy_sources = 0;     // kEntropy* bits
     std::uint32_t reserved = 0;            // explicit padding, 0
     std::uint64_t efi_system_table = 0;    // physical address of EFI_SYSTEM_TABLE; 0 unless started through UEFI
     ArrayRef efi_memory_map;               // bytes (count = byte length): the map GetMemoryMap returned for ExitBootServices

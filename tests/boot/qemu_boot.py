@@ -44,7 +44,7 @@ def parse_args(argv):
                         help="with --uboot: boot the image as an EFI application; --append becomes the load "
                              "options, --initrd goes to /initrd.img (named by the load options); in a boot that "
                              "must pass, every range the loader keeps from the kernel (its 'EFI: kept' lines) must "
-                             "be Reserved in the kernel's memory map")
+                             "be EfiRuntimeCode/EfiRuntimeData (runtime services) or Reserved in the kernel's memory map")
     parser.add_argument("--file", action="append", default=[], metavar="DISK_PATH=FILE",
                         help="with --efi: one more file on the EFI system partition")
     parser.add_argument("--drop-rng-seed", action="store_true",
@@ -166,24 +166,30 @@ def judge(args, returncode, timed_out, console):
 
 
 KEPT = re.compile(r"^loader: EFI: kept \[(0x[0-9a-f]+), (0x[0-9a-f]+)\) (.+)$")
-RESERVED_REGION = re.compile(r"^region Reserved \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)$")
+KEPT_REGION = re.compile(r"^region (Reserved|EfiRuntimeCode|EfiRuntimeData) \[(0x[0-9a-f]+), (0x[0-9a-f]+)\)$")
+# The kind the kernel must see for each firmware memory type the loader kept.
+KEPT_KIND = {"EFI runtime services code": "EfiRuntimeCode", "EFI runtime services data": "EfiRuntimeData"}
 
 
 def efi_reservations_kept(lines):
     """Every range the loader kept from the firmware's memory map lies in the
-    kernel's Reserved regions (runtime services above all)."""
+    kernel's memory map as EfiRuntimeCode/EfiRuntimeData (runtime services,
+    protocol 1.1) or Reserved (everything else)."""
     kept = [(int(m.group(1), 16), int(m.group(2), 16), m.group(3)) for m in map(KEPT.search, lines) if m]
-    reserved = sorted((int(m.group(1), 16), int(m.group(2), 16)) for m in map(RESERVED_REGION.search, lines) if m)
+    regions = sorted((int(m.group(2), 16), int(m.group(3), 16), m.group(1))
+                     for m in map(KEPT_REGION.search, lines) if m)
     problems = []
-    if not any("runtime services" in name for _, _, name in kept):
-        problems.append("the loader kept no EFI runtime services region (no 'EFI: kept' line names one)")
+    for kind in KEPT_KIND:
+        if not any(name == kind for _, _, name in kept):
+            problems.append(f"the loader kept no {kind} region (no 'EFI: kept' line names one)")
     for begin, end, name in kept:
+        want = KEPT_KIND.get(name, "Reserved")
         cursor = begin
-        for region_begin, region_end in reserved:
-            if region_begin <= cursor < region_end:
+        for region_begin, region_end, kind in regions:
+            if kind == want and region_begin <= cursor < region_end:
                 cursor = region_end
         if cursor < end:
-            problems.append(f"{name} [{begin:#x}, {end:#x}) is not Reserved in the kernel's memory map "
+            problems.append(f"{name} [{begin:#x}, {end:#x}) is not {want} in the kernel's memory map "
                             f"(from {cursor:#x})")
     return problems
 

@@ -191,8 +191,12 @@ TEST_CASE("memory map: what UEFI keeps becomes reservations, merged, the device 
               "[0x80405000, 0x8040a000) EFI ACPI reclaim\n"
               "[0x10000000, 0x10001000) EFI MMIO\n"
               "[0x80600000, 0x80601000) EFI unknown type\n");
-        for (const auto& reserved : machine->reserved)
-            CHECK(reserved.source == fdt::ReservationSource::kFirmwareMemoryMap);
+        // Runtime services are told apart (the kernel maps them to call the firmware); the rest is one source.
+        CHECK(machine->reserved[0].source == fdt::ReservationSource::kFirmwareRuntimeData);
+        CHECK(machine->reserved[1].source == fdt::ReservationSource::kFirmwareRuntimeCode);
+        for (std::size_t i = 2; i < machine->reserved.size(); ++i)
+            CHECK(machine->reserved[i].source == fdt::ReservationSource::kFirmwareMemoryMap);
+        for (const auto& reserved : machine->reserved) CHECK(fdt::from_firmware_map(reserved.source));
         CHECK(machine->reserved[4].no_map);
         CHECK(!machine->reserved[0].no_map);
     }

@@ -28,8 +28,9 @@ inline void must(bool ok) {
     if (!ok) __builtin_trap();
 }
 
-inline void build(Block& block) {
-    auto created = BootInfoBuilder::create(block.bytes, BootInfoCapacity{.harts = 4, .regions = 16, .segments = 4, .command_line = 64});
+inline void build(Block& block, std::uint32_t efi_memory_map_bytes = 0) {
+    auto created = BootInfoBuilder::create(block.bytes, BootInfoCapacity{.harts = 4, .regions = 16, .segments = 4, .command_line = 64,
+                                                                         .efi_memory_map = efi_memory_map_bytes});
     must(created.has_value());
     block.builder = *created;
     BootInfo& info = block.info();

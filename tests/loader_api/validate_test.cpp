@@ -223,3 +223,94 @@ TEST_CASE("validate: a kernel without TLS may have empty TLS blocks") {
     hart(block, 1).tls = {};
     CHECK(validate(block.info(), 4096).has_value());
 }
+
+// --- Protocol 1.1: the appended fields.
+
+namespace {
+
+// The sample block with a two-descriptor EFI memory map (a 48-byte stride,
+// as some firmware uses; the spec's minimum is 40) and a system table in RAM.
+void build_with_efi(sample::Block& block, std::uint32_t stride = 48) {
+    sample::build(block, 2 * 48);
+    std::byte map[2 * 48] = {};
+    map[0] = std::byte{7};       // EfiConventionalMemory
+    map[stride] = std::byte{6};  // EfiRuntimeServicesData
+    REQUIRE(block.builder.set_efi_memory_map({map, 2 * std::size_t{stride}}, stride, 1).has_value());
+    block.info().efi_system_table = 0x80409008;
+    block.info().entropy_sources = kEntropyDeviceTree | kEntropyEfiRng;
+}
+
+}  // namespace
+
+TEST_CASE("validate 1.1: the EFI memory map and system table") {
+    sample::Block block;
+    build_with_efi(block);
+    auto result = validate(block.info(), 4096);
+    if (!result) FAIL(text_of(result.error()));
+    CHECK(block.info().efi_memory_map_bytes().size() == 96);
+    CHECK(block.info().efi_memory_map.offset % 8 == 0);
+
+    const Mutation mutations[] = {
+        {"map past the end", [](auto& b) { b.info().efi_memory_map.count = 4000; }, Code::ArrayOutOfBounds, "efi_memory_map"},
+        {"map misaligned", [](auto& b) { b.info().efi_memory_map.offset += 4; }, Code::ArrayOutOfBounds, "efi_memory_map"},
+        {"descriptor below 40 bytes", [](auto& b) { b.info().efi_memory_descriptor_size = 32; }, Code::EfiMemoryMapMalformed, "efi_memory_map"},
+        {"descriptor size not a multiple of 8", [](auto& b) { b.info().efi_memory_descriptor_size = 44; }, Code::EfiMemoryMapMalformed, "efi_memory_map"},
+        {"part of a descriptor", [](auto& b) { b.info().efi_memory_map.count = 72; }, Code::EfiMemoryMapMalformed, "efi_memory_map"},
+        {"system table misaligned", [](auto& b) { b.info().efi_system_table += 4; }, Code::EfiSystemTableMisplaced, "efi_system_table"},
+        {"system table outside RAM", [](auto& b) { b.info().efi_system_table = 0x80108000; }, Code::EfiSystemTableMisplaced, "efi_system_table"},
+        {"unknown entropy source", [](auto& b) { b.info().entropy_sources = 8; }, Code::EntropySourceUnknown, "entropy_sources"},
+        {"array inside the 1.1 fixed part", [](auto& b) { b.info().harts.offset = 280; }, Code::ArrayOutOfBounds, "harts"},
+    };
+    for (const Mutation& mutation : mutations) {
+        CAPTURE(mutation.name);
+        sample::Block broken;
+        build_with_efi(broken);
+        mutation.apply(broken);
+        auto failed = validate(broken.info(), mutation.available);
+        REQUIRE_MESSAGE(!failed.has_value(), "not detected: ", mutation.name);
+        INFO("reported: ", text_of(failed.error()));
+        CHECK(failed.error().code == mutation.code);
+        CHECK(failed.error().field == mutation.field);
+    }
+    sample::Block broken;
+    build_with_efi(broken);
+    broken.info().efi_memory_descriptor_size = 36;
+    CHECK(text_of(validate(broken.info(), 4096).error()) ==
+          "boot_info: efi_memory_map: EFI memory map not whole descriptors of at least 40 bytes: bytes 0x60 (descriptor size 0x24)");
+}
+
+TEST_CASE("validate 1.1: a 1.0 block (fixed part of 280 bytes, no 1.1 fields) is still valid") {
+    sample::Block block;
+    sample::build(block);
+    BootInfo& info = block.info();
+    // Move every array 32 bytes down, into the room 1.0 has after its fixed part.
+    const std::uint32_t shift = kBootInfoFixedSizeV1_1 - kBootInfoFixedSizeV1_0;
+    std::memmove(block.bytes.data() + kBootInfoFixedSizeV1_0, block.bytes.data() + kBootInfoFixedSizeV1_1,
+                 info.header.total_size - kBootInfoFixedSizeV1_1);
+    for (ArrayRef* ref : {&info.harts, &info.memory_regions, &info.kernel_segments, &info.command_line}) ref->offset -= shift;
+    info.header.total_size -= shift;
+    info.header.version_minor = 0;
+    // What a 1.0 block holds at offsets 280.. is array data, never 1.1 fields.
+    CHECK(!info.has_v1_1());
+    CHECK(info.efi_memory_map_bytes().empty());
+    auto result = validate(info, info.header.total_size);
+    if (!result) FAIL(text_of(result.error()));
+    CHECK(info.hart_table().size() == 3);
+    CHECK(info.cmdline() == "console=ttyS0 quiet");
+    // The same block claiming 1.1 is caught: its arrays start inside the 1.1 fixed part.
+    info.header.version_minor = 1;
+    CHECK(!validate(info, info.header.total_size).has_value());
+}
+
+TEST_CASE("validate 1.1: UsableUnmapped RAM lies beyond the physmap") {
+    sample::Block block;
+    sample::build(block);
+    // The last region becomes free RAM the physmap does not reach.
+    region(block, 12).kind = MemoryRegionKind::UsableUnmapped;
+    block.info().physmap.end = 0xffff80008ff03000;
+    auto result = validate(block.info(), 4096);
+    if (!result) FAIL(text_of(result.error()));
+    // Any other kind must still be mapped.
+    region(block, 12).kind = MemoryRegionKind::Usable;
+    CHECK(validate(block.info(), 4096).error().code == Code::PhysmapIncomplete);
+}

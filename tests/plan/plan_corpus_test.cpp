@@ -69,7 +69,10 @@ TEST_CASE("plans for the device tree corpus pass every check") {
                 break;
             }
             std::vector<std::uint8_t> seed(8, variant.seed);
-            if (variant.seed != 0) machine.input.options.entropy = seed;
+            if (variant.seed != 0) {
+                machine.input.options.entropy = seed;
+                machine.input.options.entropy_sources = loader_api::kEntropyZkr;
+            }
             machine.input.options.identity_map_loader = variant.seed % 2 == 1;
             CAPTURE(path);
             CAPTURE(variant.name);

@@ -116,6 +116,7 @@ TEST_CASE("a plain machine plans, passes the checks, and is deterministic") {
     auto third = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
         static const std::vector<std::uint8_t> extra = {1, 2, 3};
         m.input.options.entropy = extra;
+        m.input.options.entropy_sources = loader_api::kEntropyZkr;  // as the loader's own source would
     });
     REQUIRE(third->result);
     CHECK(third->plan->kaslr_slide != first->plan->kaslr_slide);
@@ -526,4 +527,70 @@ TEST_CASE("/chosen/boot-hartid that disagrees with the hart the loader runs on: 
     CHECK(warning_texts(*disagree->plan) ==
           std::vector<std::string>{"plan warning: /chosen/boot-hartid is 2 but the firmware entered the loader on "
                                    "hart 0 (a0): hart 0 is the boot hart"});
+}
+
+TEST_CASE("protocol 1.1 from an EFI door: runtime regions get their kinds, the map and system table reach BootInfo") {
+    namespace fdt = loader_api::fdt;
+    using Kind = loader_api::MemoryRegionKind;
+    static auto machine_info = std::make_unique<fdt::MachineInfo>();
+    static std::vector<std::byte> efi_map(3 * 48);
+    for (std::size_t i = 0; i < efi_map.size(); ++i) efi_map[i] = std::byte(i * 13 + 1);
+    auto run = plan(machine_dtb(kRam128M, kFourHarts, {}, false), kernel(true), [](Machine& m) {
+        const auto* bytes = m.input.device_tree.data();
+        REQUIRE(fdt::read_machine_info(fdt::Bytes(bytes, m.input.device_tree.size()), *machine_info));
+        // What the EFI door adds after the tree's own reservations.
+        REQUIRE(machine_info->reserved.push({{kmem::PhysicalAddress(0x8700'0000), kmem::PhysicalAddress(0x8700'3000)},
+                                             fdt::ReservationSource::kFirmwareRuntimeData, false, "EFI runtime services data"}));
+        REQUIRE(machine_info->reserved.push({{kmem::PhysicalAddress(0x8700'3000), kmem::PhysicalAddress(0x8700'4000)},
+                                             fdt::ReservationSource::kFirmwareRuntimeCode, false, "EFI runtime services code"}));
+        REQUIRE(machine_info->reserved.push({{kmem::PhysicalAddress(0x8700'8000), kmem::PhysicalAddress(0x8700'9000)},
+                                             fdt::ReservationSource::kFirmwareMemoryMap, false, "EFI ACPI NVS"}));
+        m.input.machine = machine_info.get();
+        m.input.options.efi_system_table = 0x8700'0018;
+        m.input.options.efi_memory_map = efi_map;
+        m.input.options.efi_memory_descriptor_size = 48;
+        m.input.options.efi_memory_descriptor_version = 1;
+        static const std::vector<std::uint8_t> rng = {9, 9, 9, 9};
+        m.input.options.entropy = rng;
+        m.input.options.entropy_sources = loader_api::kEntropyEfiRng;
+    });
+    REQUIRE_MESSAGE(run->result, error_text(*run));
+    const loader_api::BootInfo& info = run->plan->boot_info();
+    CHECK(info.header.version_minor == 1);
+    CHECK(kind_at(info, 0x8700'0000) == Kind::EfiRuntimeData);
+    CHECK(kind_at(info, 0x8700'2000) == Kind::EfiRuntimeData);
+    CHECK(kind_at(info, 0x8700'3000) == Kind::EfiRuntimeCode);
+    CHECK(kind_at(info, 0x8700'8000) == Kind::Reserved);
+    CHECK(info.efi_system_table == 0x8700'0018);
+    CHECK(info.efi_memory_descriptor_size == 48);
+    CHECK(info.efi_memory_descriptor_version == 1);
+    REQUIRE(info.efi_memory_map_bytes().size() == efi_map.size());
+    CHECK(std::memcmp(info.efi_memory_map_bytes().data(), efi_map.data(), efi_map.size()) == 0);
+    // No rng-seed in this tree: the EFI RNG alone, and it counts for KASLR.
+    CHECK(info.entropy_sources == loader_api::kEntropyEfiRng);
+    CHECK(run->plan->kaslr);
+    CHECK_MESSAGE(check_plan(*run->plan, *run->memory, run->machine.input).ok(),
+                  check_plan(*run->plan, *run->memory, run->machine.input).joined());
+}
+
+TEST_CASE("protocol 1.1 entropy_sources: the tree's rng-seed, none, and bytes nobody names") {
+    auto seeded = plan(machine_dtb(kRam128M, kFourHarts), kernel(true));
+    REQUIRE_MESSAGE(seeded->result, error_text(*seeded));
+    CHECK(seeded->plan->boot_info().entropy_sources == loader_api::kEntropyDeviceTree);
+    CHECK(seeded->plan->boot_info().efi_system_table == 0);
+    CHECK(seeded->plan->boot_info().efi_memory_map_bytes().empty());
+
+    auto none = plan(machine_dtb(kRam128M, kFourHarts, {}, false), kernel(true));
+    REQUIRE_MESSAGE(none->result, error_text(*none));
+    CHECK(none->plan->boot_info().entropy_sources == 0);
+    CHECK(!none->plan->kaslr);
+
+    // Bytes without a named source are mixed in but are not entropy to rely on.
+    auto unnamed = plan(machine_dtb(kRam128M, kFourHarts, {}, false), kernel(true), [](Machine& m) {
+        static const std::vector<std::uint8_t> bytes = {1, 2, 3};
+        m.input.options.entropy = bytes;
+    });
+    REQUIRE_MESSAGE(unnamed->result, error_text(*unnamed));
+    CHECK(unnamed->plan->boot_info().entropy_sources == 0);
+    CHECK(!unnamed->plan->kaslr);
 }

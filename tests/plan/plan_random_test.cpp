@@ -195,6 +195,7 @@ TEST_CASE("randomised machines plan and pass every check") {
         }
         std::vector<std::uint8_t> entropy(rng() % 3 == 0 ? 16 : 0, static_cast<std::uint8_t>(rng()));
         options.entropy = entropy;
+        options.entropy_sources = loader_api::kEntropyZkr;
         options.identity_map_loader = rng() % 2 == 0;
 
         // Which modes could work at all, by the rule LoaderConfig documents

@@ -254,6 +254,75 @@ void check_reserved_memory(std::uint64_t hart_id, const BootInfo& info) {
     }
 }
 
+// The 1.1 fields. Under UEFI: the system table is where its signature says,
+// and every runtime-services page of the firmware's map is EfiRuntimeCode or
+// EfiRuntimeData, every other page the OS may not use is not Usable
+// (docs/protocol.md, BootInfo and MemoryRegion). Otherwise the EFI fields are
+// empty. No entropy source: no KASLR either.
+void check_v1_1(std::uint64_t hart_id, const BootInfo& info) {
+    using Kind = loader_api::MemoryRegionKind;
+    const auto check = [&](std::string_view what, std::uint64_t actual, std::uint64_t expected) {
+        if (actual != expected) fail_value(Check::Validate, hart_id, what, actual, expected);
+    };
+    check("version_minor", info.header.version_minor, loader_api::kBootInfoVersionMinor);
+#if !defined(__pie__)
+    // A PIE moves whatever KASLR says (it is linked at 0); a fixed kernel only with entropy.
+    if (info.entropy_sources == 0) check("kaslr_slide without entropy", info.kaslr_slide, 0);
+#endif
+    const auto map = info.efi_memory_map_bytes();
+    if (info.efi_system_table == 0) {
+        check("efi_memory_map bytes without a system table", map.size(), 0);
+        check("efi_memory_descriptor_size without a system table", info.efi_memory_descriptor_size, 0);
+        return;
+    }
+    constexpr std::uint64_t kSystemTableSignature = 0x5453595320494249;  // "IBI SYST"
+    const auto* system_table = reinterpret_cast<const std::uint64_t*>(info.efi_system_table + info.physmap_offset);
+    check("EFI system table signature", *system_table, kSystemTableSignature);
+    check("efi_memory_descriptor_version", info.efi_memory_descriptor_version, 1);
+    const std::size_t stride = info.efi_memory_descriptor_size;
+    std::uint64_t runtime_bytes[2] = {};
+    for (std::size_t offset = 0; offset + stride <= map.size(); offset += stride) {
+        struct {
+            std::uint32_t type, pad;
+            std::uint64_t physical_start, virtual_start, number_of_pages, attribute;
+        } descriptor;
+        __builtin_memcpy(&descriptor, map.data() + offset, sizeof(descriptor));
+        constexpr std::uint32_t kRuntimeCode = 5, kRuntimeData = 6;
+        // Loader, boot services and conventional memory (1, 2, 3, 4, 7) are the OS's.
+        const bool os_memory = descriptor.type <= 4 || descriptor.type == 7;
+        if (os_memory) continue;
+        const bool runtime = descriptor.type == kRuntimeCode || descriptor.type == kRuntimeData;
+        const Kind want = descriptor.type == kRuntimeCode ? Kind::EfiRuntimeCode : Kind::EfiRuntimeData;
+        for (std::uint64_t n = 0; n < descriptor.number_of_pages; ++n) {
+            const std::uint64_t page = descriptor.physical_start + n * 4096;
+            bool in_ram = false;
+            const Kind kind = kind_at(info, page, in_ram);
+            if (!in_ram || kind == Kind::Kernel || kind == Kind::Fdt || kind == Kind::Initrd) continue;
+            if (runtime) runtime_bytes[descriptor.type - kRuntimeCode] += 4096;
+            if (runtime ? kind == want : kind != Kind::Usable) continue;
+            fail(Check::Validate, hart_id, [&](kernel::ConsoleLine& out) {
+                kmem::write(out, "EFI memory type ");
+                kmem::write_dec(out, descriptor.type);
+                kmem::write(out, " page ");
+                kmem::write_hex(out, page);
+                kmem::write(out, " is in a region of kind ");
+                kmem::write(out, loader_api::to_string(kind));
+            });
+        }
+    }
+    if (hart_id != info.boot_hart_id) return;
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "efi: system table ");
+        kmem::write_hex(out, info.efi_system_table);
+        kmem::write(out, " signature ok, ");
+        kmem::write_dec(out, map.size() / stride);
+        kmem::write(out, " descriptors, runtime code ");
+        kmem::write_size(out, runtime_bytes[0]);
+        kmem::write(out, ", runtime data ");
+        kmem::write_size(out, runtime_bytes[1]);
+    });
+}
+
 std::uint64_t check_page_tables(std::uint64_t hart_id, const BootInfo& info) {
     const kernel_test::KernelImage image{
         .whole = range_of(__kernel_start, __kernel_end),
@@ -334,17 +403,25 @@ void print_facts(const BootInfo& info) {
         kmem::write(out, " physmap offset ");
         kmem::write_hex(out, info.physmap_offset);
     });
-    // For the EFI boot tests: the firmware's runtime regions must be in these.
+    // For the EFI boot tests: what the firmware kept must be in these.
+    using Kind = loader_api::MemoryRegionKind;
     for (const loader_api::MemoryRegion& region : info.regions()) {
-        if (region.kind != loader_api::MemoryRegionKind::Reserved) continue;
+        if (region.kind != Kind::Reserved && region.kind != Kind::EfiRuntimeCode && region.kind != Kind::EfiRuntimeData)
+            continue;
         kernel::println([&](kernel::ConsoleLine& out) {
-            kmem::write(out, "region Reserved [");
+            kmem::write(out, "region ");
+            kmem::write(out, loader_api::to_string(region.kind));
+            kmem::write(out, " [");
             kmem::write_hex(out, region.range.begin);
             kmem::write(out, ", ");
             kmem::write_hex(out, region.range.end);
             kmem::write(out, ")");
         });
     }
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "entropy sources: ");
+        kmem::write_hex(out, info.entropy_sources);
+    });
     kernel::println([&](kernel::ConsoleLine& out) {
         kmem::write(out, "cmdline: \"");
         kmem::write(out, info.cmdline());
@@ -371,6 +448,7 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
     check_registers(*regs, info);
     check_validate(hart_id, info);
     check_config(hart_id, info);
+    check_v1_1(hart_id, info);
     const std::uint64_t leaves = check_page_tables(hart_id, info);
     check_tls(hart_id, info);
     tls_owner = hart_id + 1;

@@ -30,10 +30,21 @@ struct MemoryRange {
     std::string_view node{};  // e.g. "memory@80000000"
 };
 
-// kFirmwareMemoryMap: not from the tree but from the firmware's own memory
-// map (the loader's EFI door adds what UEFI keeps from the OS); `node` then
-// names the firmware's memory type.
-enum class ReservationSource : std::uint8_t { kMemReserve, kReservedMemory, kFirmwareMemoryMap };
+// kFirmware*: not from the tree but from the firmware's own memory map (the
+// loader's EFI door adds what UEFI keeps from the OS); `node` then names the
+// firmware's memory type. Runtime services code and data are told apart
+// because the kernel maps them to call the firmware later.
+enum class ReservationSource : std::uint8_t {
+    kMemReserve,
+    kReservedMemory,
+    kFirmwareMemoryMap,
+    kFirmwareRuntimeCode,
+    kFirmwareRuntimeData,
+};
+constexpr bool from_firmware_map(ReservationSource source) {
+    return source == ReservationSource::kFirmwareMemoryMap || source == ReservationSource::kFirmwareRuntimeCode ||
+           source == ReservationSource::kFirmwareRuntimeData;
+}
 
 struct ReservedRange {
     kmem::PhysicalRange range{};
@@ -65,6 +76,20 @@ struct Hart {
     std::string_view node{};           // e.g. "cpu@0"
 
     constexpr bool enabled() const { return status == Status::kOkay; }
+
+    // A multi-letter extension (lower case, e.g. "zkr"), named either in
+    // riscv,isa-extensions or after an underscore of riscv,isa.
+    constexpr bool has_extension(std::string_view name) const {
+        for (std::string_view listed : isa_extensions)
+            if (listed == name) return true;
+        std::size_t begin = 0;
+        for (std::size_t i = 0; i <= isa.size(); ++i) {
+            if (i < isa.size() && isa[i] != '_') continue;
+            if (begin > 0 && std::string_view(isa.data() + begin, i - begin) == name) return true;
+            begin = i + 1;
+        }
+        return false;
+    }
 };
 
 struct Chosen {

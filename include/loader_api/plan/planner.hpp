@@ -550,6 +550,7 @@ private:
     KernelImage image_{};
     std::uint64_t key_ = 0;
     bool have_entropy_ = false;
+    std::uint32_t entropy_sources_ = 0;  // BootInfo::entropy_sources
     bool kaslr_wanted_ = false;
     std::uint64_t started_harts_ = 0;
     std::uint64_t ram_low_ = 0;   // lowest RAM address, aligned down to 1 GiB
@@ -720,7 +721,10 @@ Result<void> Planner<P>::read_inputs() {
     hasher.add(machine.chosen.rng_seed);
     hasher.add(in.options.entropy);
     key_ = hasher.finish();
-    have_entropy_ = !machine.chosen.rng_seed.empty() || !in.options.entropy.empty();
+    entropy_sources_ = (machine.chosen.rng_seed.empty() ? 0 : kEntropyDeviceTree) |
+                       (in.options.entropy.empty() ? 0 : in.options.entropy_sources);
+    // Bytes whose source nobody names are mixed in but do not count.
+    have_entropy_ = entropy_sources_ != 0;
     kaslr_wanted_ = config.kaslr == Kaslr::Enabled || (config.kaslr == Kaslr::Default && in.options.kaslr_default);
     if (!have_entropy_) warn(WarningCode::NoEntropy);
     if (kaslr_wanted_ && have_entropy_ && !elf_.is_pie())
@@ -894,7 +898,12 @@ Result<void> Planner<P>::reserve_inputs() {
         if (reserves_initrd(reserved)) continue;
         const std::string_view label = reserved.source == fdt::ReservationSource::kMemReserve ? std::string_view("/memreserve/")
                                                                                              : reserved.node;
-        KMEM_TRY(take(reserved.range, MemoryRegionKind::Reserved, AllocationOrigin::Firmware, label));
+        const MemoryRegionKind kind = reserved.source == fdt::ReservationSource::kFirmwareRuntimeCode
+                                          ? MemoryRegionKind::EfiRuntimeCode
+                                      : reserved.source == fdt::ReservationSource::kFirmwareRuntimeData
+                                          ? MemoryRegionKind::EfiRuntimeData
+                                          : MemoryRegionKind::Reserved;
+        KMEM_TRY(take(reserved.range, kind, AllocationOrigin::Firmware, label));
     }
     const PlanOptions& options = input_.options;
     struct InputRange {
@@ -1259,7 +1268,10 @@ Result<void> Planner<P>::build_boot_info() {
     const BootInfoCapacity capacity{static_cast<std::uint32_t>(plan_.harts.size()),
                                     static_cast<std::uint32_t>(plan_.regions.size() + 2),
                                     static_cast<std::uint32_t>(image_.piece_count),
-                                    static_cast<std::uint32_t>(command_line.size())};
+                                    static_cast<std::uint32_t>(command_line.size()),
+                                    static_cast<std::uint32_t>(input_.options.efi_memory_map.size())};
+    if (capacity.efi_memory_map > kPlanMaxEfiMemoryMap)
+        return fail(PlanErrorCode::CapacityExceeded, "EFI memory map bytes", kPlanMaxEfiMemoryMap);
     if (capacity.regions > kPlanMaxRegions)
         return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
     const std::uint64_t size = required_size(capacity);
@@ -1297,6 +1309,11 @@ Result<void> Planner<P>::build_boot_info() {
             {{piece.link_begin + slide, piece.link_end + slide}, piece.frames.value(), flags, 0})));
     }
     KMEM_TRY(check(builder.set_command_line(command_line)));
+    const PlanOptions& options = input_.options;
+    KMEM_TRY(check(builder.set_efi_memory_map(options.efi_memory_map, options.efi_memory_descriptor_size,
+                                              options.efi_memory_descriptor_version)));
+    info.efi_system_table = options.efi_system_table;
+    info.entropy_sources = entropy_sources_;
 
     const auto& ram = plan_.workspace.ram;
     info.paging_mode = to_paging_mode(plan_.mode);

@@ -43,8 +43,9 @@ inline constexpr std::size_t kPlanMaxFreeRanges = 1024;     // frame allocator: 
 inline constexpr std::size_t kPlanMaxUsedRanges = 1024;     // frame allocator: used set
 inline constexpr std::size_t kPlanMaxCommandLine = 4096;    // bytes of /chosen/bootargs
 inline constexpr std::size_t kPlanMaxWarnings = 16;
-inline constexpr std::uint64_t kPlanMaxBootInfoBytes =
-    required_size(BootInfoCapacity{kPlanMaxHarts, kPlanMaxRegions, kPlanMaxKernelPieces, kPlanMaxCommandLine});
+inline constexpr std::size_t kPlanMaxEfiMemoryMap = 16 * 1024;  // bytes: 400 descriptors of 40 bytes
+inline constexpr std::uint64_t kPlanMaxBootInfoBytes = required_size(
+    BootInfoCapacity{kPlanMaxHarts, kPlanMaxRegions, kPlanMaxKernelPieces, kPlanMaxCommandLine, kPlanMaxEfiMemoryMap});
 
 inline constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
 
@@ -110,9 +111,16 @@ struct PlanOptions {
     kmem::PhysicalRange loader_data{};
     bool loader_image_rwx = false;
     bool identity_map_loader = false;
-    // Entropy besides /chosen/rng-seed (e.g. the Zkr seed CSR); both are
-    // hashed together. None at all: KASLR off with a warning.
+    // Entropy besides /chosen/rng-seed (the Zkr seed CSR, EFI_RNG_PROTOCOL);
+    // both are hashed together. None at all: KASLR off with a warning.
     std::span<const std::uint8_t> entropy{};
+    std::uint32_t entropy_sources = 0;  // kEntropy* bits naming where `entropy` came from
+    // Started as an EFI application: the system table and the memory map
+    // passed to ExitBootServices, handed on to the kernel as they are.
+    std::uint64_t efi_system_table = 0;
+    std::span<const std::byte> efi_memory_map{};
+    std::uint32_t efi_memory_descriptor_size = 0;
+    std::uint32_t efi_memory_descriptor_version = 0;
     std::uint64_t loader_entry_time = 0;     // rdtime at the loader's first instruction
     std::uint64_t loader_entry_instret = 0;  // rdinstret there
 };
