@@ -286,17 +286,16 @@ inline Result check_paging(const BootInfo& info, std::span<const MemoryRegion> r
 
     KMEM_TRY(check_order(info.physmap, "physmap"));
     KMEM_TRY(check_higher_half(info.physmap, "physmap", Error::kNoIndex, va_bits));
-    // Regions are sorted: the first and the last region the physmap must
-    // reach bound them all. UsableUnmapped RAM is, by definition, beyond it.
-    std::uint64_t ram_begin = 0, ram_end = 0;
-    bool any_mapped = false;
+    // Regions are sorted: the first one and the last one below the first
+    // UsableUnmapped region bound what the physmap maps; from there on the
+    // physmap does not reach (1.1).
+    const std::uint64_t ram_begin = regions.front().range.begin;
+    std::uint64_t ram_end = ram_begin;
     for (const MemoryRegion& region : regions) {
-        if (region.kind == MemoryRegionKind::UsableUnmapped) continue;
-        if (!any_mapped) ram_begin = region.range.begin;
+        if (region.kind == MemoryRegionKind::UsableUnmapped) break;
         ram_end = region.range.end;
-        any_mapped = true;
     }
-    if (!any_mapped) return fail(Code::PhysmapIncomplete, "physmap", regions.front().range.begin, 0);
+    if (ram_end == ram_begin) return fail(Code::PhysmapIncomplete, "physmap", ram_begin, 0);
     std::uint64_t mapped_begin = 0, mapped_end = 0;
     if (__builtin_add_overflow(ram_begin, info.physmap_offset, &mapped_begin) ||
         __builtin_add_overflow(ram_end, info.physmap_offset, &mapped_end))

@@ -69,6 +69,9 @@ def parse_args(argv):
                         help="boot twice; group 1 of REGEX must match in both consoles and differ (KASLR)")
     parser.add_argument("--same", metavar="REGEX",
                         help="boot twice; group 1 of REGEX must match in both consoles and be equal (no KASLR)")
+    parser.add_argument("--sparse-ram", metavar="SIZE",
+                        help="RAM of SIZE (QEMU syntax, e.g. 260G) backed by a sparse file, so that a machine "
+                             "with more RAM than the host boots; only pages the guest writes take space")
     parser.add_argument("qemu_args", nargs="*", help="after --: -smp, -m, -numa, -append, -initrd, -icount ...")
     return parser.parse_args(argv)
 
@@ -83,6 +86,11 @@ def fnv1a64(data):
 def boot_command(args, scratch):
     initrd = args.initrd or args.kernel_initrd
     command = [args.qemu, "-machine", "virt", "-nographic", "-bios", "default"]
+    if args.sparse_ram:
+        backing = os.path.join(scratch, "ram.img")
+        command[2] = "virt,memory-backend=sparse-ram"
+        command += ["-object", f"memory-backend-file,id=sparse-ram,size={args.sparse_ram},mem-path={backing},share=on",
+                    "-m", args.sparse_ram]
     if args.uboot:
         disk = os.path.join(scratch, "disk.img")
         if args.efi:

@@ -209,9 +209,11 @@ inline Problems check_plan(const Plan& plan, SimulatedMemory& memory, const load
         problems.add("BootInfo in memory differs from the plan's copy");
 
     // 2. Allocations: inside RAM, disjoint, never in reserved memory.
-    // RAM as the memory map says, adjacent regions merged.
+    // RAM as the memory map says, adjacent regions merged, up to where the
+    // physmap ends (the first UsableUnmapped region): nothing is placed beyond.
     std::vector<PhysicalRange> ram;
     for (const auto& region : info.regions()) {
+        if (region.kind == loader_api::MemoryRegionKind::UsableUnmapped) break;
         if (!ram.empty() && ram.back().end().value() == region.range.begin)
             ram.back() = {ram.back().begin(), PhysicalAddress(region.range.end)};
         else

@@ -3,6 +3,8 @@
 // few configurations each, all checked by plan_checks.hpp. Prints the page
 // table figures and KASLR position counts it saw.
 
+#include <algorithm>
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -82,8 +84,16 @@ TEST_CASE("plans for the device tree corpus pass every check") {
             ++planned;
             const Problems problems = check_plan(*plan, memory, machine.input);
             CHECK_MESSAGE(problems.ok(), problems.joined());
-            // The mode follows LoaderConfig's preference (every QEMU hart here is sv48 or better, or sv39).
-            if (variant.preferred == loader_api::PagingMode::Sv39) CHECK(plan->mode == kmem::PagingModeId::Sv39);
+            // The mode follows LoaderConfig's preference (every QEMU hart here is sv48 or better, or sv39),
+            // unless RAM spans more than Sv39's higher half: a wider mode that maps it all comes first.
+            std::uint64_t ram_low = ~std::uint64_t{0}, ram_high = 0;
+            for (const auto& range : plan->machine.memory) {
+                ram_low = std::min(ram_low, range.range.begin().value());
+                ram_high = std::max(ram_high, range.range.end().value());
+            }
+            const bool fits_sv39 = ram_high - ram_low < (std::uint64_t{250} << 30);
+            if (variant.preferred == loader_api::PagingMode::Sv39 && fits_sv39) CHECK(plan->mode == kmem::PagingModeId::Sv39);
+            if (variant.preferred == loader_api::PagingMode::Sv39 && !fits_sv39) CHECK(plan->mode == kmem::PagingModeId::Sv48);
             if (!variant.pie) CHECK(plan->kaslr_slide == 0);
             const std::uint64_t minimum = loader_api::host::minimum_table_frames(*plan, memory);
             std::printf("%-28s %-17s %s tables %3llu (min %3llu) leaves 4K %5llu 2M %4llu 1G %3llu  positions physmap %llu kernel %llu stacks %llu  slide %#llx\n",

@@ -88,6 +88,18 @@ const std::vector<Hart> kFourHarts = {{0, "riscv,sv48"}, {1, "riscv,sv48"}, {2, 
 
 std::string error_text(const Run& run) { return run.result ? std::string("(planned)") : text_of(run.result.error()); }
 
+std::optional<loader_api::MemoryRegionKind> kind_at(const loader_api::BootInfo& info, std::uint64_t address) {
+    for (const auto& region : info.regions())
+        if (region.range.get().contains(kmem::PhysicalAddress(address))) return region.kind;
+    return std::nullopt;
+}
+
+std::vector<std::string> warning_texts(const Plan& plan) {
+    std::vector<std::string> texts;
+    for (const auto& warning : plan.warnings) texts.push_back(text_of(warning));
+    return texts;
+}
+
 }  // namespace
 
 TEST_CASE("a plain machine plans, passes the checks, and is deterministic") {
@@ -333,16 +345,28 @@ TEST_CASE("no paging mode in the allowed range") {
     CHECK(capped->result.error().code == PlanErrorCode::NoPagingMode);
 }
 
-TEST_CASE("RAM too large for the physmap; the fallback to a wider mode") {
+TEST_CASE("RAM too large for the physmap: a wider mode first, else the RAM beyond is UsableUnmapped") {
     const std::vector<std::pair<std::uint64_t, std::uint64_t>> big = {{0x8000'0000, 64 * kMiB},
                                                                       {std::uint64_t{400} << 30, 64 * kMiB}};
     auto sv39 = plan(machine_dtb(big, kFourHarts), kernel(true), [](Machine& m) {
         config_in(m.kernel)->max_paging_mode = loader_api::PagingMode::Sv39;
         config_in(m.kernel)->preferred_paging_mode = loader_api::PagingMode::Sv39;
     });
-    REQUIRE(!sv39->result);
-    CHECK(sv39->result.error().code == PlanErrorCode::RamTooLargeForPhysmap);
-    MESSAGE(error_text(*sv39));
+    REQUIRE_MESSAGE(sv39->result, error_text(*sv39));
+    CHECK(sv39->plan->mode == kmem::PagingModeId::Sv39);
+    const loader_api::BootInfo& info = sv39->plan->boot_info();
+    const auto regions = info.regions();
+    REQUIRE(!regions.empty());
+    CHECK(regions.back().kind == loader_api::MemoryRegionKind::UsableUnmapped);
+    CHECK(regions.back().range.begin == std::uint64_t{400} << 30);
+    CHECK(info.physmap.end - info.physmap_offset <= (std::uint64_t{2} << 30) + (std::uint64_t{256} << 30));
+    bool warned = false;
+    for (const auto& text : warning_texts(*sv39->plan))
+        warned = warned || text == "plan warning: RAM beyond what a physmap in the higher half of Sv39 can reach: 64 MiB "
+                                   "from 0x3fc0000000 on is UsableUnmapped, for the kernel to map itself";
+    CHECK_MESSAGE(warned, text_of(sv39->plan->warnings[0]));
+    const Problems truncated = check_plan(*sv39->plan, *sv39->memory, sv39->machine.input);
+    CHECK_MESSAGE(truncated.ok(), truncated.joined());
     // Preferring Sv39 but allowing Sv48: the planner moves up.
     auto wider = plan(machine_dtb(big, kFourHarts), kernel(true), [](Machine& m) {
         config_in(m.kernel)->preferred_paging_mode = loader_api::PagingMode::Sv39;
@@ -464,18 +488,6 @@ std::vector<std::uint8_t> uboot_dtb(std::uint64_t initrd_begin, std::uint64_t in
     });
 }
 
-std::optional<loader_api::MemoryRegionKind> kind_at(const loader_api::BootInfo& info, std::uint64_t address) {
-    for (const auto& region : info.regions())
-        if (region.range.get().contains(kmem::PhysicalAddress(address))) return region.kind;
-    return std::nullopt;
-}
-
-std::vector<std::string> warning_texts(const Plan& plan) {
-    std::vector<std::string> texts;
-    for (const auto& warning : plan.warnings) texts.push_back(text_of(warning));
-    return texts;
-}
-
 TEST_CASE("U-Boot's /memreserve/ of the initrd is the initrd, not firmware memory") {
     const std::uint64_t begin = 0x8100'0000, end = begin + 0x12345, end_page = begin + 0x13000;
     auto run = plan(uboot_dtb(begin, end, end, 0), kernel(true));
@@ -593,4 +605,44 @@ TEST_CASE("protocol 1.1 entropy_sources: the tree's rng-seed, none, and bytes no
     REQUIRE_MESSAGE(unnamed->result, error_text(*unnamed));
     CHECK(unnamed->plan->boot_info().entropy_sources == 0);
     CHECK(!unnamed->plan->kaslr);
+}
+
+TEST_CASE("a sparse Sv39 NUMA machine: the physmap keeps the low nodes, the rest is UsableUnmapped") {
+    // The nodes of tests/fdt/numa_sv39_sparse.dts: 2 GiB each at 2, 128, 256 and 384 GiB.
+    const std::uint64_t kGiB = std::uint64_t{1} << 30;
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>> nodes = {
+        {2 * kGiB, 2 * kGiB}, {128 * kGiB, 2 * kGiB}, {256 * kGiB, 2 * kGiB}, {384 * kGiB, 2 * kGiB}};
+    const std::vector<Hart> sv39_harts = {{0, "riscv,sv39"}, {1, "riscv,sv39"}, {2, "riscv,sv39"}, {3, "riscv,sv39"}};
+    // The boot hart's satp probe finds Sv39 only.
+    const auto sv39_only = [](Machine& m) { m.input.options.supported_modes = loader_api::PagingModeSet{}.add(kmem::PagingModeId::Sv39); };
+    auto run = plan(machine_dtb(nodes, sv39_harts), kernel(true), sv39_only);
+    REQUIRE_MESSAGE(run->result, error_text(*run));
+    CHECK(run->plan->mode == kmem::PagingModeId::Sv39);
+    const loader_api::BootInfo& info = run->plan->boot_info();
+    using Kind = loader_api::MemoryRegionKind;
+    // The boot node and the 128 GiB node are mapped; 256 and 384 GiB are beyond
+    // the 256 GiB higher half (less room for the kernel and the stacks).
+    CHECK(kind_at(info, 128 * kGiB) == Kind::Usable);
+    CHECK(kind_at(info, 256 * kGiB) == Kind::UsableUnmapped);
+    CHECK(kind_at(info, 386 * kGiB - 4096) == Kind::UsableUnmapped);
+    CHECK(info.physmap.begin == 2 * kGiB + info.physmap_offset);
+    CHECK(info.physmap.end == 130 * kGiB + info.physmap_offset);
+    CHECK(warning_texts(*run->plan) ==
+          std::vector<std::string>{"plan warning: RAM beyond what a physmap in the higher half of Sv39 can reach: 4 GiB "
+                                   "from 0x3fc0000000 on is UsableUnmapped, for the kernel to map itself"});
+    const Problems problems = check_plan(*run->plan, *run->memory, run->machine.input);
+    CHECK_MESSAGE(problems.ok(), problems.joined());
+    // Nothing was placed beyond the physmap.
+    for (const auto& allocation : run->plan->allocations)
+        if (allocation.origin == loader_api::AllocationOrigin::Planner) CHECK(allocation.range.end().value() <= 130 * kGiB);
+
+    // An input beyond the physmap's reach is a named error, not an unmapped kernel file.
+    auto beyond = plan(machine_dtb(nodes, sv39_harts), kernel(true), [&](Machine& m) {
+        sv39_only(m);
+        m.input.kernel_address = kmem::PhysicalAddress(384 * kGiB);
+    });
+    REQUIRE(!beyond->result);
+    CHECK(error_text(*beyond).find("the kernel file [0x6000000000, ") != std::string::npos);
+    CHECK(error_text(*beyond).find(") lies in RAM beyond what a physmap in the higher half of Sv39 can reach") !=
+          std::string::npos);
 }

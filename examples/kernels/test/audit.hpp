@@ -168,7 +168,9 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
 
     // 2. What must be mapped is: RAM through the physmap, the kernel as its
     // ELF file says, the stacks; and the guard pages are not.
+    // From the first UsableUnmapped region on, RAM is beyond the physmap (1.1).
     for (const loader_api::MemoryRegion& region : info.regions()) {
+        if (region.kind == loader_api::MemoryRegionKind::UsableUnmapped) break;
         const loader_api::VirtRange virt{region.range.begin + info.physmap_offset, region.range.end + info.physmap_offset};
         auto mapped = detail::expect_mapped(table, "RAM region missing from the physmap or not RW-", virt, true, true, false,
                                             [&](std::uint64_t va) { return va - info.physmap_offset; });

@@ -406,7 +406,8 @@ void print_facts(const BootInfo& info) {
     // For the EFI boot tests: what the firmware kept must be in these.
     using Kind = loader_api::MemoryRegionKind;
     for (const loader_api::MemoryRegion& region : info.regions()) {
-        if (region.kind != Kind::Reserved && region.kind != Kind::EfiRuntimeCode && region.kind != Kind::EfiRuntimeData)
+        if (region.kind != Kind::Reserved && region.kind != Kind::EfiRuntimeCode && region.kind != Kind::EfiRuntimeData &&
+            region.kind != Kind::UsableUnmapped)
             continue;
         kernel::println([&](kernel::ConsoleLine& out) {
             kmem::write(out, "region ");

@@ -554,6 +554,7 @@ private:
     bool kaslr_wanted_ = false;
     std::uint64_t started_harts_ = 0;
     std::uint64_t ram_low_ = 0;   // lowest RAM address, aligned down to 1 GiB
+    Result<void> leave_unmapped(PhysicalAddress limit, kmem::PagingModeId mode);
     std::uint64_t tls_stride_ = 0;
     PhysicalRange tls_frames_{};
     PhysicalRange device_tree_{};
@@ -822,7 +823,14 @@ Result<void> Planner<P>::choose_mode_and_layout() {
 
     PlanError first_error{};
     bool have_error = false;
-    for (std::size_t i = 0; i < allowed_count; ++i) {
+    // Two passes: a physmap of all RAM in any allowed mode; else, in the
+    // first mode that can, a physmap of the lowest RAM that fits (the boot
+    // node, where firmware, loader, kernel and tree lie), the rest left to
+    // the kernel as UsableUnmapped.
+    for (std::size_t attempt = 0; attempt < 2 * allowed_count; ++attempt) {
+        const std::size_t i = attempt % allowed_count;
+        const bool truncate = attempt >= allowed_count;
+        if (truncate && (!have_error || first_error.code != PlanErrorCode::RamTooLargeForPhysmap)) break;
         const kmem::PagingModeId mode = allowed[i];
         const unsigned va_bits = kmem::with_paging_mode(mode, []<kmem::PagingMode M>(M) { return M::kVaBits; });
         // The loader's image must be identity-mappable in the lower half.
@@ -848,6 +856,15 @@ Result<void> Planner<P>::choose_mode_and_layout() {
         request.kernel_granularity = granularity;
         request.kernel_movable = elf_.is_pie();
         request.stacks_size = round_up(started_harts_ * (plan_.config.stack_size + k4K), k2M);
+        if (truncate) {
+            // The window less the kernel (with its alignment slack) and the
+            // stacks, each rounded to the physmap's 1 GiB granularity.
+            const std::uint64_t window = kWindowEnd - upper_half_begin(va_bits);
+            const std::uint64_t others = round_up(request.kernel_size + granularity, k1G) + round_up(request.stacks_size, k1G);
+            if (window <= others + k1G) continue;
+            request.physmap_size = kmem::align_down(window - others, k1G);
+            if (request.physmap_size >= ram_high - ram_low_) continue;
+        }
         request.randomise = kaslr_wanted_ && have_entropy_;
         request.key = key_;
         auto layout = plan_layout(request, mode);
@@ -866,9 +883,45 @@ Result<void> Planner<P>::choose_mode_and_layout() {
         plan_.stats.physmap_offset = plan_.physmap_offset;
         plan_.stats.kaslr_slide = plan_.kaslr_slide;
         select_harts(mode, true);
+        if (truncate) KMEM_TRY(leave_unmapped(PhysicalAddress(ram_low_ + request.physmap_size), mode));
         return {};
     }
     return kmem::unexpected(first_error);
+}
+
+// RAM from `limit` on is beyond the physmap: the planner places nothing
+// there, the memory map calls its free pages UsableUnmapped, and every input
+// must lie below it (the kernel reads them through the physmap).
+template <PhysicalMemory P>
+Result<void> Planner<P>::leave_unmapped(PhysicalAddress limit, kmem::PagingModeId mode) {
+    auto& ram = plan_.workspace.ram;
+    auto& unmapped = plan_.workspace.unmapped_ram;
+    unmapped.clear();
+    const PhysicalRange beyond{limit, PhysicalAddress(kmem::align_down(~std::uint64_t{0}, k4K))};
+    std::uint64_t bytes = 0;
+    for (const PhysicalRange range : ram) {
+        const PhysicalRange part = range.intersection(beyond);
+        if (part.empty()) continue;
+        if (!unmapped.insert(part)) return fail(PlanErrorCode::CapacityExceeded, "RAM ranges", kPlanMaxRamRanges);
+        bytes += part.size();
+    }
+    for (const PhysicalRange part : unmapped) (void)ram.remove(part);
+    struct Input {
+        PhysicalRange range;
+        std::string_view what;
+    };
+    const PlanOptions& options = input_.options;
+    for (const Input& input : {Input{device_tree_, "device tree"}, Input{kernel_file_, "kernel file"},
+                               Input{initrd_, "initrd"}, Input{options.loader_text, "loader text"},
+                               Input{options.loader_data, "loader data"}}) {
+        if (input.range.empty() || input.range.end() <= limit) continue;
+        PlanError error = make_error(PlanErrorCode::InputBeyondPhysmap, input.what, input.range.begin().value(),
+                                     input.range.end().value());
+        error.mode = mode;
+        return kmem::unexpected(error);
+    }
+    warn(WarningCode::RamBeyondPhysmap, bytes, limit.value(), kmem::name(mode));
+    return {};
 }
 
 template <PhysicalMemory P>
@@ -1195,13 +1248,16 @@ Result<void> Planner<P>::compute_regions() {
     const auto& ram = plan_.workspace.ram;
     pieces.clear();
     claimed.clear();
+    const auto& unmapped = plan_.workspace.unmapped_ram;
     auto add_piece = [&](PhysicalRange range, MemoryRegionKind kind) -> Result<void> {
         // Clip to RAM: reserved ranges may describe device memory too.
-        for (const PhysicalRange member : ram) {
-            const PhysicalRange part = member.intersection(range);
-            if (part.empty()) continue;
-            if (!pieces.push({PhysRange::from(part), kind, 0}))
-                return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
+        for (const auto* members : {&ram, &unmapped}) {
+            for (const PhysicalRange member : *members) {
+                const PhysicalRange part = member.intersection(range);
+                if (part.empty()) continue;
+                if (!pieces.push({PhysRange::from(part), kind, 0}))
+                    return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
+            }
         }
         return {};
     };
@@ -1243,16 +1299,21 @@ Result<void> Planner<P>::compute_regions() {
             return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
         return {};
     };
+    // The physmap's RAM lies below the unmapped RAM (leave_unmapped), so
+    // walking one set and then the other keeps address order.
     std::size_t next = 0;
-    for (const PhysicalRange member : ram) {
-        std::uint64_t cursor = member.begin().value();
-        while (next < pieces.size() && pieces[next].range.begin < member.end().value()) {
-            const MemoryRegion& piece = pieces[next++];
-            KMEM_TRY(emit(cursor, piece.range.begin, MemoryRegionKind::Usable));
-            KMEM_TRY(emit(piece.range.begin, piece.range.end, piece.kind));
-            cursor = piece.range.end;
+    for (const auto* members : {&ram, &unmapped}) {
+        const MemoryRegionKind free = members == &ram ? MemoryRegionKind::Usable : MemoryRegionKind::UsableUnmapped;
+        for (const PhysicalRange member : *members) {
+            std::uint64_t cursor = member.begin().value();
+            while (next < pieces.size() && pieces[next].range.begin < member.end().value()) {
+                const MemoryRegion& piece = pieces[next++];
+                KMEM_TRY(emit(cursor, piece.range.begin, free));
+                KMEM_TRY(emit(piece.range.begin, piece.range.end, piece.kind));
+                cursor = piece.range.end;
+            }
+            KMEM_TRY(emit(cursor, member.end().value(), free));
         }
-        KMEM_TRY(emit(cursor, member.end().value(), MemoryRegionKind::Usable));
     }
     return {};
 }

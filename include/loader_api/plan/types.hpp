@@ -241,6 +241,7 @@ enum class WarningCode : std::uint8_t {
     InputInReservedMemory,    // value: begin of the input range that overlaps reserved memory
     NoTimebase,               // value: the frequency assumed (no timebase-frequency in /cpus)
     BootHartMismatch,         // value: /chosen/boot-hartid, other: the boot hart the loader runs on
+    RamBeyondPhysmap,         // value: bytes left unmapped, other: where the physmap ends; text: the mode
 };
 
 struct PlanWarning {
@@ -307,6 +308,15 @@ struct PlanWarning {
                 kmem::write_dec(sink, other);
                 write(sink, " is the boot hart");
                 break;
+            case WarningCode::RamBeyondPhysmap:
+                write(sink, "RAM beyond what a physmap in the higher half of ");
+                write(sink, text);
+                write(sink, " can reach: ");
+                kmem::write_size(sink, value);
+                write(sink, " from ");
+                kmem::write_hex(sink, other);
+                write(sink, " on is UsableUnmapped, for the kernel to map itself");
+                break;
         }
     }
 };
@@ -338,6 +348,7 @@ enum class PlanErrorCode : std::uint8_t {
     CapacityExceeded,       // what: the list; value: its capacity
     UnknownHart,            // mark_hart_failed: value: the hart id is not in the plan (or is the boot hart)
     LoaderNotIdentityMappable,  // mode; value/other: the loader range above the mode's lower half
+    InputBeyondPhysmap,     // mode; what: which input; value/other: its range, past the RAM the physmap can hold
 };
 
 struct PlanError {
@@ -473,6 +484,15 @@ struct PlanError {
                 write(sink, kmem::name(mode));
                 write(sink, ", so it cannot be identity-mapped there");
                 break;
+            case PlanErrorCode::InputBeyondPhysmap:
+                write(sink, "the ");
+                write(sink, what);
+                sink.put(' ');
+                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
+                write(sink, " lies in RAM beyond what a physmap in the higher half of ");
+                write(sink, kmem::name(mode));
+                write(sink, " can reach");
+                break;
         }
     }
 };
@@ -503,6 +523,7 @@ constexpr std::string_view to_string(PlanErrorCode code) {
         case PlanErrorCode::CapacityExceeded: return "CapacityExceeded";
         case PlanErrorCode::UnknownHart: return "UnknownHart";
         case PlanErrorCode::LoaderNotIdentityMappable: return "LoaderNotIdentityMappable";
+        case PlanErrorCode::InputBeyondPhysmap: return "InputBeyondPhysmap";
     }
     return "?";
 }
@@ -531,7 +552,8 @@ struct IdentityPhysicalMemory {
 // stack (the frame allocator alone is 32 KiB). After planning, `ram` is the
 // RAM the plan covers (whole pages) and `frames` tells what is still free.
 struct PlanWorkspace {
-    kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxRamRanges> ram{};
+    kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxRamRanges> ram{};  // what the physmap maps
+    kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxRamRanges> unmapped_ram{};  // beyond its reach (UsableUnmapped)
     kmem::FrameAllocator<kPlanMaxFreeRanges, kPlanMaxUsedRanges> frames{};
     kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxAllocations> claimed{};
     kmem::FixedList<MemoryRegion, kPlanMaxRegions> pieces;
