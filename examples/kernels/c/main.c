@@ -305,6 +305,15 @@ static _Noreturn void power_off(uint32_t code) {
     const loader_api_boot_info* info = __atomic_load_n(&boot_info, __ATOMIC_ACQUIRE);
     const uint64_t device = info != NULL ? find_test_device(info) : 0;
     const uint64_t address = device != 0 ? map_low_device(info, device) : 0;
+    lock();
+    if (address != 0) {
+        put("c-kernel: power off: sifive,test at ");
+        put_hex(device);
+        put("\n");
+    } else {
+        put("c-kernel: power off: no sifive,test device, SBI system reset\n");
+    }
+    unlock();
     if (address != 0) {
         const uint32_t status = code > 0xffff ? 0xffff : code;
         *(volatile uint32_t*)(uintptr_t)address = code == 0 ? FINISHER_PASS : status << 16 | FINISHER_FAIL;
