@@ -17,7 +17,11 @@
 /* The defaults with a larger stack, to show how a field is changed. */
 LOADER_API_C_CONFIG(c_kernel_config, .stack_size = 128 * 1024);
 
-void c_kernel_trap_vector(void); /* start.S */
+/* start.S, and what it calls. */
+void c_kernel_trap_vector(void);
+_Noreturn void c_kernel_trap(uint64_t scause, uint64_t sepc, uint64_t stval);
+_Noreturn void c_kernel_main(uint64_t hart_id, const loader_api_boot_info* info,
+                             const struct c_kernel_entry_registers* registers);
 
 /* ------------------------------------------------------------------ SBI */
 
@@ -429,9 +433,6 @@ static uint32_t started_harts(const loader_api_boot_info* info) {
         if (harts[i].state == LOADER_API_HART_STARTED) ++count;
     return count;
 }
-
-_Noreturn void c_kernel_main(uint64_t hart_id, const loader_api_boot_info* info,
-                             const struct c_kernel_entry_registers* registers);
 
 /* Every started hart runs this at about the same time; the boot hart is not
  * guaranteed to be first. */
