@@ -59,9 +59,24 @@ inline constexpr Style kStyles[] = {
     {"Fdt", "Device tree", "#a1887f"},
     {"Initrd", "Initrd", "#90a4ae"},
     {"LoaderReclaimable", "Loader reclaimable", "#c5cae9"},
+    {"UsableUnmapped", "Usable RAM beyond the physmap", "#eef7ec"},
+    {"EfiRuntimeCode", "EFI runtime code", "#6d4c41"},
+    {"EfiRuntimeData", "EFI runtime data", "#8d6e63"},
     {"physmap", "Physmap (virtual)", "#b2dfdb"},
     {"guard", "Guard page (unmapped)", "#ffffff"},
 };
+
+// A kind added to the protocol must bring its colour.
+constexpr bool every_region_kind_has_a_style() {
+    for (std::uint32_t value = 1; value <= loader_api::kMemoryRegionKindLast; ++value) {
+        const std::string_view name = loader_api::to_string(static_cast<loader_api::MemoryRegionKind>(value));
+        bool found = false;
+        for (const Style& style : kStyles) found = found || style.key == name;
+        if (!found) return false;
+    }
+    return true;
+}
+static_assert(every_region_kind_has_a_style());
 
 inline std::string_view fill_of(std::string_view key) {
     for (const Style& style : kStyles)

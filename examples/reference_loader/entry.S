@@ -253,8 +253,9 @@ loader_park:
 
 /* One read of the Zkr seed CSR (0x015) under a trap vector of its own:
    S-mode access traps unless M-mode set mseccfg.SSEED, and the spec wants
-   a read-write instruction (csrrw). Returns {value, 1}, or {0, 0} when the
-   access trapped; interrupts are off, so nothing else arrives here. */
+   a read-write instruction (csrrw). Stores the value at a0 and returns 1,
+   or returns 0 when the access trapped; interrupts are off, so nothing
+   else arrives here. */
     .option push
     .option norelax
     .balign 4
@@ -263,14 +264,14 @@ loader_read_seed:
     csrr t1, stvec
     lla t0, .Lseed_trapped
     csrw stvec, t0
-    csrrw a0, 0x015, zero
-    li a1, 1
+    csrrw t2, 0x015, zero
+    sd t2, 0(a0)
+    li a0, 1
     csrw stvec, t1
     ret
     .balign 4
 .Lseed_trapped:
     li a0, 0
-    li a1, 0
     csrw stvec, t1
     ret
     .option pop

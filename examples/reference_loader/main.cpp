@@ -279,7 +279,8 @@ kmem::PhysicalRange embedded_kernel() { return image_range(loader_kernel_elf_sta
 
 namespace {
 
-extern "C" zkr::SeedRead loader_read_seed();
+// entry.S: 0 when the access trapped, else 1 with the CSR's value in *value.
+extern "C" std::uint64_t loader_read_seed(std::uint64_t* value);
 
 LOADER_NOCLEAR std::uint8_t zkr_entropy[32];
 
@@ -287,7 +288,13 @@ LOADER_NOCLEAR std::uint8_t zkr_entropy[32];
 // S-mode read it; empty otherwise. Raw entropy, which the planner hashes.
 std::span<const std::uint8_t> read_zkr(const fdt::Hart& hart) {
     if (!hart.has_extension("zkr")) return {};
-    const zkr::Collected collected = zkr::collect([] { return loader_read_seed(); }, zkr_entropy);
+    const zkr::Collected collected = zkr::collect(
+        [] {
+            zkr::SeedRead read;
+            read.ok = loader_read_seed(&read.value);
+            return read;
+        },
+        zkr_entropy);
     switch (collected.outcome) {
         case zkr::Outcome::kFilled: return zkr_entropy;
         case zkr::Outcome::kTrapped:
