@@ -245,9 +245,11 @@ inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     for (std::uint64_t at = sizeof(LoaderConfig); at < size; ++at)
         if (bytes[at] != std::byte{0})
             return fail(PlanErrorCode::BadLoaderConfig, "unknown byte beyond this loader's config (offset below)", at, 0);
+    // Missing fields read as 0, which with_defaults() turns into defaults.
+    std::byte known[sizeof(LoaderConfig)] = {};
+    __builtin_memcpy(known, bytes.data(), size < sizeof(LoaderConfig) ? size : sizeof(LoaderConfig));
     LoaderConfig raw{};
-    __builtin_memset(&raw, 0, sizeof raw);
-    __builtin_memcpy(&raw, bytes.data(), size < sizeof(LoaderConfig) ? size : sizeof(LoaderConfig));
+    __builtin_memcpy(&raw, known, sizeof raw);
     const LoaderConfig config = with_defaults(raw);
     if (config.stack_size % k4K != 0 || config.stack_size > (std::uint64_t{1} << 40))
         return fail(PlanErrorCode::BadLoaderConfig, "stack_size (a multiple of 4 KiB)", config.stack_size, 64 * 1024);
