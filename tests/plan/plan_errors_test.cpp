@@ -526,6 +526,23 @@ static_assert([] {
            at_zero->stacks.block.begin().value() == 0xffff'ffff'ffa0'0000;
 }());
 
+TEST_CASE("an ET_EXEC linked outside the higher half is refused by name") {
+    loader_api::plan_detail::LayoutRequest request;
+    request.va_bits = 48;
+    request.physmap_size = std::uint64_t{1} << 30;
+    request.kernel_link = 0x8020'0000;
+    request.kernel_size = 2 << 20;
+    request.kernel_movable = false;
+    request.stacks_size = 2 << 20;
+    const auto layout = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv48);
+    REQUIRE(!layout);
+    CHECK(text_of(layout.error()) ==
+          "plan: the kernel [0x80200000, 0x80400000) does not fit Sv48: its link address is not in the higher half");
+    // The same link address is fine for a PIE: it is moved.
+    request.kernel_movable = true;
+    CHECK(loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv48));
+}
+
 // What U-Boot's booti hands over: /chosen/boot-hartid, and the initrd it
 // placed recorded as a /memreserve/ of exactly its range.
 std::vector<std::uint8_t> uboot_dtb(std::uint64_t initrd_begin, std::uint64_t initrd_end, std::uint64_t memreserve_end,
