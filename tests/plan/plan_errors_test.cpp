@@ -739,6 +739,40 @@ TEST_CASE("a LoaderConfig shorter than this loader's: the missing fields take th
     }
 }
 
+TEST_CASE("a LoaderConfig longer than this loader's: refused if a byte it does not know is non-zero") {
+    // Grow the section over the 8 file bytes after it (its section header's
+    // sh_size), as a kernel of a later minor version would declare them.
+    auto longer = [](std::vector<std::uint8_t>& bytes, std::uint8_t fill) {
+        auto elf = loader_api::ElfFile::parse(as_bytes(bytes));
+        REQUIRE(elf);
+        const auto section = elf->find_section(".loader_config");
+        REQUIRE(section);
+        std::uint64_t shoff = 0;
+        std::memcpy(&shoff, bytes.data() + 40, 8);
+        std::uint16_t shnum = 0;
+        std::memcpy(&shnum, bytes.data() + 60, 2);
+        bool grown = false;
+        for (std::uint16_t i = 0; i < shnum && !grown; ++i) {
+            std::uint8_t* header = bytes.data() + shoff + 64 * i;
+            std::uint64_t offset = 0, size = 0;
+            std::memcpy(&offset, header + 24, 8);
+            std::memcpy(&size, header + 32, 8);
+            if (offset != section->offset || size != sizeof(loader_api::LoaderConfig)) continue;
+            size += 8;
+            std::memcpy(header + 32, &size, 8);
+            grown = true;
+        }
+        REQUIRE(grown);
+        std::memset(bytes.data() + section->offset + 56, fill, 8);
+        reinterpret_cast<loader_api::LoaderConfig*>(bytes.data() + section->offset)->size = 64;
+    };
+    auto bytes = kernel(true);
+    longer(bytes, 1);
+    auto refused = plan(machine_dtb(kRam128M, kFourHarts), bytes);
+    CHECK(error_text(*refused) ==
+          "plan: bad .loader_config: offset of a non-zero byte past the fields this loader knows is 0x38 (expected 0x0)");
+}
+
 TEST_CASE("harts the kernel cannot run on are listed as Unusable (sifive_u's hart 0)") {
     // sifive_u: hart 0 is the E51 monitor core, no mmu-type; harts 1-4 are U54s.
     const std::vector<Hart> sifive_u = {{0, nullptr}, {1, "riscv,sv48"}, {2, "riscv,sv48"}, {3, "riscv,sv48"},

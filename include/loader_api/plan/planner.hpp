@@ -244,7 +244,7 @@ inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     // silently not get.
     for (std::uint64_t at = sizeof(LoaderConfig); at < size; ++at)
         if (bytes[at] != std::byte{0})
-            return fail(PlanErrorCode::BadLoaderConfig, "unknown byte beyond this loader's config (offset below)", at, 0);
+            return fail(PlanErrorCode::BadLoaderConfig, "offset of a non-zero byte past the fields this loader knows", at, 0);
     // Missing fields read as 0, which with_defaults() turns into defaults.
     std::byte known[sizeof(LoaderConfig)] = {};
     __builtin_memcpy(known, bytes.data(), size < sizeof(LoaderConfig) ? size : sizeof(LoaderConfig));
