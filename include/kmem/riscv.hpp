@@ -260,9 +260,11 @@ static_assert(pte_bits::kPpnMask == 0x003f'ffff'ffff'fc00 && pte_bits::kPbmtMask
 
 // One 64-bit entry. The two factories are the only way to build a valid
 // entry, and they carry the spec's rules: a pointer to a table has V alone
-// (A, D, U, PBMT and N are reserved there), a leaf always has A and has D when
-// writable (so no hart has to fault or write back to set them) and never the
-// reserved R=0 W=1 combination.
+// (A, D, U, PBMT and N are reserved there), a leaf always has A and D (so no
+// hart has to fault or write back to set them, whatever its Svade/Svadu
+// behaviour, and a later `protect` to writable needs no D update; D on a page
+// that cannot be written is never acted on) and never the reserved R=0 W=1
+// combination.
 class Pte {
 public:
     constexpr Pte() = default;
@@ -283,9 +285,10 @@ public:
         const FlagsProblem problem = check_flags(flags);
         KMEM_ASSERT(problem == FlagsProblem::None);
         KMEM_ASSERT(level < 5 && pa.is_aligned(kPageSize << (9 * level)) && pa.value() < kPhysicalAddressLimit);
-        std::uint64_t raw = ((pa.value() >> 12) << pte_bits::kPpnShift) | pte_bits::kValid | pte_bits::kAccessed;
+        std::uint64_t raw = ((pa.value() >> 12) << pte_bits::kPpnShift) | pte_bits::kValid | pte_bits::kAccessed |
+                            pte_bits::kDirty;
         if (flags.read) raw |= pte_bits::kRead;
-        if (flags.write) raw |= pte_bits::kWrite | pte_bits::kDirty;
+        if (flags.write) raw |= pte_bits::kWrite;
         if (flags.execute) raw |= pte_bits::kExecute;
         if (flags.user) raw |= pte_bits::kUser;
         if (flags.global) raw |= pte_bits::kGlobal;
@@ -340,12 +343,12 @@ private:
 // (V0 R1 W2 X3 U4 G5 A6 D7, RSW 9..8, PPN 53..10, PBMT 62..61, N 63).
 static_assert(Pte::table(PhysicalAddress(0x8020'1000)).raw() == 0x2008'0401);
 static_assert(Pte::leaf(PhysicalAddress(0x8020'0000), PageFlags::read_write()).raw() == 0x2008'00c7);
-static_assert(Pte::leaf(PhysicalAddress(0x8020'0000), PageFlags::read_execute()).raw() == 0x2008'004b);
+static_assert(Pte::leaf(PhysicalAddress(0x8020'0000), PageFlags::read_execute()).raw() == 0x2008'00cb);
 static_assert(Pte::leaf(PhysicalAddress(0x4000'0000), {.read = true, .user = true, .global = true}, 2).raw() ==
-              0x1000'0073);
+              0x1000'00f3);
 static_assert(Pte::leaf(PhysicalAddress(0x1000'0000), {.read = true, .write = true, .memory_type = MemoryType::Io})
                   .raw() == 0x4000'0000'0400'00c7);
-static_assert(Pte::leaf(PhysicalAddress(0xff'ffff'ffff'f000), PageFlags::read_only()).raw() == 0x003f'ffff'ffff'fc43);
+static_assert(Pte::leaf(PhysicalAddress(0xff'ffff'ffff'f000), PageFlags::read_only()).raw() == 0x003f'ffff'ffff'fcc3);
 static_assert(Pte::from_raw(0x8000'0000'0000'0000).napot() && Pte::from_raw(0x300).software_bits() == 3);
 static_assert(Pte::table(PhysicalAddress(0x1000)).is_table() && !Pte::table(PhysicalAddress(0x1000)).is_leaf());
 static_assert(Pte::leaf(PhysicalAddress(0x1000), PageFlags::read_write()).flags() == PageFlags::read_write());

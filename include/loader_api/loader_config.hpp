@@ -64,7 +64,9 @@ constexpr std::string_view to_string(LogLevel level) {
 }
 
 // `LoaderConfig{}` is a working configuration; designated initialisers
-// change single fields: LoaderConfig{.stack_size = 256 * 1024}.
+// change single fields: LoaderConfig{.stack_size = 256 * 1024}. A loader
+// reads 0 in any field after `size` as that field's default below, so a
+// kernel in another language that sets only the header gets the same.
 struct LoaderConfig {
     std::uint64_t magic = kLoaderConfigMagic;
     std::uint16_t version_major = kLoaderConfigVersionMajor;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Boots an image in qemu-system-riscv64 (virt, OpenSBI) and judges the run.
+"""Boots an image in qemu-system-riscv64 (virt or --machine, OpenSBI) and judges the run.
 
 By default OpenSBI starts the image given to -kernel. With --uboot, OpenSBI
 starts U-Boot instead, and U-Boot's own distro boot finds the image (a raw
@@ -31,6 +31,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qemu", required=True, help="qemu-system-riscv64")
     parser.add_argument("--image", required=True, help="the ELF given to -kernel (with --uboot: the raw Image)")
+    parser.add_argument("--machine", default="virt", help="QEMU machine (virt unless a board is the point)")
     parser.add_argument("--uboot", metavar="U_BOOT_BIN",
                         help="boot through this S-mode U-Boot: the image, --append and the initrd go into "
                              "extlinux.conf on a virtio disk")
@@ -85,10 +86,10 @@ def fnv1a64(data):
 
 def boot_command(args, scratch):
     initrd = args.initrd or args.kernel_initrd
-    command = [args.qemu, "-machine", "virt", "-nographic", "-bios", "default"]
+    command = [args.qemu, "-machine", args.machine, "-nographic", "-bios", "default"]
     if args.sparse_ram:
         backing = os.path.join(scratch, "ram.img")
-        command[2] = "virt,memory-backend=sparse-ram"
+        command[2] = args.machine + ",memory-backend=sparse-ram"
         command += ["-object", f"memory-backend-file,id=sparse-ram,size={args.sparse_ram},mem-path={backing},share=on",
                     "-m", args.sparse_ram]
     if args.uboot:

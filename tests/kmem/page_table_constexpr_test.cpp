@@ -28,7 +28,7 @@ constexpr bool kernel_image_translates() {
     if (!in_big_page || !in_small_page) return false;
     return in_big_page->pa == 0x803f'fff8_pa && in_big_page->level == 1 && in_big_page->page_size == 2_MiB &&
            in_big_page->flags == PageFlags::read_execute() && in_big_page->pte.accessed() &&
-           !in_big_page->pte.dirty() && in_small_page->pa == 0x8040'0123_pa && in_small_page->level == 0 &&
+           in_big_page->pte.dirty() && in_small_page->pa == 0x8040'0123_pa && in_small_page->level == 0 &&
            table->table_frames() == 3 && memory.live_frames() == 3;
 }
 static_assert(kernel_image_translates());

@@ -423,7 +423,7 @@ private:
                     entries_ok &= raw == ((ppn << 10) | 1) && level > 0;
                 } else {
                     const bool a = raw & 0x40, d = raw & 0x80;
-                    entries_ok &= a && d == w && !(w && !r);
+                    entries_ok &= a && d && !(w && !r);  // A and D on every leaf (boot protocol)
                     entries_ok &= (ppn & ((std::uint64_t{1} << (9 * level)) - 1)) == 0;
                     entries_ok &= (above_ppn & 0x7f) == 0 && (raw >> 63) == 0 && ((raw >> 61) & 3) != 3;
                 }

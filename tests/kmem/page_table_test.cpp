@@ -490,7 +490,7 @@ TEST_CASE_TEMPLATE("protect", Mode, Sv39, Sv48, Sv57) {
         const auto t = f.table.translate(0x4000'0000_va);
         CHECK(t->flags == user_exec);
         CHECK(t->pte.accessed());
-        CHECK_FALSE(t->pte.dirty());
+        CHECK(t->pte.dirty());
     }
     SUBCASE("a hole is an error") {
         const auto e = f.table.protect(0x7fff'0000_va, 128_KiB, kRo);

@@ -83,7 +83,7 @@ TEST_CASE("with_paging_mode dispatches on the run-time id") {
     static_assert(with_paging_mode(PagingModeId::Sv57, []<PagingMode M>(M) { return M::kSatpMode; }) == 10);
 }
 
-TEST_CASE("leaf entries carry A, D when writable, and the permission bits") {
+TEST_CASE("leaf entries carry A and D, and the permission bits") {
     const Pte rw = Pte::leaf(0x8020'0000_pa, PageFlags::read_write());
     CHECK(rw.valid());
     CHECK(rw.is_leaf());
@@ -99,15 +99,16 @@ TEST_CASE("leaf entries carry A, D when writable, and the permission bits") {
 
     const Pte rx = Pte::leaf(0x8020'0000_pa, PageFlags::read_execute());
     CHECK(rx.accessed());
-    CHECK_FALSE(rx.dirty());  // never written: D would only invite a write-back
+    CHECK(rx.dirty());  // the boot protocol promises A and D on every leaf (0xcb, not 0x4b)
+    CHECK((rx.raw() & 0x3ff) == 0xcb);
 
     const Pte x = Pte::leaf(0x1000_pa, PageFlags::execute_only());
-    CHECK(x.raw() == (0x1ull << 10 | 0x1 | 0x8 | 0x40));
+    CHECK(x.raw() == (0x1ull << 10 | 0x1 | 0x8 | 0x40 | 0x80));
 
     const Pte user_global = Pte::leaf(0x40'0000'0000_pa, {.read = true, .user = true, .global = true}, 2);
     CHECK(user_global.user());
     CHECK(user_global.global());
-    CHECK(user_global.raw() == ((0x40'0000'0000ull >> 12) << 10 | 0x1 | 0x2 | 0x10 | 0x20 | 0x40));
+    CHECK(user_global.raw() == ((0x40'0000'0000ull >> 12) << 10 | 0x1 | 0x2 | 0x10 | 0x20 | 0x40 | 0x80));
 
     const Pte io = Pte::leaf(0x1000'0000_pa, {.read = true, .write = true, .memory_type = MemoryType::Io});
     CHECK(io.pbmt() == 2);
@@ -144,7 +145,7 @@ TEST_CASE("decoding raw entries") {
     CHECK(raw.dirty());
     CHECK_FALSE(Pte::from_raw(0xe).valid());
     CHECK_FALSE(Pte::from_raw(0xe).is_leaf());
-    CHECK(Pte::leaf(0x1000_pa, PageFlags::read_only()).with_software_bits(1).raw() == ((1ull << 10) | 0x43 | 0x100));
+    CHECK(Pte::leaf(0x1000_pa, PageFlags::read_only()).with_software_bits(1).raw() == ((1ull << 10) | 0xc3 | 0x100));
 }
 
 TEST_CASE("flags rules") {

@@ -283,7 +283,7 @@ inline Problems check_plan(const Plan& plan, SimulatedMemory& memory, const load
     std::uint64_t mapped_by_leaves = 0;
     for (const auto& leaf : leaves) {
         mapped_by_leaves += leaf.size;
-        if (!leaf.pte.accessed() || (leaf.pte.writable() && !leaf.pte.dirty()) || leaf.pte.user() || leaf.pte.global())
+        if (!leaf.pte.accessed() || !leaf.pte.dirty() || leaf.pte.user() || leaf.pte.global())
             problems.add("leaf " + hex(leaf.va.value()) + " has unexpected A/D/U/G bits");
         const loader_api::VirtualArea* owner = nullptr;
         for (const auto& area : plan.areas)

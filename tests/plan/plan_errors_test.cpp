@@ -4,9 +4,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <tuple>
 
 #include "../fdt/blob_builder.hpp"
 #include "plan_checks.hpp"
@@ -108,9 +110,11 @@ TEST_CASE("a plain machine plans, passes the checks, and is deterministic") {
     const Problems problems = check_plan(*first->plan, *first->memory, first->machine.input);
     CHECK_MESSAGE(problems.ok(), problems.joined());
     // The default preference is Sv48; hart 3 reaches only Sv39, so it is
-    // left out with a warning.
+    // listed as Unusable with a warning.
     CHECK(first->plan->mode == kmem::PagingModeId::Sv48);
-    CHECK(first->plan->find_hart(3) == nullptr);
+    REQUIRE(first->plan->boot_info().find_hart(3) != nullptr);
+    CHECK(first->plan->boot_info().find_hart(3)->state == loader_api::HartState::Unusable);
+    CHECK(first->plan->boot_info().find_hart(3)->stack.empty());
     bool warned = false;
     for (const auto& warning : first->plan->warnings)
         warned = warned || (warning.code == loader_api::WarningCode::HartWithoutPagingMode && warning.value == 3);
@@ -216,6 +220,25 @@ TEST_CASE("warnings: no entropy, and KASLR for a kernel that cannot move") {
     for (const auto& warning : fixed->plan->warnings)
         not_relocatable = not_relocatable || warning.code == loader_api::WarningCode::KernelNotRelocatable;
     CHECK(not_relocatable);
+    CHECK(text_of(fixed->plan->warnings[0]) ==
+          "plan warning: KASLR asked for, but the kernel is not position-independent (ET_EXEC): it stays at "
+          "0xffffffff80000000; physmap and stacks are still randomised");
+
+    // Kaslr::Default (0) is the loader's choice, not the kernel's: a kernel
+    // that cannot move is not warned about it, whatever that default is.
+    for (const bool loader_default : {true, false}) {
+        for (const auto kaslr : {loader_api::Kaslr::Default, loader_api::Kaslr::Disabled}) {
+            auto quiet = plan(machine_dtb(kRam128M, kFourHarts), kernel(false), [&](Machine& m) {
+                config_in(m.kernel)->kaslr = kaslr;
+                m.input.options.kaslr_default = loader_default;
+            });
+            REQUIRE_MESSAGE(quiet->result, error_text(*quiet));
+            CHECK(quiet->plan->kaslr_slide == 0);
+            CHECK(quiet->plan->stats.physmap.randomised == (loader_default && kaslr == loader_api::Kaslr::Default));
+            for (const auto& warning : quiet->plan->warnings)
+                CHECK_MESSAGE(warning.code != loader_api::WarningCode::KernelNotRelocatable, text_of(warning));
+        }
+    }
 }
 
 TEST_CASE("out of memory: nothing free besides the inputs") {
@@ -456,6 +479,39 @@ TEST_CASE("check_plan notices a broken plan") {
         }
     }
     CHECK(check_plan(p, memory, run->machine.input).ok());
+
+    // The protocol's A and D on every leaf of the kernel image, read-only
+    // and executable ones included, and G = 0: the kernel's audit names each.
+    const loader_api::VirtualArea* text = nullptr;
+    for (const auto& area : p.areas)
+        if (area.kind == loader_api::AreaKind::Kernel && area.flags.execute && !area.flags.write) text = &area;
+    REQUIRE(text != nullptr);
+    const auto* text_leaf = loader_api::host::find_leaf(leaves, text->range.begin());
+    REQUIRE(text_leaf != nullptr);
+    CHECK((text_leaf->pte.raw() & 0xff) == 0xcb);  // V R X A D: what a 1.0 loader got wrong (0x4b)
+    const std::string audit_prefix = "the kernel's audit: ";
+    const std::string at = ": va " + hex(text_leaf->va.value()) + " pa " + hex(text_leaf->pa.value()) + " flags r-x-- ";
+    for (const auto& [bit, expected] : {std::pair{kmem::pte_bits::kDirty, "A or D bit clear" + at + "(0x4b)"},
+                                        std::pair{kmem::pte_bits::kAccessed, "A or D bit clear" + at + "(0x8b)"},
+                                        std::pair{kmem::pte_bits::kGlobal, "global page (G = 1): va " +
+                                                                               hex(text_leaf->va.value()) + " pa " +
+                                                                               hex(text_leaf->pa.value()) + " flags r-x-g (0xeb)"}}) {
+        bool patched = false;
+        for (const auto frame : loader_api::host::collect_tables(p, memory)) {
+            auto* entries = memory.frame(frame);
+            for (unsigned i = 0; i < 512; ++i) {
+                if (entries[i] != text_leaf->pte.raw()) continue;
+                entries[i] ^= bit;
+                const Problems broken = check_plan(p, memory, run->machine.input);
+                CHECK_MESSAGE(std::find(broken.list.begin(), broken.list.end(), audit_prefix + expected) != broken.list.end(),
+                              broken.joined());
+                entries[i] ^= bit;
+                patched = true;
+            }
+        }
+        CHECK(patched);
+    }
+    CHECK(check_plan(p, memory, run->machine.input).ok());
 }
 
 // The layout rule in constant evaluation: without KASLR the physmap starts
@@ -475,6 +531,42 @@ static_assert([] {
            layout->stacks.block.begin().value() == 0xffff'ffff'ffc0'0000 &&
            layout->physmap.positions == 254;
 }());
+
+// Where a PIE goes without KASLR (docs/protocol.md, "Where to link"): one
+// linked in the higher half stays at its link address; one linked at 0 takes
+// the highest free 2 MiB-aligned place, and the stacks go below it.
+static_assert([] {
+    loader_api::plan_detail::LayoutRequest request;
+    request.va_bits = 39;
+    request.physmap_size = std::uint64_t{1} << 30;
+    request.kernel_link = 0xffff'ffff'c000'0000;
+    request.kernel_size = 2 << 20;
+    request.kernel_movable = true;
+    request.stacks_size = 2 << 20;
+    const auto in_place = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv39);
+    request.kernel_link = 0;
+    const auto at_zero = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv39);
+    return in_place && in_place->kernel.block.begin().value() == 0xffff'ffff'c000'0000 &&
+           at_zero && at_zero->kernel.block.begin().value() == 0xffff'ffff'ffc0'0000 &&
+           at_zero->stacks.block.begin().value() == 0xffff'ffff'ffa0'0000;
+}());
+
+TEST_CASE("an ET_EXEC linked outside the higher half is refused by name") {
+    loader_api::plan_detail::LayoutRequest request;
+    request.va_bits = 48;
+    request.physmap_size = std::uint64_t{1} << 30;
+    request.kernel_link = 0x8020'0000;
+    request.kernel_size = 2 << 20;
+    request.kernel_movable = false;
+    request.stacks_size = 2 << 20;
+    const auto layout = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv48);
+    REQUIRE(!layout);
+    CHECK(text_of(layout.error()) ==
+          "plan: the kernel [0x80200000, 0x80400000) does not fit Sv48: its link address is not in the higher half");
+    // The same link address is fine for a PIE: it is moved.
+    request.kernel_movable = true;
+    CHECK(loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv48));
+}
 
 // What U-Boot's booti hands over: /chosen/boot-hartid, and the initrd it
 // placed recorded as a /memreserve/ of exactly its range.
@@ -645,4 +737,201 @@ TEST_CASE("a sparse Sv39 NUMA machine: the physmap keeps the low nodes, the rest
     CHECK(error_text(*beyond).find("the kernel file [0x6000000000, ") != std::string::npos);
     CHECK(error_text(*beyond).find(") lies in RAM beyond what a physmap in the higher half of Sv39 can reach") !=
           std::string::npos);
+
+TEST_CASE("an entry point that stvec cannot hold (4n+2) is refused by name") {
+    auto bytes = kernel(true);
+    std::uint64_t entry = 0;
+    std::memcpy(&entry, bytes.data() + 24, 8);  // e_entry
+    REQUIRE(entry % 4 == 0);
+    entry += 2;  // still inside the executable segment: only the alignment is wrong
+    std::memcpy(bytes.data() + 24, &entry, 8);
+    auto run = plan(machine_dtb(kRam128M, kFourHarts), bytes);
+    REQUIRE(!run->result);
+    CHECK(run->result.error().code == PlanErrorCode::EntryMisaligned);
+    CHECK(error_text(*run) == "plan: the kernel entry " + hex(entry) +
+                                  " is not 4-byte aligned (the loader enters it through stvec, which holds only such "
+                                  "addresses)");
+}
+
+namespace {
+
+// The config's bytes after `size` (offset 16 on), as a kernel written from
+// the spec's table alone may leave them.
+void clear_config_body(loader_api::LoaderConfig& config) {
+    auto* bytes = reinterpret_cast<std::uint8_t*>(&config);
+    std::memset(bytes + 16, 0, sizeof config - 16);
+}
+
+// Two runs planned alike: same mode, layout, tables and BootInfo bytes.
+void check_same_plan(const Run& a, const Run& b) {
+    REQUIRE_MESSAGE(a.result, error_text(a));
+    REQUIRE_MESSAGE(b.result, error_text(b));
+    const auto fields = [](const loader_api::LoaderConfig& c) {
+        return std::tuple{c.stack_size, c.min_paging_mode, c.max_paging_mode, c.preferred_paging_mode, c.kaslr,
+                          c.start_harts, c.max_harts, c.allow_write_execute, c.log_level};
+    };
+    CHECK(fields(a.plan->config) == fields(b.plan->config));
+    CHECK(a.plan->mode == b.plan->mode);
+    CHECK(a.plan->satp == b.plan->satp);
+    CHECK(a.plan->kaslr_slide == b.plan->kaslr_slide);
+    REQUIRE(a.plan->boot_info_size == b.plan->boot_info_size);
+    CHECK(std::memcmp(a.plan->boot_info_bytes.data(), b.plan->boot_info_bytes.data(), a.plan->boot_info_size) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("an all-zero LoaderConfig body plans exactly like LoaderConfig{}") {
+    auto defaults = plan(machine_dtb(kRam128M, kFourHarts), kernel(true),
+                         [](Machine& m) { *config_in(m.kernel) = loader_api::LoaderConfig{}; });
+    auto zero = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        auto& config = *config_in(m.kernel);
+        config = loader_api::LoaderConfig{};
+        clear_config_body(config);
+        REQUIRE(config.stack_size == 0);
+        REQUIRE(static_cast<std::uint32_t>(config.preferred_paging_mode) == 0);
+    });
+    check_same_plan(*defaults, *zero);
+    CHECK(zero->plan->config.stack_size == 64 * 1024);
+    CHECK(zero->plan->config.min_paging_mode == loader_api::PagingMode::Sv39);
+    CHECK(zero->plan->config.max_paging_mode == loader_api::PagingMode::Sv57);
+    CHECK(zero->plan->config.preferred_paging_mode == loader_api::PagingMode::Sv48);
+    CHECK(zero->plan->mode == kmem::PagingModeId::Sv48);
+    CHECK(zero->plan->harts[0].stack.size() == 64 * 1024);
+    // Each zero alone takes its own default: a config that names only max_paging_mode.
+    auto only_max = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        auto& config = *config_in(m.kernel);
+        clear_config_body(config);
+        config.max_paging_mode = loader_api::PagingMode::Sv39;
+    });
+    REQUIRE_MESSAGE(only_max->result, error_text(*only_max));
+    CHECK(only_max->plan->mode == kmem::PagingModeId::Sv39);
+    // Still refused: a stack that is not whole pages.
+    auto odd_stack = plan(machine_dtb(kRam128M, kFourHarts), kernel(true),
+                          [](Machine& m) { config_in(m.kernel)->stack_size = 1000; });
+    CHECK(error_text(*odd_stack) == "plan: bad .loader_config: stack_size (a multiple of 4 KiB) is 0x3e8 (expected 0x10000)");
+}
+
+TEST_CASE("a LoaderConfig shorter than this loader's: the missing fields take their defaults") {
+    auto defaults = plan(machine_dtb(kRam128M, kFourHarts), kernel(true),
+                         [](Machine& m) { *config_in(m.kernel) = loader_api::LoaderConfig{}; });
+    // Only the header (16 bytes): whatever follows in the section is not the config's.
+    auto header_only = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        auto& config = *config_in(m.kernel);
+        config = loader_api::LoaderConfig{.stack_size = 8192, .preferred_paging_mode = loader_api::PagingMode::Sv39,
+                                          .start_harts = loader_api::HartSelection::BootHartOnly};
+        config.size = 16;
+    });
+    check_same_plan(*defaults, *header_only);
+    // Through stack_size (24 bytes): it counts, the paging modes after it do not.
+    auto through_stack = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        auto& config = *config_in(m.kernel);
+        config = loader_api::LoaderConfig{.stack_size = 128 * 1024, .preferred_paging_mode = loader_api::PagingMode::Sv39};
+        config.size = 24;
+    });
+    REQUIRE_MESSAGE(through_stack->result, error_text(*through_stack));
+    CHECK(through_stack->plan->harts[0].stack.size() == 128 * 1024);
+    CHECK(through_stack->plan->mode == kmem::PagingModeId::Sv48);
+    // Through preferred_paging_mode (36 bytes): Sv39 preferred, KASLR and harts defaulted.
+    auto through_modes = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        auto& config = *config_in(m.kernel);
+        config = loader_api::LoaderConfig{.preferred_paging_mode = loader_api::PagingMode::Sv39,
+                                          .kaslr = loader_api::Kaslr::Disabled,
+                                          .start_harts = loader_api::HartSelection::BootHartOnly};
+        config.size = 36;
+    });
+    REQUIRE_MESSAGE(through_modes->result, error_text(*through_modes));
+    CHECK(through_modes->plan->mode == kmem::PagingModeId::Sv39);
+    CHECK(through_modes->plan->kaslr);
+    CHECK(through_modes->plan->config.start_harts == loader_api::HartSelection::All);
+
+    // A size that cuts a field in half, or that is shorter than the header.
+    for (const std::uint32_t size : {20u, 12u, 0u, 57u}) {
+        auto cut = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [&](Machine& m) { config_in(m.kernel)->size = size; });
+        if (size == 57) {
+            // Longer than this loader's config: the section must hold it.
+            CHECK(error_text(*cut) == "plan: bad .loader_config: section size is 0x38 (expected 0x39)");
+            continue;
+        }
+        CHECK(error_text(*cut) == "plan: bad .loader_config: size (not at the end of a field) is " + hex(size) +
+                                      " (expected 0x38)");
+    }
+}
+
+TEST_CASE("a LoaderConfig longer than this loader's: refused if a byte it does not know is non-zero") {
+    // Grow the section over the 8 file bytes after it (its section header's
+    // sh_size), as a kernel of a later minor version would declare them.
+    auto longer = [](std::vector<std::uint8_t>& bytes, std::uint8_t fill) {
+        auto elf = loader_api::ElfFile::parse(as_bytes(bytes));
+        REQUIRE(elf);
+        const auto section = elf->find_section(".loader_config");
+        REQUIRE(section);
+        std::uint64_t shoff = 0;
+        std::memcpy(&shoff, bytes.data() + 40, 8);
+        std::uint16_t shnum = 0;
+        std::memcpy(&shnum, bytes.data() + 60, 2);
+        bool grown = false;
+        for (std::uint16_t i = 0; i < shnum && !grown; ++i) {
+            std::uint8_t* header = bytes.data() + shoff + 64 * i;
+            std::uint64_t offset = 0, size = 0;
+            std::memcpy(&offset, header + 24, 8);
+            std::memcpy(&size, header + 32, 8);
+            if (offset != section->offset || size != sizeof(loader_api::LoaderConfig)) continue;
+            size += 8;
+            std::memcpy(header + 32, &size, 8);
+            grown = true;
+        }
+        REQUIRE(grown);
+        std::memset(bytes.data() + section->offset + 56, fill, 8);
+        reinterpret_cast<loader_api::LoaderConfig*>(bytes.data() + section->offset)->size = 64;
+    };
+    auto bytes = kernel(true);
+    longer(bytes, 1);
+    auto refused = plan(machine_dtb(kRam128M, kFourHarts), bytes);
+    CHECK(error_text(*refused) ==
+          "plan: bad .loader_config: offset of a non-zero byte past the fields this loader knows is 0x38 (expected 0x0)");
+}
+
+TEST_CASE("harts the kernel cannot run on are listed as Unusable (sifive_u's hart 0)") {
+    // sifive_u: hart 0 is the E51 monitor core, no mmu-type; harts 1-4 are U54s.
+    const std::vector<Hart> sifive_u = {{0, nullptr}, {1, "riscv,sv48"}, {2, "riscv,sv48"}, {3, "riscv,sv48"},
+                                        {4, "riscv,sv48"}, {5, "riscv,sv48", "disabled"}};
+    auto run = plan(machine_dtb(kRam128M, sifive_u), kernel(true), [](Machine& m) { m.input.options.boot_hart_id = 1; });
+    REQUIRE_MESSAGE(run->result, error_text(*run));
+    const loader_api::BootInfo& info = run->plan->boot_info();
+    REQUIRE(info.hart_table().size() == 6);
+    for (const auto& hart : info.hart_table()) {
+        const bool unusable = hart.hart_id == 0 || hart.hart_id == 5;
+        CHECK(hart.state == (unusable ? loader_api::HartState::Unusable : loader_api::HartState::Started));
+        CHECK(hart.sbi_error == 0);
+        CHECK(hart.stack.empty() == unusable);
+        CHECK(hart.tls.empty() == unusable);
+        CHECK(hart.owns_stack() == !unusable);
+    }
+    CHECK(warning_texts(*run->plan).empty());
+    CHECK(loader_api::validate(info, run->plan->boot_info_size));
+    const Problems problems = check_plan(*run->plan, *run->memory, run->machine.input);
+    CHECK_MESSAGE(problems.ok(), problems.joined());
+    // mark_hart_failed knows it was never started.
+    CHECK(text_of(loader_api::mark_hart_failed(*run->plan, 0, -3, *run->memory).error()) ==
+          "plan: hart 0 is not a started hart of the plan");
+
+    // Unusable harts are not counted as "left stopped".
+    auto one = plan(machine_dtb(kRam128M, sifive_u), kernel(true), [](Machine& m) {
+        m.input.options.boot_hart_id = 1;
+        config_in(m.kernel)->start_harts = loader_api::HartSelection::BootHartOnly;
+    });
+    REQUIRE_MESSAGE(one->result, error_text(*one));
+    CHECK(warning_texts(*one->plan) ==
+          std::vector<std::string>{"plan warning: 3 usable harts left stopped (LoaderConfig.start_harts)"});
+    CHECK(one->plan->boot_info().find_hart(0)->state == loader_api::HartState::Unusable);
+    CHECK(one->plan->boot_info().find_hart(2)->state == loader_api::HartState::NotStarted);
+
+    // A hart whose mmu-type is narrower than the chosen mode: Unusable, with a warning.
+    auto narrow = plan(machine_dtb(kRam128M, {{0, "riscv,sv48"}, {1, "riscv,sv39"}}), kernel(true));
+    REQUIRE_MESSAGE(narrow->result, error_text(*narrow));
+    CHECK(narrow->plan->mode == kmem::PagingModeId::Sv48);
+    CHECK(narrow->plan->boot_info().find_hart(1)->state == loader_api::HartState::Unusable);
+    CHECK(warning_texts(*narrow->plan) ==
+          std::vector<std::string>{"plan warning: hart 1 (mmu-type \"riscv,sv39\") cannot run the chosen paging mode: "
+                                   "listed as Unusable, not started"});
 }

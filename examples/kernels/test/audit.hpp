@@ -7,8 +7,9 @@
 // only the physmap, the kernel segments, the stacks and TLS blocks (of started
 // harts and of harts that failed after planning) are mapped
 // in the higher half; the lower half holds at most the loader's identity map
-// inside LoaderReclaimable regions; no U pages; W^X; A set on every leaf and
-// D on every writable one; every RAM region in the physmap; each kernel
+// inside LoaderReclaimable regions; no U pages; W^X; A and D set and G clear
+// on every leaf (kernel image, physmap, stacks, TLS alike, whatever the
+// permissions); every RAM region in the physmap; each kernel
 // segment with its ELF permissions; an unmapped guard page below each stack.
 
 #include <cstdint>
@@ -121,8 +122,8 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
         // when the kernel's config allowed it); nothing else may be W+X.
         if (flags.write && flags.execute && !inside(va, size, info.kernel_virtual))
             return fail("writable and executable page");
-        if (!pte.accessed()) return fail("A bit clear");
-        if (flags.write && !pte.dirty()) return fail("D bit clear on a writable page");
+        if (!pte.accessed() || !pte.dirty()) return fail("A or D bit clear", pte.raw() & 0xff);
+        if (pte.global()) return fail("global page (G = 1)", pte.raw() & 0xff);
 
         if (inside(va, size, info.physmap)) {
             if (pa != va - info.physmap_offset) return fail("physmap entry maps the wrong frame", va - info.physmap_offset);

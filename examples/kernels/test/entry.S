@@ -24,7 +24,10 @@
 #define REGS_SSTATUS 56
 #define REGS_SIE 64
 #define REGS_STVEC 72
-#define REGS_SIZE 80
+#define REGS_SEPC 80
+#define REGS_SCAUSE 88
+#define REGS_STVAL 96
+#define REGS_SIZE 112
 #define REGS_INSTRET REGS_SIZE
 #define FRAME_SIZE (REGS_SIZE + 16)
 
@@ -50,6 +53,13 @@ _start:
     sd t0, REGS_SIE(sp)
     csrr t0, stvec
     sd t0, REGS_STVEC(sp)
+    /* The trap that entered the kernel: the fetch after the loader's satp write. */
+    csrr t0, sepc
+    sd t0, REGS_SEPC(sp)
+    csrr t0, scause
+    sd t0, REGS_SCAUSE(sp)
+    csrr t0, stval
+    sd t0, REGS_STVAL(sp)
     mv a2, sp
     call test_kernel_enter
 1:  unimp                   // test_kernel_enter does not return

@@ -37,11 +37,13 @@ using loader_api::HartState;
 
 // The registers as _start found them (entry.S stores them before any C++).
 struct EntryRegisters {
-    std::uint64_t a0, a1, sp, tp, gp, ra, satp, sstatus, sie, stvec;
+    std::uint64_t a0, a1, sp, tp, gp, ra, satp, sstatus, sie, stvec, sepc, scause, stval;
+    std::uint64_t padding;  // keeps the frame below it 16-byte aligned
 };
 static_assert(offsetof(EntryRegisters, a0) == 0 && offsetof(EntryRegisters, sp) == 16 &&
               offsetof(EntryRegisters, satp) == 48 && offsetof(EntryRegisters, stvec) == 72 &&
-              sizeof(EntryRegisters) == 80);
+              offsetof(EntryRegisters, sepc) == 80 && offsetof(EntryRegisters, scause) == 88 &&
+              offsetof(EntryRegisters, stval) == 96 && sizeof(EntryRegisters) == 112);
 
 // QEMU exit status of each failed check (the loader uses 1, a trap 0x7f).
 enum class Check : std::uint32_t { Registers = 2, Validate = 3, PageTables = 4, Tls = 5, Harts = 6, Config = 7 };
@@ -97,6 +99,7 @@ std::uint32_t finished = 0;  // harts that also checked the other harts' TLS
 
 // Link-time layout (kernel.ld), reached PC-relative: run-time addresses.
 extern "C" {
+[[gnu::visibility("hidden")]] void _start();  // entry.S
 [[gnu::visibility("hidden")]] extern const char __kernel_start[], __kernel_end[];
 [[gnu::visibility("hidden")]] extern const char __kernel_text_start[], __kernel_text_end[];
 [[gnu::visibility("hidden")]] extern const char __kernel_rodata_start[], __kernel_rodata_end[];
@@ -130,7 +133,8 @@ bool wait_for(const std::uint32_t* counter, std::uint32_t target, const BootInfo
 // --- The checks, in the order they run.
 
 // sstatus bits the protocol fixes at entry.
-constexpr std::uint64_t kSie = 1u << 1, kSpie = 1u << 5, kSum = 1u << 18, kMxr = 1u << 19;
+constexpr std::uint64_t kSie = 1u << 1, kSpie = 1u << 5, kSpp = 1u << 8, kSum = 1u << 18, kMxr = 1u << 19;
+constexpr std::uint64_t kInstructionPageFault = 12;
 constexpr unsigned kFsShift = 13, kVsShift = 9;
 
 void check_registers(const EntryRegisters& regs, const BootInfo& info) {
@@ -157,6 +161,18 @@ void check_registers(const EntryRegisters& regs, const BootInfo& info) {
     check("sstatus.MXR", regs.sstatus & kMxr, 0);
     check("sstatus.FS", (regs.sstatus >> kFsShift) & 3, 1);
     check("sstatus.VS", (regs.sstatus >> kVsShift) & 3, 0);
+    check("stvec (the entry)", regs.stvec, reinterpret_cast<std::uint64_t>(&_start));
+    // The entry trap (docs/protocol.md, section 2): the fetch after the
+    // loader's satp write faulted at a loader address that the kernel's
+    // tables do not map, from S-mode.
+    check("scause", regs.scause, kInstructionPageFault);
+    check("sstatus.SPP", regs.sstatus & kSpp, kSpp);
+    bool in_loader = false;
+    for (const loader_api::MemoryRegion& region : info.regions())
+        in_loader = in_loader || (region.kind == loader_api::MemoryRegionKind::LoaderReclaimable &&
+                                  region.range.begin <= regs.sepc && regs.sepc < region.range.end);
+    if (!in_loader) fail_value(Check::Registers, hart_id, "sepc (not in a LoaderReclaimable region)", regs.sepc, 0);
+    if (regs.stval != 0 && regs.stval != regs.sepc) check("stval (0 or sepc)", regs.stval, regs.sepc);
 }
 
 void check_validate(std::uint64_t hart_id, const BootInfo& info) {
@@ -323,6 +339,58 @@ void check_v1_1(std::uint64_t hart_id, const BootInfo& info) {
     });
 }
 
+// A kernel that came as the initrd (a loader without a kernel of its own):
+// the initrd is the kernel file, so BootInfo names no initrd, kernel_file is
+// exactly the /chosen initrd range, and its pages are LoaderReclaimable or,
+// where segments are mapped in place, Kernel (docs/protocol.md, BootInfo).
+void check_kernel_from_initrd(std::uint64_t hart_id, const BootInfo& info) {
+    const loader_api::fdt::Chosen& chosen = machine_storage.machine.chosen;
+    if (!chosen.has_initrd || chosen.initrd.empty() || chosen.initrd.begin().value() >= info.kernel_file.end ||
+        info.kernel_file.begin >= chosen.initrd.end().value())
+        return;
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "kernel file: the initrd [");
+        kmem::write_hex(out, info.kernel_file.begin);
+        kmem::write(out, ", ");
+        kmem::write_hex(out, info.kernel_file.end);
+        kmem::write(out, ")");
+    });
+    if (!info.initrd.empty()) fail_value(Check::Validate, hart_id, "initrd.begin (the initrd is the kernel file)", info.initrd.begin, 0);
+    if (info.kernel_file.begin != chosen.initrd.begin().value() || info.kernel_file.end != chosen.initrd.end().value())
+        fail_value(Check::Validate, hart_id, "kernel_file.end (not the /chosen initrd)", info.kernel_file.end,
+                   chosen.initrd.end().value());
+    using Kind = loader_api::MemoryRegionKind;
+    for (std::uint64_t page = info.kernel_file.begin & ~std::uint64_t{4095}; page < info.kernel_file.end; page += 4096) {
+        bool in_ram = false;
+        const Kind kind = kind_at(info, page, in_ram);
+        if (kind != Kind::LoaderReclaimable && kind != Kind::Kernel)
+            fail_value(Check::Validate, hart_id, "kind of a kernel-file page (page in the line above)",
+                       static_cast<std::uint32_t>(kind), static_cast<std::uint32_t>(Kind::LoaderReclaimable));
+    }
+}
+
+// Every hart the tree lists is in the table; the ones the kernel cannot use
+// (1.1: Unusable) have no SBI error, no stack and no TLS. The line lets the
+// boot tests compare the table with the machine.
+void check_hart_table(std::uint64_t hart_id, const BootInfo& info) {
+    for (const HartInfo& hart : info.hart_table()) {
+        if (hart.state != HartState::Unusable) continue;
+        if (hart.sbi_error != 0 || !hart.stack.empty() || !hart.tls.empty())
+            fail_value(Check::Harts, hart_id, "an Unusable hart with an SBI error, stack or TLS; its id", hart.hart_id, 0);
+    }
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::write(out, "hart table:");
+        bool first = true;
+        for (const HartInfo& hart : info.hart_table()) {
+            kmem::write(out, first ? " " : ", ");
+            first = false;
+            kmem::write_dec(out, hart.hart_id);
+            out.put(' ');
+            kmem::write(out, loader_api::to_string(hart.state));
+        }
+    });
+}
+
 std::uint64_t check_page_tables(std::uint64_t hart_id, const BootInfo& info) {
     const kernel_test::KernelImage image{
         .whole = range_of(__kernel_start, __kernel_end),
@@ -456,6 +524,8 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
 
     const bool boot_hart = hart_id == info.boot_hart_id;
     if (boot_hart) check_reserved_memory(hart_id, info);
+    if (boot_hart) check_kernel_from_initrd(hart_id, info);
+    if (boot_hart) check_hart_table(hart_id, info);
     if (boot_hart) print_facts(info);
     // For bench/run.py: entry.S keeps the instret of _start's first instruction just above *regs.
     if (boot_hart) kernel::println([&](kernel::ConsoleLine& out) {

@@ -204,6 +204,26 @@ constexpr std::uint64_t read_le(std::span<const std::byte> bytes, std::size_t at
     return value;
 }
 
+// Where each field of LoaderConfig ends: a shorter config (an older minor
+// version) must stop at one of these, so that no field is cut in half.
+inline constexpr std::uint32_t kLoaderConfigFieldEnds[] = {16, 24, 28, 32, 36, 40, 44, 48, 52, 56};
+static_assert(kLoaderConfigFieldEnds[sizeof kLoaderConfigFieldEnds / sizeof kLoaderConfigFieldEnds[0] - 1] ==
+              sizeof(LoaderConfig));
+
+// A zero field means "the default" (docs/protocol.md, LoaderConfig), so that
+// a config written field by field from the spec, or one shorter than this
+// loader knows, plans exactly like LoaderConfig{}. The fields not named here
+// have zero as their default already.
+constexpr LoaderConfig with_defaults(LoaderConfig config) {
+    constexpr LoaderConfig defaults{};
+    if (config.stack_size == 0) config.stack_size = defaults.stack_size;
+    if (static_cast<std::uint32_t>(config.min_paging_mode) == 0) config.min_paging_mode = defaults.min_paging_mode;
+    if (static_cast<std::uint32_t>(config.max_paging_mode) == 0) config.max_paging_mode = defaults.max_paging_mode;
+    if (static_cast<std::uint32_t>(config.preferred_paging_mode) == 0)
+        config.preferred_paging_mode = defaults.preferred_paging_mode;
+    return config;
+}
+
 inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     const auto section = elf.find_section(".loader_config");
     if (!section) return fail(PlanErrorCode::MissingLoaderConfig);
@@ -214,13 +234,25 @@ inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     if (read_le(bytes, 8, 2) != kLoaderConfigVersionMajor)
         return fail(PlanErrorCode::BadLoaderConfig, "version_major", read_le(bytes, 8, 2), kLoaderConfigVersionMajor);
     const std::uint64_t size = read_le(bytes, 12, 4);
-    // A newer minor version may be longer; this loader reads what it knows.
-    if (size < sizeof(LoaderConfig)) return fail(PlanErrorCode::BadLoaderConfig, "size", size, sizeof(LoaderConfig));
+    bool field_end = size > sizeof(LoaderConfig);
+    for (const std::uint32_t end : kLoaderConfigFieldEnds) field_end = field_end || size == end;
+    if (!field_end)
+        return fail(PlanErrorCode::BadLoaderConfig, "size (not at the end of a field)", size, sizeof(LoaderConfig));
     if (bytes.size() < size) return fail(PlanErrorCode::BadLoaderConfig, "section size", bytes.size(), size);
-    LoaderConfig config{};
-    __builtin_memcpy(&config, bytes.data(), sizeof(LoaderConfig));
-    if (config.stack_size == 0 || config.stack_size % k4K != 0 || config.stack_size > (std::uint64_t{1} << 40))
-        return fail(PlanErrorCode::BadLoaderConfig, "stack_size (a non-zero multiple of 4 KiB)", config.stack_size, 64 * 1024);
+    // A newer minor version may be longer: what this loader does not know
+    // must be zero ("as before"), or the kernel asks for something it would
+    // silently not get.
+    for (std::uint64_t at = sizeof(LoaderConfig); at < size; ++at)
+        if (bytes[at] != std::byte{0})
+            return fail(PlanErrorCode::BadLoaderConfig, "offset of a non-zero byte past the fields this loader knows", at, 0);
+    // Missing fields read as 0, which with_defaults() turns into defaults.
+    std::byte known[sizeof(LoaderConfig)] = {};
+    __builtin_memcpy(known, bytes.data(), size < sizeof(LoaderConfig) ? size : sizeof(LoaderConfig));
+    LoaderConfig raw{};
+    __builtin_memcpy(&raw, known, sizeof raw);
+    const LoaderConfig config = with_defaults(raw);
+    if (config.stack_size % k4K != 0 || config.stack_size > (std::uint64_t{1} << 40))
+        return fail(PlanErrorCode::BadLoaderConfig, "stack_size (a multiple of 4 KiB)", config.stack_size, 64 * 1024);
     if (!is_valid(config.min_paging_mode))
         return fail(PlanErrorCode::BadLoaderConfig, "min_paging_mode", static_cast<std::uint32_t>(config.min_paging_mode), 8);
     if (!is_valid(config.max_paging_mode))
@@ -675,6 +707,10 @@ Result<void> Planner<P>::read_inputs() {
         error.elf = entry.error();
         return kmem::unexpected(error);
     }
+    // The kernel is entered through stvec, whose two low bits are MODE: an
+    // entry at 4n+2 (legal with the C extension) would trap to 4n, or
+    // vector, and hang. The slide keeps the low bits (2 MiB multiples).
+    if (elf_.entry().value() % 4 != 0) return fail(PlanErrorCode::EntryMisaligned, {}, elf_.entry().value());
 
     // RAM, as whole pages.
     auto& ram = plan_.workspace.ram;
@@ -728,36 +764,45 @@ Result<void> Planner<P>::read_inputs() {
     have_entropy_ = entropy_sources_ != 0;
     kaslr_wanted_ = config.kaslr == Kaslr::Enabled || (config.kaslr == Kaslr::Default && in.options.kaslr_default);
     if (!have_entropy_) warn(WarningCode::NoEntropy);
-    if (kaslr_wanted_ && have_entropy_ && !elf_.is_pie())
+    // Only a kernel that asked for KASLR itself is told it cannot have it: the
+    // loader's default applies to whatever kernel it is given.
+    if (config.kaslr == Kaslr::Enabled && have_entropy_ && !elf_.is_pie())
         warn(WarningCode::KernelNotRelocatable, elf_.image_range().begin().value());
     for (const fdt::DynamicReservation& dynamic : machine.dynamic_reservations)
         warn(WarningCode::DynamicReservationLeft, dynamic.size, dynamic.alignment, dynamic.node);
     return {};
 }
 
-// Fills plan_.harts for `mode`: every hart that can run it, sorted by id,
-// Started as LoaderConfig selects (the boot hart always), else NotStarted.
+// Fills plan_.harts for `mode`: every hart of the device tree, sorted by id;
+// those that can run the mode Started as LoaderConfig selects (the boot hart
+// always), else NotStarted; the others (disabled, no or an unknown
+// mmu-type, one too narrow for the mode) Unusable, so that the kernel sees
+// every cpu the tree lists (protocol 1.1).
 template <PhysicalMemory P>
 void Planner<P>::select_harts(kmem::PagingModeId mode, bool warn_excluded) {
     const fdt::MachineInfo& machine = plan_.machine;
     const fdt::Hart& boot_hart = *machine.find_hart(input_.options.boot_hart_id);
     plan_.harts.clear();
+    std::uint64_t usable = 0;
     for (const fdt::Hart& hart : machine.harts) {
         const HartMode hm = effective_hart_mode(hart, boot_hart, input_.options.supported_modes);
-        if (!hm.usable) continue;
-        if (!mode_at_least(hm.max, mode)) {
-            if (warn_excluded) warn(WarningCode::HartWithoutPagingMode, hart.hart_id, 0, hart.mmu_type);
-            continue;
-        }
         HartPlan entry{};
         entry.hart_id = hart.hart_id;
+        if (!hm.usable) {
+            entry.state = HartState::Unusable;
+        } else if (!mode_at_least(hm.max, mode)) {
+            entry.state = HartState::Unusable;
+            if (warn_excluded) warn(WarningCode::HartWithoutPagingMode, hart.hart_id, 0, hart.mmu_type);
+        } else {
+            ++usable;
+        }
         (void)plan_.harts.push(entry);  // capacity equals fdt::kMaxHarts
     }
     plan_detail::sort(plan_.harts.begin(), plan_.harts.end(),
               [](const HartPlan& a, const HartPlan& b) { return a.hart_id < b.hart_id; });
     const LoaderConfig& config = plan_.config;
     const std::uint64_t boot = input_.options.boot_hart_id;
-    std::uint64_t limit = plan_.harts.size();
+    std::uint64_t limit = usable;
     if (config.start_harts == HartSelection::BootHartOnly) limit = 1;
     if (config.start_harts == HartSelection::UpTo) limit = config.max_harts == 0 ? 1 : config.max_harts;
     std::uint64_t started = 0;
@@ -768,12 +813,12 @@ void Planner<P>::select_harts(kmem::PagingModeId mode, bool warn_excluded) {
         }
     }
     for (HartPlan& hart : plan_.harts) {
-        if (hart.state == HartState::Started || started >= limit) continue;
+        if (hart.state != HartState::NotStarted || started >= limit) continue;
         hart.state = HartState::Started;
         ++started;
     }
     started_harts_ = started;
-    if (warn_excluded && plan_.harts.size() > started) warn(WarningCode::HartsNotStarted, plan_.harts.size() - started);
+    if (warn_excluded && usable > started) warn(WarningCode::HartsNotStarted, usable - started);
 }
 
 template <PhysicalMemory P>

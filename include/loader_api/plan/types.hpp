@@ -235,7 +235,7 @@ enum class WarningCode : std::uint8_t {
     NoEntropy,                // value: 0; KASLR off, BootInfo.random from the timestamps
     KernelNotRelocatable,     // KASLR asked for, the kernel is ET_EXEC: it stays at its link address
     DynamicReservationLeft,   // value: size; /reserved-memory child without reg, left to the kernel
-    HartWithoutPagingMode,    // value: hart id; its mmu-type does not reach the chosen mode
+    HartWithoutPagingMode,    // value: hart id; its mmu-type does not reach the chosen mode (listed Unusable)
     SharedPagePermissions,    // value: va (linked); two segments share a page, mapped with the union
     HartsNotStarted,          // value: count of usable harts LoaderConfig leaves stopped
     InputInReservedMemory,    // value: begin of the input range that overlaps reserved memory
@@ -276,7 +276,7 @@ struct PlanWarning {
                 kmem::write_dec(sink, value);
                 write(sink, " (mmu-type \"");
                 write(sink, text);
-                write(sink, "\") cannot run the chosen paging mode: not started");
+                write(sink, "\") cannot run the chosen paging mode: listed as Unusable, not started");
                 break;
             case WarningCode::SharedPagePermissions:
                 write(sink, "the page at ");
@@ -332,6 +332,7 @@ enum class PlanErrorCode : std::uint8_t {
     SharedPageWriteExecute, // value: linked va of a page two segments share whose union is W+X
     Relocation,             // elf: unsupported or malformed relocation
     EntryNotExecutable,     // elf
+    EntryMisaligned,        // value: the entry address (linked), not a multiple of 4
     NoRam,                  // the device tree has no (page-sized) memory
     InputOutsideRam,        // what: which input; value/other: its range
     LoaderRangesSharePage,  // value: the page
@@ -403,6 +404,12 @@ struct PlanError {
             case PlanErrorCode::EntryNotExecutable:
                 write(sink, "kernel entry: ");
                 elf.format(sink);
+                break;
+            case PlanErrorCode::EntryMisaligned:
+                write(sink, "the kernel entry ");
+                write_hex(sink, value);
+                write(sink, " is not 4-byte aligned (the loader enters it through stvec, which holds only such "
+                            "addresses)");
                 break;
             case PlanErrorCode::NoRam: write(sink, "the device tree describes no RAM (no whole page in any memory node)"); break;
             case PlanErrorCode::InputOutsideRam:
@@ -507,6 +514,7 @@ constexpr std::string_view to_string(PlanErrorCode code) {
         case PlanErrorCode::SharedPageWriteExecute: return "SharedPageWriteExecute";
         case PlanErrorCode::Relocation: return "Relocation";
         case PlanErrorCode::EntryNotExecutable: return "EntryNotExecutable";
+        case PlanErrorCode::EntryMisaligned: return "EntryMisaligned";
         case PlanErrorCode::NoRam: return "NoRam";
         case PlanErrorCode::InputOutsideRam: return "InputOutsideRam";
         case PlanErrorCode::LoaderRangesSharePage: return "LoaderRangesSharePage";
