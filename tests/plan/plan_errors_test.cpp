@@ -737,6 +737,7 @@ TEST_CASE("a sparse Sv39 NUMA machine: the physmap keeps the low nodes, the rest
     CHECK(error_text(*beyond).find("the kernel file [0x6000000000, ") != std::string::npos);
     CHECK(error_text(*beyond).find(") lies in RAM beyond what a physmap in the higher half of Sv39 can reach") !=
           std::string::npos);
+}
 
 TEST_CASE("an entry point that stvec cannot hold (4n+2) is refused by name") {
     auto bytes = kernel(true);
