@@ -715,6 +715,7 @@ Result<void> Planner<P>::read_inputs() {
     // RAM, as whole pages.
     auto& ram = plan_.workspace.ram;
     ram.clear();
+    plan_.workspace.unmapped_ram.clear();  // a Plan may be reused: nothing of an earlier machine stays
     for (const fdt::MemoryRange& range : machine.memory) {
         const auto begin = range.range.begin().align_up(k4K);
         const PhysicalAddress end = range.range.end().align_down(k4K);
