@@ -255,9 +255,9 @@ loader_park:
    S-mode access traps unless M-mode set mseccfg.SSEED, and the spec wants
    a read-write instruction (csrrw). Stores the value at a0 and returns 1,
    or returns 0 when the access trapped; interrupts are off, so nothing
-   else arrives here. */
-    .option push
-    .option norelax
+   else arrives here. The stvec target's .balign stays relaxable
+   (R_RISCV_ALIGN): earlier code of this section shrinks at link time, so
+   padding fixed by the assembler would miss (clang did). */
     .balign 4
     .globl loader_read_seed
 loader_read_seed:
@@ -274,7 +274,6 @@ loader_read_seed:
     li a0, 0
     csrw stvec, t1
     ret
-    .option pop
 
 /* The trap vector. sscratch holds this hart's loader stack top while the
    loader (or a kernel that has not set its own stvec) runs, and 0 while the
