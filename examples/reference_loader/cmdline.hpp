@@ -1,7 +1,7 @@
 #pragma once
 // The loader's own words on the kernel command line (/chosen bootargs), all
 // prefixed "loader." so they cannot collide with the kernel's:
-//   loader.log=error|warn|info|debug   lower the log level (never above the build's)
+//   loader.log=error|warn|notice|info|debug   the log level (notice by default; never above the build's)
 //   loader.paging=sv39|sv48|sv57       widest paging mode the loader may choose
 //   loader.test_trap                   take a trap on purpose (boot test of the trap vector)
 // The whole command line still reaches the kernel unchanged.
@@ -28,7 +28,7 @@ struct CommandLine {
 namespace detail {
 
 constexpr bool parse_level(std::string_view text, LogLevel& level) {
-    for (auto candidate : {LogLevel::kError, LogLevel::kWarn, LogLevel::kInfo, LogLevel::kDebug}) {
+    for (auto candidate : {LogLevel::kError, LogLevel::kWarn, LogLevel::kNotice, LogLevel::kInfo, LogLevel::kDebug}) {
         if (text == level_name(candidate)) {
             level = candidate;
             return true;
@@ -92,6 +92,7 @@ constexpr CommandLine parse_command_line(std::string_view text) {
 }
 
 static_assert(parse_command_line("console=ttyS0 loader.log=warn").log_level == LogLevel::kWarn);
+static_assert(parse_command_line("loader.log=notice").log_level == LogLevel::kNotice);
 static_assert(!parse_command_line("loader.log=loud").has_log_level);
 static_assert(parse_command_line("loader.log=loud x").unknown == "loader.log=loud");
 static_assert(parse_command_line(" loader.paging=SV48 ").paging_limit == kmem::PagingModeId::Sv48);

@@ -377,10 +377,6 @@ loader_boot_claimed:
 /* Stacks: reserved in the image, neither stored nor cleared. */
     .section .stacks, "aw", @nobits
     .balign 16
-    .globl loader_hart_stacks
-loader_hart_stacks:
-    .space MAX_HARTS * HART_STACK_SIZE
-    .balign 16
     .space BOOT_STACK_SIZE
     .globl loader_boot_stack_top
 loader_boot_stack_top:

@@ -53,7 +53,7 @@ inline constexpr std::int32_t kNoSlot = -1001;
 // that its address is the slot's.
 struct alignas(64) HartSlot {
     HandoffRecord record;
-    std::uint64_t stack_top = 0;  // this hart's loader stack
+    std::uint64_t stack_top = 0;  // this hart's loader stack: the physical top of its kernel stack
     std::uint64_t hart_id = 0;
     std::uint32_t arrived = 0;    // set by the hart once it runs loader code
     std::int32_t start_error = 0; // SBI error of hart_start, kNotArrived, or 0 when started
@@ -92,7 +92,6 @@ extern "C" {
 [[noreturn]] void loader_park();
 void loader_secondary_entry();
 void loader_trap_entry();
-extern char loader_hart_stacks[];
 extern char loader_boot_stack_top[];
 // linker.ld
 extern char __loader_start[];

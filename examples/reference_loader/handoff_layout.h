@@ -34,13 +34,12 @@
 #define FRAME_SATP (36 * 8)
 #define FRAME_SIZE (38 * 8)
 
-/* Loader stacks (not the kernel's): the boot hart's, and one per other hart
-   for the trampoline and the trap handler. The image reserves them without
-   storing or clearing them. */
-/* read_machine_info() assigns a MachineInfo{} temporary (about 110 KiB) on
-   the stack; 16 KiB suffice for everything else. */
+/* The boot hart's loader stack, reserved in the image without being stored
+   or cleared. Every other hart runs its few loader instructions (the
+   trampoline, a trap report) on the top of the kernel stack the plan gave
+   it: the kernel starts with sp at that top and owes nothing below it, and
+   the image need not hold a stack for every hart a machine may have. */
 #define BOOT_STACK_SIZE (160 * 1024)
-#define HART_STACK_SIZE 2048
 /* QEMU virt's maximum hart count (VIRT_CPUS_MAX); more harts than this are
    reported as not started. */
 #define MAX_HARTS 512

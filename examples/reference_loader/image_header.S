@@ -12,12 +12,14 @@
      image, .bss and the stacks included, and whose entry is
      loader_efi_entry.
 
-   The rest of the page is padding: the PE sections start page-aligned at
+   The rest of the page is padding, but for the loader's statistics record
+   (loader_stats.h), zero in the file: the PE sections start page-aligned at
    _start. Every size below is a difference of link-time symbols, so the
    headers hold no address (check_image.py proves it). Values: image_header.h.
    tests/boot/check_image_header.py checks every field. */
 
 #include "image_header.h"
+#include "loader_stats.h"
 
     .section .text.image_header, "ax", @progbits
     .option push
@@ -99,6 +101,10 @@ loader_image_start:
     .2byte 0, 0
     .word PE_SCN_DATA
 
+    .org LOADER_STATS_OFFSET
+    .globl loader_stats_record
+loader_stats_record:
+    .space LOADER_STATS_SIZE
     /* The PE sections begin at the next page, where _start is. Padded here,
        under norelax: a relaxable alignment would leave the linker to trim
        a worst-case reservation. */

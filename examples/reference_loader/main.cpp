@@ -9,6 +9,7 @@
 #include "console.hpp"
 #include "handoff.hpp"
 #include "loader_api/fdt.hpp"
+#include "loader_stats.h"
 #include "loader_api/plan.hpp"
 #include "paging.hpp"
 #include "platform.hpp"
@@ -18,6 +19,8 @@
 #ifndef LOADER_VERSION
 #define LOADER_VERSION "unknown"
 #endif
+
+extern "C" loader_stats loader_stats_record;  // image_header.S
 
 namespace loader {
 namespace {
@@ -67,8 +70,10 @@ fdt::MachineInfo& read_machine(std::uint64_t dtb) {
             result.error().format(out);
         });
     }
-    // From here on a failure exits through the tree's sifive,test device.
+    // From here on a failure exits through the tree's sifive,test device,
+    // and the console writes to the UART directly when it can.
     if (plan.machine.has_test_device) loader_exit_device = plan.machine.test_device.value();
+    use_stdout_uart(plan.machine.stdout_uart);
     return plan.machine;
 }
 
@@ -124,17 +129,24 @@ PagingModes probe_modes() {
     return supported;
 }
 
-// Where the instructions go, at debug level: "<step>: N instructions".
-void log_step(std::string_view step, Timestamp& last) {
-    const Timestamp now = read_timestamp();
-    log<LogLevel::kDebug>([&](Console& out) {
-        kmem::write(out, step);
-        kmem::write(out, ": ");
-        kmem::write_dec(out, now.instret - last.instret);
-        kmem::write(out, " instructions");
-    });
-    last = read_timestamp();
-}
+// Where the instructions go: each phase's instret span into the statistics
+// record (loader_stats.h), which costs one CSR read; printing it would cost
+// thousands.
+class PhaseClock {
+public:
+    explicit PhaseClock(std::uint64_t entry_instret) : last_(entry_instret) {
+        loader_stats_record.magic = LOADER_STATS_MAGIC;
+        loader_stats_record.entry_instret = entry_instret;
+    }
+    void end(unsigned phase) {
+        const std::uint64_t now = read_timestamp().instret;
+        loader_stats_record.phase[phase] = now - last_;
+        last_ = now;
+    }
+
+private:
+    std::uint64_t last_;
+};
 
 bool planned_to_start(std::uint64_t hart_id) {
     for (const loader_api::HartPlan& hart : plan.harts)
@@ -180,6 +192,7 @@ void start_harts(std::size_t boot_index) {
     for (std::size_t i = 0; i < slot_count; ++i) {
         HartSlot& slot = slots[i];
         if (i == boot_index || !planned_to_start(slot.hart_id)) continue;
+        slot.stack_top = planned_hart(slot.hart_id).stack_frames.end().value();
         sbi::Result result{-2, 0};  // SBI_ERR_NOT_SUPPORTED without HSM
         if (have_hsm) {
             // The slot must be complete in memory before the hart can read it.
@@ -381,8 +394,8 @@ void report_plan(const PagingModes& supported) {
 }  // namespace
 
 void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, const DoorInputs& door) {
-    Timestamp step = read_timestamp();
-    const std::uint64_t read_instructions = step.instret - entry.instret;
+    PhaseClock clock(entry.instret);
+    clock.end(LOADER_PHASE_DOOR);
     const CommandLine command_line = parse_command_line(machine.chosen.bootargs);
     if (command_line.has_log_level) set_runtime_log_level(command_line.log_level);
     log<LogLevel::kInfo>([&](Console& out) {
@@ -417,7 +430,6 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     for (std::size_t i = 0; i < slot_count; ++i) {
         new (&slots[i]) HartSlot;
         slots[i].hart_id = machine.harts[i].hart_id;
-        slots[i].stack_top = reinterpret_cast<std::uint64_t>(loader_hart_stacks) + (i + 1) * HART_STACK_SIZE;
         if (can_run_kernel(machine.harts[i])) ++usable;
         if (machine.harts[i].hart_id == hart_id) boot_index = i;
     }
@@ -440,21 +452,18 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     print_machine(hart_id, usable, frequency);
     log<LogLevel::kDebug>([&](Console& out) {
         kmem::write(out, "entry to the end of the door (device tree read; EFI: boot services left): ");
-        kmem::write_dec(out, read_instructions);
+        kmem::write_dec(out, loader_stats_record.phase[LOADER_PHASE_DOOR]);
         kmem::write(out, " instructions");
     });
-    log_step("slots and machine report", step);
     const PagingModes supported = probe_modes();
-    log_step("paging probe", step);
 
     DoorInputs inputs = door;
     if (inputs.entropy.empty()) {
         inputs.entropy = read_zkr(boot_hart);
         if (!inputs.entropy.empty()) inputs.entropy_sources = loader_api::kEntropyZkr;
     }
-    log_step("entropy", step);
+    clock.end(LOADER_PHASE_SETUP);
     make_boot_plan(hart_id, dtb, inputs, command_line, supported, entry);
-    log_step("plan", step);
     report_plan(supported);
     // Harts past the slot table (see the warning above) cannot be started.
     for (std::size_t i = slot_count; i < machine.harts.size(); ++i) {
@@ -463,18 +472,19 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
         if (!marked) fail_with([&](Console& out) { marked.error().format(out); });
     }
 
-    // For the "instret:" line (kept short: each character printed costs the
-    // boot about 350 instructions of SBI console): other harts run only from
-    // the first hart start until all have arrived; bench/run.py subtracts
-    // that span to count the boot hart's own instructions.
-    const Timestamp harts_starting = read_timestamp();
+    clock.end(LOADER_PHASE_PLAN);
+
+    // Other harts run only from the first hart start until all have arrived
+    // (LOADER_PHASE_HARTS); bench/run.py leaves that span out to count the
+    // boot hart's own instructions.
     start_harts(boot_index);
-    log_step("hart start", step);
     wait_for_arrivals(frequency);
-    const Timestamp harts_arrived = read_timestamp();
+    clock.end(LOADER_PHASE_HARTS);
+    std::size_t started = 0;
     for (std::size_t i = 0; i < slot_count; ++i) {
         HartSlot& slot = slots[i];
         if (!slot.started) continue;
+        ++started;
         const loader_api::HartPlan& hart = planned_hart(slot.hart_id);
         slot.record.satp = plan.satp;
         slot.record.sp = hart.sp.value();
@@ -485,30 +495,34 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     }
 
     const Timestamp handoff = read_timestamp();
-    log<LogLevel::kInfo>([&](Console& out) {
+    const auto write_elapsed = [&](Console& out) {
         const std::uint64_t ticks = handoff.time - entry.time;
+        kmem::write_dec(out, frequency != 0 ? ticks * 1'000'000 / frequency : ticks);
+        kmem::write(out, frequency != 0 ? " us" : " timebase ticks");
+    };
+    log<LogLevel::kInfo>([&](Console& out) {
         kmem::write(out, "boot: ");
-        if (frequency != 0) {
-            kmem::write_dec(out, ticks * 1'000'000 / frequency);
-            kmem::write(out, " us, ");
-        } else {
-            kmem::write_dec(out, ticks);
-            kmem::write(out, " timebase ticks, ");
-        }
+        write_elapsed(out);
+        kmem::write(out, ", ");
         kmem::write_dec(out, handoff.instret - entry.instret);
         // instret counts instructions only under -icount; otherwise QEMU
         // returns host ticks.
         kmem::write(out, " instret from loader entry to handoff");
     });
-    log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "instret: entry ");
-        kmem::write_dec(out, entry.instret);
-        kmem::write(out, ", hart start +");
-        kmem::write_dec(out, harts_starting.instret - entry.instret);
-        kmem::write(out, " to +");
-        kmem::write_dec(out, harts_arrived.instret - entry.instret);
+    // The one line a user sees by default.
+    log<LogLevel::kNotice>([&](Console& out) {
+        kmem::write(out, LOADER_VERSION ": kernel entry ");
+        kmem::write_hex(out, plan.entry.value());
+        kmem::write(out, ", ");
+        kmem::write(out, kmem::name(plan.mode));
+        kmem::write(out, ", ");
+        kmem::write_dec(out, started);
+        kmem::write(out, " of ");
+        kmem::write_dec(out, machine.harts.size());
+        kmem::write(out, machine.harts.size() == 1 ? " hart started, " : " harts started, ");
+        write_elapsed(out);
     });
-
+    clock.end(LOADER_PHASE_HANDOFF);
     loader_api::set_handoff_timestamps(plan, handoff.time, handoff.instret, physical_memory);
     for (std::size_t i = 0; i < slot_count; ++i)
         if (slots[i].started) publish(slots[i].record, HandoffState::kGo);

@@ -2,13 +2,17 @@
 
 #include "platform.hpp"
 
+#include "loader_stats.h"
 #include "sbi.hpp"
+#include "uart.hpp"
 #include "../common/trap_cause.hpp"
 
 extern "C" {
 // In .data, not .bss: entry.S's early failure path reads it before .bss is
 // cleared, when a firmware that copied the image left anything there.
 [[gnu::section(".data.loader_exit_device")]] std::uint64_t loader_exit_device = 0;
+// image_header.S: in the header page, where the test kernel looks for it.
+extern loader_stats loader_stats_record;
 }
 
 namespace loader {
@@ -16,7 +20,9 @@ namespace {
 
 std::uint32_t console_lock_word = 0;
 std::uint32_t exit_claimed = 0;
-LogLevel log_level = kMaxLogLevel;
+LogLevel log_level = kMaxLogLevel < LogLevel::kNotice ? kMaxLogLevel : LogLevel::kNotice;
+loader_api::fdt::StdoutUart console_uart{};
+bool sbi_has_dbcn = false;
 HartSlot* hart_slots = nullptr;
 std::size_t hart_slot_count = 0;
 
@@ -29,6 +35,33 @@ constexpr std::uint32_t kFinisherFail = 0x3333;
 
 LogLevel runtime_log_level() { return log_level; }
 void set_runtime_log_level(LogLevel level) { log_level = level <= kMaxLogLevel ? level : kMaxLogLevel; }
+
+void use_stdout_uart(const loader_api::fdt::StdoutUart& uart) {
+    console_uart = uart;
+    if (uart.kind == loader_api::fdt::UartKind::kNone) sbi_has_dbcn = sbi::probe_extension(sbi::Eid::kDbcn);
+}
+
+void use_sbi_console() { console_uart = {}; }
+
+namespace {
+void put_raw(char c) {
+    if (console_uart.kind != loader_api::fdt::UartKind::kNone)
+        uart::put(console_uart, c);
+    else if (sbi_has_dbcn)
+        sbi::debug_console_write_byte(c);
+    else
+        sbi::console_putchar(c);
+}
+}  // namespace
+
+void console_putchar(char c) {
+    ++loader_stats_record.console_chars;
+    if (c == '\n') put_raw('\r');
+    put_raw(c);
+}
+
+std::uint64_t console_line_begin() { return read_timestamp().instret; }
+void console_line_end(std::uint64_t begin) { loader_stats_record.console += read_timestamp().instret - begin; }
 
 void console_lock() {
     // About a second of spinning under QEMU: long enough for any line, short
@@ -89,6 +122,7 @@ static_assert(offsetof(TrapFrame, sepc) == FRAME_SEPC && offsetof(TrapFrame, sat
 extern "C" [[noreturn]] void loader_trap(const loader::TrapFrame* frame, std::uint64_t stack_top) {
     using namespace loader;
     const std::uint64_t hart_id = *reinterpret_cast<const std::uint64_t*>(stack_top + STACK_HART_ID);
+    use_sbi_console();
     {
         ConsoleLine line;
         Console& out = line.out();

@@ -1,7 +1,9 @@
 #pragma once
 // The few SBI calls the loader makes (RISC-V SBI specification v1.0/v2.0).
-// OpenSBI 1.1, which QEMU 7.2 ships, has no DBCN console extension, so the
-// console is the legacy putchar (EID 0x01) that every OpenSBI still provides.
+// The console falls back to SBI when the device tree names no UART the loader
+// can drive: DBCN (SBI 2.0) where the implementation has it, else the legacy
+// putchar (EID 0x01) that every OpenSBI still provides. OpenSBI 1.1, which
+// QEMU 7.2 ships, has no DBCN, so only the legacy path runs in the tests.
 
 #include <cstdint>
 
@@ -17,6 +19,7 @@ struct Result {
 enum class Eid : long {
     kLegacyPutchar = 0x01,
     kBase = 0x10,
+    kDbcn = 0x4442434E,  // "DBCN"
     kHsm = 0x48534D,    // "HSM"
     kSrst = 0x53525354, // "SRST"
 };
@@ -52,6 +55,11 @@ constexpr const char* error_name(long error) {
 inline void console_putchar(char c) {
     // Legacy extensions take the argument in a0 and ignore the FID.
     (void)call(Eid::kLegacyPutchar, 0, static_cast<unsigned char>(c));
+}
+
+// DBCN console_write_byte (FID 2).
+inline void debug_console_write_byte(char c) {
+    (void)call(Eid::kDbcn, 2, static_cast<unsigned char>(c));
 }
 
 // Base extension, FID 3: nonzero value when the extension is implemented.

@@ -512,3 +512,96 @@ TEST_CASE("a malformed compatible elsewhere does not stop the walk") {
     MachineInfo info;
     CHECK(read_machine_info(Bytes(blob), info));
 }
+
+namespace {
+
+struct UartNode {
+    std::string_view name;
+    std::string_view compatible;  // NUL-separated list
+    std::uint32_t address;
+    std::vector<std::pair<std::string_view, std::uint32_t>> cells{};  // reg-shift, reg-io-width
+    std::string_view status{};
+};
+
+// /chosen first (stdout-path then names a node not yet seen), /aliases last.
+std::vector<std::uint8_t> uart_machine(std::string_view stdout_path, const std::vector<UartNode>& uarts,
+                                       bool with_reg = true) {
+    BlobBuilder b;
+    b.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
+    b.begin("chosen").prop("stdout-path", stdout_path).end();
+    b.begin("soc").prop("#address-cells", cells({1})).prop("#size-cells", cells({1}));
+    for (const UartNode& uart : uarts) {
+        b.begin(uart.name).prop("compatible", uart.compatible);
+        if (with_reg) b.prop("reg", cells({uart.address, 0x100}));
+        for (const auto& [name, value] : uart.cells) b.prop(name, cells({value}));
+        if (!uart.status.empty()) b.prop("status", uart.status);
+        b.end();
+    }
+    b.end();
+    b.begin("aliases").prop("serial0", "/soc/serial@10010000").prop("serial1", "/soc/serial@10000000").end();
+    b.end();
+    return b.finish();
+}
+
+loader_api::fdt::StdoutUart stdout_uart_of(const std::vector<std::uint8_t>& blob) {
+    MachineInfo info;
+    auto result = read_machine_info(Bytes(blob), info);
+    REQUIRE_MESSAGE(result, (result ? "" : text_of(result.error())));
+    return info.stdout_uart;
+}
+
+}  // namespace
+
+TEST_CASE("MachineInfo: the stdout-path UART, by path or alias, ns16550 and sifive") {
+    using loader_api::fdt::UartKind;
+    using namespace std::literals;
+    const std::vector<UartNode> uarts = {
+        {"serial@10000000", "ns16550a", 0x1000'0000},
+        {"serial@10010000", "sifive,fu540-c000-uart\0sifive,uart0"sv, 0x1001'0000},
+        {"serial@10020000", "vendor,soc-uart\0snps,dw-apb-uart"sv, 0x1002'0000, {{"reg-shift", 2}, {"reg-io-width", 4}}},
+    };
+    const auto by_path_blob = uart_machine("/soc/serial@10000000", uarts);  // `node` is a view into it
+    auto by_path = stdout_uart_of(by_path_blob);
+    CHECK(by_path.kind == UartKind::kNs16550);
+    CHECK(by_path.base.value() == 0x1000'0000);
+    CHECK(by_path.reg_shift == 0);
+    CHECK(by_path.reg_io_width == 1);
+    CHECK(by_path.node == "serial@10000000");
+
+    auto alias_with_options = stdout_uart_of(uart_machine("serial0:115200n8", uarts));
+    CHECK(alias_with_options.kind == UartKind::kSifive);
+    CHECK(alias_with_options.base.value() == 0x1001'0000);
+
+    auto designware = stdout_uart_of(uart_machine("/soc/serial@10020000:115200", uarts));
+    CHECK(designware.kind == UartKind::kNs16550);
+    CHECK(designware.base.value() == 0x1002'0000);
+    CHECK(designware.reg_shift == 2);
+    CHECK(designware.reg_io_width == 4);
+
+    MachineInfo info;
+    const auto blob = uart_machine("serial1", uarts);
+    REQUIRE(read_machine_info(Bytes(blob), info));
+    CHECK(text_of(info).find("stdout uart: ns16550 at 0x10000000 reg-shift 0 reg-io-width 1 serial@10000000") !=
+          std::string::npos);
+}
+
+TEST_CASE("MachineInfo: a stdout-path the loader cannot drive leaves the SBI console, and the tree still reads") {
+    using loader_api::fdt::UartKind;
+    const std::vector<UartNode> ns = {{"serial@10000000", "ns16550a", 0x1000'0000}};
+    CHECK(stdout_uart_of(uart_machine("", ns)).kind == UartKind::kNone);
+    CHECK(stdout_uart_of(uart_machine("/soc/serial@10000001", ns)).kind == UartKind::kNone);  // no such node
+    CHECK(stdout_uart_of(uart_machine("serial7", ns)).kind == UartKind::kNone);               // no such alias
+    CHECK(stdout_uart_of(uart_machine("/soc/serial", ns)).kind == UartKind::kNone);           // unit address missing
+    CHECK(stdout_uart_of(uart_machine("/soc/serial@10000000", {{"serial@10000000", "arm,pl011", 0x1000'0000}}))
+              .kind == UartKind::kNone);
+    CHECK(stdout_uart_of(uart_machine("/soc/serial@10000000",
+                                      {{"serial@10000000", "ns16550a", 0x1000'0000, {}, "disabled"}}))
+              .kind == UartKind::kNone);
+    CHECK(stdout_uart_of(uart_machine("/soc/serial@10000000",
+                                      {{"serial@10000000", "ns16550a", 0x1000'0000, {{"reg-io-width", 2}}}}))
+              .kind == UartKind::kNone);
+    CHECK(stdout_uart_of(uart_machine("/soc/serial@10000000",
+                                      {{"serial@10000000", "ns16550a", 0x1000'0000, {{"reg-shift", 9}}}}))
+              .kind == UartKind::kNone);
+    CHECK(stdout_uart_of(uart_machine("/soc/serial@10000000", ns, false)).kind == UartKind::kNone);  // no reg
+}

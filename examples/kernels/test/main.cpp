@@ -21,6 +21,7 @@
 #include "loader_api/fdt.hpp"
 #include "loader_api/loader_config.hpp"
 #include "loader_api/validate.hpp"
+#include "loader_stats.h"
 
 #ifndef TEST_KERNEL_PAGING_MODE
 #define TEST_KERNEL_PAGING_MODE 0
@@ -508,6 +509,51 @@ void print_facts(const BootInfo& info) {
     });
 }
 
+// The reference loader's statistics record (loader_stats.h), for
+// bench/run.py: in the first page of the loader's image, which lies in the
+// LoaderReclaimable region holding the entry fault's sepc, at or below it.
+// Not protocol: null for another loader, or a record of an earlier boot.
+const loader_stats* find_loader_stats(const BootInfo& info, std::uint64_t sepc) {
+    constexpr std::uint64_t kPage = 4096;
+    constexpr char kImageMagic[8] = {'R', 'I', 'S', 'C', 'V', 0, 0, 0};
+    for (const loader_api::MemoryRegion& region : info.regions()) {
+        if (region.kind != loader_api::MemoryRegionKind::LoaderReclaimable || sepc < region.range.begin ||
+            sepc >= region.range.end)
+            continue;
+        for (std::uint64_t page = sepc & ~(kPage - 1); page >= region.range.begin; page -= kPage) {
+            const auto* bytes = reinterpret_cast<const char*>(page + info.physmap_offset);
+            if (std::string_view(bytes + 0x30, 8) != std::string_view(kImageMagic, 8)) continue;
+            const auto* stats = reinterpret_cast<const loader_stats*>(bytes + LOADER_STATS_OFFSET);
+            if (stats->magic == LOADER_STATS_MAGIC && stats->entry_instret == info.timestamps.loader_entry_instret)
+                return stats;
+        }
+    }
+    return nullptr;
+}
+
+void print_loader_stats(const BootInfo& info, std::uint64_t sepc) {
+    const loader_stats* stats = find_loader_stats(info, sepc);
+    kernel::println([&](kernel::ConsoleLine& out) {
+        if (stats == nullptr) {
+            kmem::write(out, "bench: loader phases: no statistics record");
+            return;
+        }
+        static constexpr std::string_view kNames[LOADER_PHASE_COUNT] = {"door", "setup", "plan", "harts", "handoff"};
+        kmem::write(out, "bench: loader phases");
+        for (unsigned phase = 0; phase < LOADER_PHASE_COUNT; ++phase) {
+            kmem::write(out, phase == 0 ? " " : ", ");
+            kmem::write(out, kNames[phase]);
+            out.put(' ');
+            kmem::write_dec(out, stats->phase[phase]);
+        }
+        kmem::write(out, "; console ");
+        kmem::write_dec(out, stats->console);
+        kmem::write(out, " in ");
+        kmem::write_dec(out, stats->console_chars);
+        kmem::write(out, " chars");
+    });
+}
+
 }  // namespace
 
 extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const BootInfo* info_pointer,
@@ -548,6 +594,7 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
         kmem::write(out, ", boot info ");
         kmem::write_dec(out, bytes[2]);
     });
+    if (boot_hart) print_loader_stats(info, regs->sepc);
     kernel::println([&](kernel::ConsoleLine& out) {
         kmem::write(out, "hart ");
         kmem::write_dec(out, hart_id);

@@ -1,6 +1,7 @@
 #pragma once
-// What the loader needs from the device tree, gathered in one walk by five
-// matchers (memory, reservations, harts, /chosen, the test device). Capacities
+// What the loader needs from the device tree, gathered in one walk by six
+// matchers (memory, reservations, harts, /chosen, the test device, the
+// console UART). Capacities
 // are fixed; running out is an error naming the limit, never a silent cut.
 // Strings and byte values are views into the blob.
 
@@ -15,6 +16,7 @@
 #include "kmem/range.hpp"
 #include "loader_api/fdt/decode.hpp"
 #include "loader_api/fdt/reader.hpp"
+#include "loader_api/fdt/stdout_uart.hpp"
 
 namespace loader_api::fdt {
 
@@ -116,6 +118,7 @@ struct MachineInfo {
     Chosen chosen{};
     bool has_test_device = false;
     kmem::PhysicalAddress test_device{};  // first reg address of the sifive,test0/1 node
+    StdoutUart stdout_uart{};             // what /chosen/stdout-path names, when the loader can drive it
 
     constexpr const Hart* find_hart(std::uint64_t hart_id) const {
         for (const Hart& hart : harts)
@@ -459,6 +462,7 @@ inline Result<void> read_machine_info(const Fdt& fdt, MachineInfo& info) {
     info.chosen = Chosen{};
     info.has_test_device = false;
     info.test_device = kmem::PhysicalAddress{};
+    info.stdout_uart = StdoutUart{};
     info.fdt_size = fdt.size();
     info.boot_cpuid_phys = fdt.header().boot_cpuid_phys;
     for (std::size_t i = 0; i < fdt.mem_reserve_count(); ++i) {
@@ -477,7 +481,10 @@ inline Result<void> read_machine_info(const Fdt& fdt, MachineInfo& info) {
     detail::CpuMatcher cpus(info);
     detail::ChosenMatcher chosen(info);
     detail::TestDeviceMatcher test(info);
-    return walk(fdt, memory, reserved, cpus, chosen, test);
+    detail::StdoutUartMatcher uarts;
+    KMEM_TRY(walk(fdt, memory, reserved, cpus, chosen, test, uarts));
+    info.stdout_uart = uarts.resolve(info.chosen.stdout_path);
+    return {};
 }
 
 inline Result<void> read_machine_info(Bytes buffer, MachineInfo& info) {
@@ -592,6 +599,18 @@ constexpr void MachineInfo::format(S& sink) const {
         kmem::write_hex(sink, test_device.value());
     else
         write(sink, "(none)");
+    write(sink, "\nstdout uart: ");
+    write(sink, describe(stdout_uart.kind));
+    if (stdout_uart.kind != UartKind::kNone) {
+        write(sink, " at ");
+        kmem::write_hex(sink, stdout_uart.base.value());
+        write(sink, " reg-shift ");
+        kmem::write_dec(sink, stdout_uart.reg_shift);
+        write(sink, " reg-io-width ");
+        kmem::write_dec(sink, stdout_uart.reg_io_width);
+        write(sink, " ");
+        write(sink, stdout_uart.node);
+    }
     sink.put('\n');
 }
 
