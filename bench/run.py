@@ -336,15 +336,17 @@ VARIANTS = 200  # more host plans per machine, with other KASLR positions
 
 KERNEL_LINE = re.compile(r"^bench: instret kernel entry (\d+), loader entry (\d+), handoff (\d+); "
                          r"bytes kernel (\d+), page tables (\d+), boot info (\d+)$", re.M)
-INSTRET_LINE = re.compile(r"^loader: instret: entry (\d+), hart start \+(\d+) to \+(\d+)$", re.M)
-PAGING_LINE = re.compile(r"^loader: paging: (Sv\d+) \(.*\), (\d+) page-table frames$", re.M)
+# The test kernel's copy of the loader's statistics record (loader_stats.h):
+# instret spans of the loader's phases, console output and firmware calls.
+PHASES = ["door", "setup", "plan", "harts", "handoff"]
+PHASES_LINE = re.compile(r"^bench: loader phases door (\d+), setup (\d+), plan (\d+), harts (\d+), handoff (\d+); "
+                         r"console (\d+) in (\d+) chars, firmware (\d+)$", re.M)
+# The loader's one line at its default level.
+SUMMARY_LINE = re.compile(r"^loader: \S+: kernel entry 0x[0-9a-f]+, (Sv\d+), ", re.M)
 
 
 def image_path(build_dir, name, suffix="elf"):
     return os.path.join(build_dir, LOADER_DIR, f"loader-{name}.{suffix}")
-
-
-EFI_LINE = re.compile(r"^loader: EFI: instret: door \+(\d+), in firmware calls (\d+)$", re.M)
 
 
 def boot(image, smp, memory, timeout, uboot=False, efi=False):
@@ -353,8 +355,8 @@ def boot(image, smp, memory, timeout, uboot=False, efi=False):
     BOOTRISCV64.EFI (as the uefi boot tests do)."""
     door = (["--uboot", UBOOT] if uboot or efi else []) + (["--efi"] if efi else [])
     args = qemu_boot.parse_args(["--qemu", QEMU, "--image", image, "--timeout", str(timeout)] + door +
-                                ["--expect", KERNEL_LINE.pattern, "--expect", INSTRET_LINE.pattern,
-                                 "--expect", PAGING_LINE.pattern, "--expect", "^PASS$",
+                                ["--expect", KERNEL_LINE.pattern, "--expect", PHASES_LINE.pattern,
+                                 "--expect", SUMMARY_LINE.pattern, "--expect", "^PASS$",
                                  "--", "-smp", str(smp), "-m", memory, "-icount", "shift=0"])
     if (uboot or efi) and not os.path.exists(UBOOT):
         raise NotMeasurable(f"{UBOOT} is missing (Debian package u-boot-qemu)")
@@ -364,27 +366,23 @@ def boot(image, smp, memory, timeout, uboot=False, efi=False):
     if problems:
         raise NotMeasurable(f"{os.path.basename(image)} -smp {smp} -m {memory}: " + "; ".join(problems))
     kernel = KERNEL_LINE.search(console)
-    instret = INSTRET_LINE.search(console)
-    paging = PAGING_LINE.search(console)
+    phases = PHASES_LINE.search(console)
+    paging = SUMMARY_LINE.search(console)
     kernel_entry, loader_entry, handoff = (int(kernel.group(i)) for i in (1, 2, 3))
-    if int(instret.group(1)) != loader_entry:
-        raise NotMeasurable(f"loader and kernel disagree on the loader's entry instret: "
-                            f"{instret.group(1)} vs {loader_entry}")
-    start, arrived = int(instret.group(2)), int(instret.group(3))
+    spans = {name: int(phases.group(i + 1)) for i, name in enumerate(PHASES)}
     total = kernel_entry - loader_entry
-    efi_line = EFI_LINE.search(console)
-    if efi and not efi_line:
-        raise NotMeasurable(f"{os.path.basename(image)} as EFI: no 'EFI: instret' line")
     return {
-        "efi_door": int(efi_line.group(1)) if efi_line else None,
-        "efi_firmware": int(efi_line.group(2)) if efi_line else None,
+        "efi_door": spans["door"] if efi else None,
+        "efi_firmware": int(phases.group(8)) if efi else None,
+        "phases": spans,
+        "console": int(phases.group(6)), "console_chars": int(phases.group(7)),
         "opensbi": loader_entry,       # reset to the loader's third instruction
         "total": total,                # loader entry to kernel entry, every hart's instructions
-        "hart_wait": arrived - start,  # first hart start until all arrived
+        "hart_wait": spans["harts"],   # first hart start until all arrived
         # The boot hart's own: everything but the span in which other harts run.
-        "boot_hart": start + (total - arrived),
+        "boot_hart": total - spans["harts"],
         "handoff": handoff - loader_entry,
-        "mode": paging.group(1), "frames": int(paging.group(2)),
+        "mode": paging.group(1), "frames": int(kernel.group(5)) // 4096,
         "bytes": {"kernel": int(kernel.group(4)), "page tables": int(kernel.group(5)),
                   "boot info": int(kernel.group(6))},
     }
@@ -418,7 +416,13 @@ def least_squares(rows):
 
 HOW_TOTAL = "kernel's instret at its first instruction - BootInfo loader_entry_instret"
 HOW_BOOT_HART = "kernel_entry - hart_wait: the boot hart's own instructions"
-HOW_WAIT = "loader's instret line: first hart start to every hart arrived, the only span other harts run in"
+HOW_WAIT = "loader's harts phase: first hart start to every hart arrived, the only span other harts run in"
+HOW_PHASE = {
+    "door": "entry to the device tree read (EFI: boot services left too): relocation, Plan construction, tree walk",
+    "setup": "command line, hart slots, paging probe, entropy",
+    "plan": "make_plan: layout, page tables, kernel copy and relocation, BootInfo",
+    "handoff": "handoff records, the summary line, up to the handoff",
+}
 HOW_SBI = "BootInfo loader_entry_instret: reset to loader entry (all harts; varies from boot to boot)"
 
 
@@ -427,6 +431,11 @@ def add_boot_rows(table, name, result, smp):
     table.add(name + ".kernel_entry", result["total"], "instr", f"{HOW_TOTAL} ({exact})")
     table.add(name + ".boot_hart", result["boot_hart"], "instr", HOW_BOOT_HART)
     table.add(name + ".hart_wait", result["hart_wait"], "instr", HOW_WAIT)
+    for phase, how in HOW_PHASE.items():
+        table.add(f"{name}.phase.{phase}", result["phases"][phase], "instr",
+                  f"loader statistics record (loader_stats.h), console included: {how}")
+    table.add(name + ".console", result["console"], "instr",
+              f"inside console lines, all phases: {result['console_chars']} characters at the default log level")
     table.add(name + ".opensbi", result["opensbi"], "instr", HOW_SBI)
     table.add(name + ".ratio", result["boot_hart"] / result["opensbi"], "loader/OpenSBI", "boot_hart / opensbi")
 

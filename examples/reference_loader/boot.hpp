@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "kmem/range.hpp"
 #include "loader_api/fdt.hpp"
@@ -20,6 +21,10 @@ namespace loader {
 // Reads the device tree at `dtb` into the plan's MachineInfo and returns it;
 // a malformed tree stops the machine with the reader's error.
 loader_api::fdt::MachineInfo& read_machine(std::uint64_t dtb);
+
+// loader.log= of a command line, in force from here on (read_machine applies
+// the tree's bootargs; the EFI door its load options).
+void apply_log_level(std::string_view bootargs);
 
 // The boot stack's hart id word, for the trap report, when the door learns
 // the boot hart after entry.S set up the stack.

@@ -33,6 +33,8 @@ inline constexpr std::size_t kConsoleLineBytes = 160;
 // was the UART's own access fault.
 void use_stdout_uart(const loader_api::fdt::StdoutUart& uart);
 void use_sbi_console();
+// Without a UART: whether SBI has DBCN (else the legacy putchar).
+bool sbi_console_is_dbcn();
 // One character to the UART or SBI, '\n' as "\r\n".
 void console_putchar(char c);
 

@@ -30,15 +30,13 @@ constexpr std::string_view kDefaultKernelFile = "kernel.elf";
 
 efi::SimpleTextOutputProtocol* firmware_text() { return static_cast<efi::SimpleTextOutputProtocol*>(firmware_console); }
 
-// instret spent inside the firmware's services (figures in
-// docs/performance.md; under -icount it counts instructions).
-std::uint64_t firmware_instret = 0;
-
+// instret spent inside the firmware's services, into the statistics record
+// (loader_stats.h; figures in docs/performance.md).
 template <class Call>
 efi::Status firmware(Call&& call) {
     const std::uint64_t before = read_timestamp().instret;
     const efi::Status status = call();
-    firmware_instret += read_timestamp().instret - before;
+    loader_stats_record.firmware += read_timestamp().instret - before;
     return status;
 }
 
@@ -335,6 +333,7 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     if (options.given) {
         machine.chosen.bootargs = words.command_line;
         machine.chosen.has_bootargs = true;
+        apply_log_level(machine.chosen.bootargs);
     }
     if (machine.chosen.rng_seed.empty()) {
         door.entropy = rng_protocol_entropy(services);
@@ -351,7 +350,6 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     door.efi_memory_map = {map.bytes, map.size};
     door.efi_memory_descriptor_size = static_cast<std::uint32_t>(map.descriptor_size);
     door.efi_memory_descriptor_version = map.descriptor_version;
-    const Timestamp door_done = read_timestamp();
     log<LogLevel::kInfo>([&](Console& out) {
         kmem::write(out, "EFI: image at ");
         kmem::write_hex(out, reinterpret_cast<std::uint64_t>(&loader_image_start));
@@ -367,13 +365,6 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
         kmem::write(out, !machine.chosen.rng_seed.empty() ? "/chosen/rng-seed"
                          : !door.entropy.empty()           ? "EFI_RNG_PROTOCOL"
                                                            : "nowhere");
-    });
-    // For bench/run.py: the door's share of the boot, and the firmware's share of the door.
-    log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "EFI: instret: door +");
-        kmem::write_dec(out, door_done.instret - entry_instret);
-        kmem::write(out, ", in firmware calls ");
-        kmem::write_dec(out, firmware_instret);
     });
     for (const fdt::ReservedRange& reserved : machine.reserved) {
         if (!fdt::from_firmware_map(reserved.source)) continue;

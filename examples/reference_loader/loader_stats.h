@@ -32,6 +32,7 @@ struct loader_stats {
     uint64_t phase[LOADER_PHASE_COUNT];   /* instructions in each phase, console included */
     uint64_t console;                     /* instructions inside console output, all phases */
     uint64_t console_chars;
+    uint64_t firmware;                    /* inside EFI boot services calls (door phase) */
 };
 #endif
-#define LOADER_STATS_SIZE (10 * 8)
+#define LOADER_STATS_SIZE (11 * 8)

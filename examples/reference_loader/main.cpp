@@ -9,7 +9,6 @@
 #include "console.hpp"
 #include "handoff.hpp"
 #include "loader_api/fdt.hpp"
-#include "loader_stats.h"
 #include "loader_api/plan.hpp"
 #include "paging.hpp"
 #include "platform.hpp"
@@ -19,8 +18,6 @@
 #ifndef LOADER_VERSION
 #define LOADER_VERSION "unknown"
 #endif
-
-extern "C" loader_stats loader_stats_record;  // image_header.S
 
 namespace loader {
 namespace {
@@ -74,7 +71,13 @@ fdt::MachineInfo& read_machine(std::uint64_t dtb) {
     // and the console writes to the UART directly when it can.
     if (plan.machine.has_test_device) loader_exit_device = plan.machine.test_device.value();
     use_stdout_uart(plan.machine.stdout_uart);
+    apply_log_level(plan.machine.chosen.bootargs);
     return plan.machine;
+}
+
+void apply_log_level(std::string_view bootargs) {
+    const CommandLine command_line = parse_command_line(bootargs);
+    if (command_line.has_log_level) set_runtime_log_level(command_line.log_level);
 }
 
 void set_boot_stack_hart_id(std::uint64_t hart_id) {
@@ -110,6 +113,27 @@ void print_machine(std::uint64_t boot_hart_id, std::size_t usable_harts, std::ui
         kmem::write(out, machine.memory.size() == 1 ? " range, timebase " : " ranges, timebase ");
         kmem::write_dec(out, frequency);
         kmem::write(out, " Hz");
+    });
+    log<LogLevel::kInfo>([&](Console& out) {
+        const fdt::StdoutUart& uart = machine.stdout_uart;
+        kmem::write(out, "console: ");
+        if (uart.kind != fdt::UartKind::kNone) {
+            kmem::write(out, fdt::describe(uart.kind));
+            kmem::write(out, " at ");
+            kmem::write_hex(out, uart.base.value());
+            kmem::write(out, " (/chosen/stdout-path ");
+            kmem::write(out, uart.node);
+            kmem::write(out, ")");
+            return;
+        }
+        kmem::write(out, sbi_console_is_dbcn() ? "SBI DBCN" : "SBI legacy putchar");
+        if (machine.chosen.stdout_path.empty()) {
+            kmem::write(out, " (no /chosen/stdout-path)");
+        } else {
+            kmem::write(out, " (stdout-path \"");
+            kmem::write(out, machine.chosen.stdout_path);
+            kmem::write(out, "\" names no UART the loader drives)");
+        }
     });
     log<LogLevel::kDebug>([&](Console& out) {
         kmem::write(out, "exit device (sifive,test): ");
@@ -397,7 +421,6 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     PhaseClock clock(entry.instret);
     clock.end(LOADER_PHASE_DOOR);
     const CommandLine command_line = parse_command_line(machine.chosen.bootargs);
-    if (command_line.has_log_level) set_runtime_log_level(command_line.log_level);
     log<LogLevel::kInfo>([&](Console& out) {
         kmem::write(out, "reference loader " LOADER_VERSION " (");
         kmem::write(out, kCompiler);

@@ -2,7 +2,6 @@
 
 #include "platform.hpp"
 
-#include "loader_stats.h"
 #include "sbi.hpp"
 #include "uart.hpp"
 #include "../common/trap_cause.hpp"
@@ -11,8 +10,6 @@ extern "C" {
 // In .data, not .bss: entry.S's early failure path reads it before .bss is
 // cleared, when a firmware that copied the image left anything there.
 [[gnu::section(".data.loader_exit_device")]] std::uint64_t loader_exit_device = 0;
-// image_header.S: in the header page, where the test kernel looks for it.
-extern loader_stats loader_stats_record;
 }
 
 namespace loader {
@@ -42,6 +39,7 @@ void use_stdout_uart(const loader_api::fdt::StdoutUart& uart) {
 }
 
 void use_sbi_console() { console_uart = {}; }
+bool sbi_console_is_dbcn() { return sbi_has_dbcn; }
 
 namespace {
 void put_raw(char c) {

@@ -8,11 +8,15 @@
 
 #include "console.hpp"
 #include "handoff.hpp"
+#include "loader_stats.h"
 
 extern "C" {
 // The sifive,test device ("finisher") when the device tree has one, else 0.
 // entry.S reads it too, for a trap inside the trap handler.
 extern std::uint64_t loader_exit_device;
+// Where the instructions went (loader_stats.h), in the image's header page
+// (image_header.S).
+extern loader_stats loader_stats_record;
 }
 
 namespace loader {

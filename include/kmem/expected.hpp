@@ -2,6 +2,7 @@
 // Error values for freestanding code: no exceptions on target, and an ignored
 // result is a compile error ([[nodiscard]] + -Werror) rather than a silent bug.
 
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -19,11 +20,18 @@ constexpr Unexpected<std::decay_t<E>> unexpected(E&& error) {
     return {std::forward<E>(error)};
 }
 
-// Both members are stored, so T and E must be default-constructible; every
-// type that crosses this project's error paths is a small aggregate, and the
-// simplicity keeps the type usable in constant evaluation on GCC 12.
+// One of the two is stored, in a union, and a copy copies only that one: a
+// successful Result<void> of the device-tree reader is a flag, not a
+// 300-byte Error to zero or copy at every matcher event (that had been a
+// third of the loader's device-tree read). T and E must be trivially
+// destructible, which every type on this project's error paths is
+// (aggregates of integers, views and fixed arrays, page-table handles), so
+// no destructor has to know which member lives; std::construct_at keeps the
+// union usable in constant evaluation.
 template <class T, class E>
 class [[nodiscard]] Expected {
+    static_assert(std::is_trivially_destructible_v<T> && std::is_trivially_destructible_v<E>);
+
 public:
     using value_type = T;
     using error_type = E;
@@ -32,6 +40,18 @@ public:
     constexpr Expected(T&& value) : value_(std::move(value)), has_value_(true) {}
     template <class G>
     constexpr Expected(Unexpected<G> error) : error_(std::move(error.error)), has_value_(false) {}
+    constexpr Expected(const Expected& other) : has_value_(other.has_value_) { copy_from(other); }
+    constexpr Expected(Expected&& other) : has_value_(other.has_value_) { move_from(other); }
+    constexpr Expected& operator=(const Expected& other) {
+        has_value_ = other.has_value_;
+        copy_from(other);
+        return *this;
+    }
+    constexpr Expected& operator=(Expected&& other) {
+        has_value_ = other.has_value_;
+        move_from(other);
+        return *this;
+    }
 
     constexpr bool has_value() const { return has_value_; }
     constexpr explicit operator bool() const { return has_value_; }
@@ -61,20 +81,43 @@ public:
     constexpr T value_or(T fallback) const { return has_value_ ? value_ : fallback; }
 
 private:
-    T value_{};
-    E error_{};
+    constexpr void copy_from(const Expected& other) {
+        if (other.has_value_)
+            std::construct_at(&value_, other.value_);
+        else
+            std::construct_at(&error_, other.error_);
+    }
+    constexpr void move_from(Expected& other) {
+        if (other.has_value_)
+            std::construct_at(&value_, std::move(other.value_));
+        else
+            std::construct_at(&error_, std::move(other.error_));
+    }
+
+    union {
+        T value_;
+        E error_;
+    };
     bool has_value_;
 };
 
 template <class E>
 class [[nodiscard]] Expected<void, E> {
+    static_assert(std::is_trivially_destructible_v<E>);
+
 public:
     using value_type = void;
     using error_type = E;
 
-    constexpr Expected() : has_value_(true) {}
+    constexpr Expected() : none_(0), has_value_(true) {}
     template <class G>
     constexpr Expected(Unexpected<G> error) : error_(std::move(error.error)), has_value_(false) {}
+    constexpr Expected(const Expected& other) : has_value_(other.has_value_) { copy_from(other); }
+    constexpr Expected& operator=(const Expected& other) {
+        has_value_ = other.has_value_;
+        copy_from(other);
+        return *this;
+    }
 
     constexpr bool has_value() const { return has_value_; }
     constexpr explicit operator bool() const { return has_value_; }
@@ -86,7 +129,17 @@ public:
     }
 
 private:
-    E error_{};
+    constexpr void copy_from(const Expected& other) {
+        if (other.has_value_)
+            std::construct_at(&none_, '\0');
+        else
+            std::construct_at(&error_, other.error_);
+    }
+
+    union {
+        char none_;  // an active member, so that a success copies in constant evaluation
+        E error_;
+    };
     bool has_value_;
 };
 

@@ -550,7 +550,8 @@ void print_loader_stats(const BootInfo& info, std::uint64_t sepc) {
         kmem::write_dec(out, stats->console);
         kmem::write(out, " in ");
         kmem::write_dec(out, stats->console_chars);
-        kmem::write(out, " chars");
+        kmem::write(out, " chars, firmware ");
+        kmem::write_dec(out, stats->firmware);
     });
 }
 

@@ -66,22 +66,24 @@ public:
     // a throwing range check into freestanding code.
     class Iterator {
     public:
-        constexpr Iterator(std::string_view rest) : rest_(rest) {}
-        constexpr std::string_view operator*() const { return {rest_.data(), length()}; }
+        constexpr Iterator(std::string_view rest) : rest_(rest), length_(length_of(rest)) {}
+        constexpr std::string_view operator*() const { return {rest_.data(), length_}; }
         constexpr Iterator& operator++() {
-            const std::size_t skip = length() + 1;
+            const std::size_t skip = length_ + 1;
             rest_ = skip >= rest_.size() ? std::string_view{} : std::string_view{rest_.data() + skip, rest_.size() - skip};
+            length_ = length_of(rest_);
             return *this;
         }
         constexpr bool operator==(const Iterator& other) const { return rest_.size() == other.rest_.size(); }
 
     private:
-        constexpr std::size_t length() const {
+        static constexpr std::size_t length_of(std::string_view rest) {
             std::size_t n = 0;
-            while (n < rest_.size() && rest_[n] != '\0') ++n;
+            while (n < rest.size() && rest[n] != '\0') ++n;
             return n;
         }
         std::string_view rest_;
+        std::size_t length_;
     };
 
     constexpr Iterator begin() const { return {raw_}; }
@@ -94,9 +96,18 @@ public:
         for (auto it = begin(); it != end(); ++it) ++n;
         return n;
     }
+    // One pass: every compatible of a tree is tested against several names
+    // (the device-tree read is the loader's largest cost after planning), so
+    // an entry is compared where it starts and left at its first mismatch.
     constexpr bool contains(std::string_view wanted) const {
-        for (std::string_view s : *this)
-            if (s == wanted) return true;
+        std::size_t at = 0;
+        while (at < raw_.size()) {
+            std::size_t n = 0;
+            while (n < wanted.size() && at + n < raw_.size() && raw_[at + n] == wanted[n]) ++n;
+            if (n == wanted.size() && at + n < raw_.size() && raw_[at + n] == '\0') return true;
+            while (at + n < raw_.size() && raw_[at + n] != '\0') ++n;
+            at += n + 1;
+        }
         return false;
     }
 
