@@ -699,8 +699,11 @@ private:
     constexpr Hit map_range(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last,
                             std::uint64_t offset, LeafFlags flags) {
         Hit failure;
+        // Looked up once for all its entries: a table's entries stay where
+        // they are while frames are allocated for its children, as every
+        // descent here (map_page_at's too) assumes.
+        std::uint64_t* slots = entries(table);
         for_each_chunk(level, first, last, [&](const Chunk& chunk) {
-            std::uint64_t* slots = entries(table);
             const Pte entry = Pte::from_raw(slots[chunk.index]);
             const std::uint64_t pa = chunk.first + offset;
             if (level <= Mode::kMaxLeafLevel && chunk.whole && is_aligned(pa, Mode::page_size(level))) {
