@@ -291,33 +291,26 @@ public:
     // smaller pages at its edges. An empty range is accepted and changes nothing.
     constexpr Expected<void, PageTableError> map(VirtualAddress va, PhysicalAddress pa, std::uint64_t size,
                                                  PageFlags flags) {
-        const Request request{PageTableOperation::Map, va, size, pa, flags};
-        if (auto flags_ok = check_flags_for(request); !flags_ok) return unexpected(flags_ok.error());
-        if (!va.is_aligned(kPageSize) || !pa.is_aligned(kPageSize) || !is_aligned(size, kPageSize))
-            return unexpected(fail(request, PageTableErrorCode::Misaligned, va, pa));
-        if (size == 0) return {};
-        const auto range = check_virtual_range(request);
-        if (!range) return unexpected(range.error());
-        const std::uint64_t last = *range;
-        if (pa.value() > ~std::uint64_t{0} - (size - 1))
-            return unexpected(fail(request, PageTableErrorCode::AddressOverflow, va, pa));
-        if (pa.value() + (size - 1) >= kPhysicalAddressLimit) {
-            const std::uint64_t inside = pa.value() < kPhysicalAddressLimit ? kPhysicalAddressLimit - pa.value() : 0;
-            return unexpected(fail(request, PageTableErrorCode::PhysicalOutOfRange, va + inside, pa + inside));
+        const auto leaf_flags = LeafFlags::make(flags);
+        // One 4 KiB page with good arguments (kernels map pages one by one)
+        // takes a single descent instead of a search of the range and then a
+        // descent. An aligned page can neither wrap nor cross the end of the
+        // lower half, so a canonical va and a pa below the limit are all the
+        // range checks it needs. Anything else, a bad argument included,
+        // goes to map_range_checked, which checks in the documented order
+        // and names the first problem.
+        if (size == kPageSize && leaf_flags && ((va.value() | pa.value()) & (kPageSize - 1)) == 0 &&
+            Mode::is_canonical(va) && pa.value() < kPhysicalAddressLimit) [[likely]] {
+            // Usually every table on the way exists and the entry is free:
+            // then it is one store; map_page_at does the rest.
+            const Slot slot = lowest_slot(va);
+            if (slot.level == 0 && !Pte::from_raw(*slot.entry).valid()) [[likely]] {
+                *slot.entry = Pte::leaf(pa, *leaf_flags).raw();
+                return {};
+            }
+            return map_page_at(slot, va, pa, flags, *leaf_flags);
         }
-        if (size == kPageSize) return map_page(request);
-        // Checking the whole range first is what makes a failure easy to undo:
-        // afterwards every leaf inside it was made by this call.
-        if (const Hit hit = find_mapped(root_, kTop, va.value(), last); hit.found)
-            return unexpected(fail(request, PageTableErrorCode::AlreadyMapped, VirtualAddress(hit.va),
-                                   PhysicalAddress(hit.pa)));
-        const std::uint64_t offset = pa.value() - va.value();  // modulo 2^64, as the hardware adds
-        if (const Hit failure = map_range(root_, kTop, va.value(), last, offset, flags); failure.found) {
-            remove_range(root_, kTop, va.value(), last);
-            return unexpected(fail(request, PageTableErrorCode::OutOfFrames, VirtualAddress(failure.va),
-                                   PhysicalAddress(failure.va + offset)));
-        }
-        return {};
+        return map_range_checked(Request{PageTableOperation::Map, va, size, pa, flags}, leaf_flags);
     }
 
     // Removes every mapping in [va, va + size). A hole anywhere in the range
@@ -339,10 +332,11 @@ public:
     // flags are not merged back into superpages.
     constexpr Expected<void, PageTableError> protect(VirtualAddress va, std::uint64_t size, PageFlags flags) {
         const Request request{PageTableOperation::Protect, va, size, {}, flags};
-        if (auto flags_ok = check_flags_for(request); !flags_ok) return unexpected(flags_ok.error());
+        const auto leaf_flags = LeafFlags::make(flags);
+        if (!leaf_flags) return unexpected(flags_error(request, leaf_flags.error()));
         const auto range = prepare_existing(request);
         if (!range) return unexpected(range.error());
-        if (range->nonempty) set_flags(root_, kTop, range->first, range->last, flags);
+        if (range->nonempty) set_flags(root_, kTop, range->first, range->last, *leaf_flags);
         return {};
     }
 
@@ -437,6 +431,12 @@ private:
         PhysicalAddress frame;
     };
 
+    // One entry of a table on some address's path, and the table's level.
+    struct Slot {
+        std::uint64_t* entry;
+        unsigned level;
+    };
+
     // One entry's share of a range: [first, last] inside [base, base + size).
     struct Chunk {
         unsigned index;
@@ -478,13 +478,10 @@ private:
                               .flags = request.flags};
     }
 
-    static constexpr Expected<void, PageTableError> check_flags_for(const Request& request) {
-        const FlagsProblem problem = check_flags(request.flags);
-        if (problem == FlagsProblem::WriteExecute)
-            return unexpected(fail(request, PageTableErrorCode::WriteExecute, request.va, request.pa));
-        if (problem != FlagsProblem::None)
-            return unexpected(fail(request, PageTableErrorCode::InvalidFlags, request.va, request.pa));
-        return {};
+    static constexpr PageTableError flags_error(const Request& request, FlagsProblem problem) {
+        const PageTableErrorCode code = problem == FlagsProblem::WriteExecute ? PageTableErrorCode::WriteExecute
+                                                                              : PageTableErrorCode::InvalidFlags;
+        return fail(request, code, request.va, request.pa);
     }
 
     // For a non-empty, aligned request: the last address of the range, once
@@ -605,50 +602,108 @@ private:
         return hit;
     }
 
-    // map() of one 4 KiB page (the common case of kernels mapping pages one
-    // by one) in a single descent instead of a search and then a descent.
-    // Nothing needs undoing on a conflict: everything below a table this call
-    // creates is empty, so a conflict can only show up before the first one.
-    constexpr Expected<void, PageTableError> map_page(const Request& request) {
-        std::array<PhysicalAddress, Mode::kLevels> created{};
-        std::uint64_t* first_created_slot = nullptr;
-        unsigned created_count = 0;
+    // map() of anything but one good 4 KiB page: every argument check in
+    // order, then a search of the whole range and a descent that maps it.
+    constexpr Expected<void, PageTableError> map_range_checked(const Request& request,
+                                                               const Expected<LeafFlags, FlagsProblem>& leaf_flags) {
+        const VirtualAddress va = request.va;
+        const PhysicalAddress pa = request.pa;
+        const std::uint64_t size = request.size;
+        if (!leaf_flags) return unexpected(flags_error(request, leaf_flags.error()));
+        // The low 12 bits of all three at once.
+        if (((va.value() | pa.value() | size) & (kPageSize - 1)) != 0)
+            return unexpected(fail(request, PageTableErrorCode::Misaligned, va, pa));
+        if (size == 0) return {};
+        const auto range = check_virtual_range(request);
+        if (!range) return unexpected(range.error());
+        const std::uint64_t last = *range;
+        if (pa.value() > ~std::uint64_t{0} - (size - 1))
+            return unexpected(fail(request, PageTableErrorCode::AddressOverflow, va, pa));
+        if (pa.value() + (size - 1) >= kPhysicalAddressLimit) {
+            const std::uint64_t inside = pa.value() < kPhysicalAddressLimit ? kPhysicalAddressLimit - pa.value() : 0;
+            return unexpected(fail(request, PageTableErrorCode::PhysicalOutOfRange, va + inside, pa + inside));
+        }
+        // Checking the whole range first is what makes a failure easy to undo:
+        // afterwards every leaf inside it was made by this call.
+        if (const Hit hit = find_mapped(root_, kTop, va.value(), last); hit.found)
+            return unexpected(fail(request, PageTableErrorCode::AlreadyMapped, VirtualAddress(hit.va),
+                                   PhysicalAddress(hit.pa)));
+        const std::uint64_t offset = pa.value() - va.value();  // modulo 2^64, as the hardware adds
+        if (const Hit failure = map_range(root_, kTop, va.value(), last, offset, *leaf_flags); failure.found) {
+            remove_range(root_, kTop, va.value(), last);
+            return unexpected(fail(request, PageTableErrorCode::OutOfFrames, VirtualAddress(failure.va),
+                                   PhysicalAddress(failure.va + offset)));
+        }
+        return {};
+    }
+
+    // va's entry in the lowest table on its path that exists: at level 0
+    // when they all do, else the first entry on the way down that does not
+    // point to a further table. One load and test a level.
+    constexpr Slot lowest_slot(VirtualAddress va) const {
         PhysicalAddress table = root_;
         for (unsigned level = kTop;; --level) {
-            std::uint64_t* slots = entries(table);
-            const unsigned index = Mode::index(request.va, level);
-            const Pte entry = Pte::from_raw(slots[index]);
-            if (entry.is_leaf() || (level == 0 && entry.valid())) {
-                const std::uint64_t in_page = request.va.value() & (Mode::page_size(level) - 1);
-                return unexpected(fail(request, PageTableErrorCode::AlreadyMapped, request.va, entry.address() + in_page));
-            }
-            if (level == 0) {
-                slots[index] = Pte::leaf(request.pa, request.flags, 0).raw();
-                return {};
-            }
-            if (entry.is_table()) {
-                table = entry.address();
-                continue;
-            }
+            std::uint64_t* entry = entries(table) + Mode::index(va, level);
+            if (level == 0 || !Pte::from_raw(*entry).is_table()) return {entry, level};
+            table = Pte::from_raw(*entry).address();
+        }
+    }
+
+    // The rest of map() for one checked 4 KiB page whose entry (lowest_slot)
+    // is taken or has tables missing above it. Nothing needs undoing on a
+    // conflict: everything below a table this call creates is empty, so a
+    // conflict can only show up before the first one. `flags` is only for
+    // an error's message.
+    constexpr Expected<void, PageTableError> map_page_at(Slot slot, VirtualAddress va, PhysicalAddress pa,
+                                                         PageFlags flags, LeafFlags leaf_flags) {
+        // Valid, it is a leaf (a superpage above level 0) that covers va.
+        if (const Pte entry = Pte::from_raw(*slot.entry); entry.valid()) {
+            const std::uint64_t in_page = va.value() & (Mode::page_size(slot.level) - 1);
+            return unexpected(fail(Request{PageTableOperation::Map, va, kPageSize, pa, flags},
+                                   PageTableErrorCode::AlreadyMapped, va, entry.address() + in_page));
+        }
+        std::uint64_t* entry = slot.entry;
+        if (slot.level > 0) {
+            entry = add_tables(entry, slot.level, va);
+            if (entry == nullptr)
+                return unexpected(fail(Request{PageTableOperation::Map, va, kPageSize, pa, flags},
+                                       PageTableErrorCode::OutOfFrames, va, pa));
+        }
+        *entry = Pte::leaf(pa, leaf_flags).raw();
+        return {};
+    }
+
+    // map_page_at() below an empty entry `*slot` of a level-`level` table: a new
+    // table for every level down to 0, each empty but for the next one, so
+    // nothing there can conflict. Returns va's slot in the new level-0 table,
+    // or nullptr when a frame is refused, after freeing the new tables and
+    // clearing `*slot` again.
+    constexpr std::uint64_t* add_tables(std::uint64_t* slot, unsigned level, VirtualAddress va) {
+        std::uint64_t* const top_slot = slot;
+        for (unsigned below = level; below > 0; --below) {
             const Allocation allocation = allocate_table();
             if (!allocation.ok) {
-                if (first_created_slot != nullptr) *first_created_slot = 0;
-                while (created_count > 0) free_table(created[--created_count]);
-                return unexpected(fail(request, PageTableErrorCode::OutOfFrames, request.va, request.pa));
+                if (below != level) {
+                    free_subtree(Pte::from_raw(*top_slot).address(), level - 1);
+                    *top_slot = 0;
+                }
+                return nullptr;
             }
-            if (first_created_slot == nullptr) first_created_slot = &slots[index];
-            created[created_count++] = allocation.frame;
-            slots[index] = Pte::table(allocation.frame).raw();
-            table = allocation.frame;
+            *slot = Pte::table(allocation.frame).raw();
+            slot = entries(allocation.frame) + Mode::index(va, below - 1);
         }
+        return slot;
     }
 
     // Returns the first address whose table could not be allocated, if any.
     constexpr Hit map_range(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last,
-                            std::uint64_t offset, PageFlags flags) {
+                            std::uint64_t offset, LeafFlags flags) {
         Hit failure;
+        // Looked up once for all its entries: a table's entries stay where
+        // they are while frames are allocated for its children, as every
+        // descent here (map_page_at's too) assumes.
+        std::uint64_t* slots = entries(table);
         for_each_chunk(level, first, last, [&](const Chunk& chunk) {
-            std::uint64_t* slots = entries(table);
             const Pte entry = Pte::from_raw(slots[chunk.index]);
             const std::uint64_t pa = chunk.first + offset;
             if (level <= Mode::kMaxLeafLevel && chunk.whole && is_aligned(pa, Mode::page_size(level))) {
@@ -709,7 +764,7 @@ private:
     }
 
     constexpr void set_flags(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last,
-                             PageFlags flags) {
+                             LeafFlags flags) {
         for_each_chunk(level, first, last, [&](const Chunk& chunk) {
             std::uint64_t* slots = entries(table);
             const Pte entry = Pte::from_raw(slots[chunk.index]);

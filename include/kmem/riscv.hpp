@@ -258,6 +258,35 @@ static_assert((pte_bits::kValid | pte_bits::kRead | pte_bits::kWrite | pte_bits:
               ~std::uint64_t{0});
 static_assert(pte_bits::kPpnMask == 0x003f'ffff'ffff'fc00 && pte_bits::kPbmtMask == 0x6000'0000'0000'0000);
 
+// PageFlags that passed check_flags, encoded as the bits a leaf holds
+// besides its PPN (A and D included). A table builder makes one per request
+// and writes each leaf with Pte::leaf(pa, LeafFlags), one OR, rather than
+// checking and encoding the same flags again for every leaf.
+class LeafFlags {
+public:
+    static constexpr Expected<LeafFlags, FlagsProblem> make(PageFlags flags) {
+        if (const FlagsProblem problem = check_flags(flags); problem != FlagsProblem::None) return unexpected(problem);
+        LeafFlags checked;
+        checked.bits_ = pte_bits::kValid | pte_bits::kAccessed | pte_bits::kDirty |
+                        (flags.read ? pte_bits::kRead : 0) | (flags.write ? pte_bits::kWrite : 0) |
+                        (flags.execute ? pte_bits::kExecute : 0) | (flags.user ? pte_bits::kUser : 0) |
+                        (flags.global ? pte_bits::kGlobal : 0) |
+                        (static_cast<std::uint64_t>(flags.memory_type) << pte_bits::kPbmtShift);
+        return checked;
+    }
+
+    constexpr std::uint64_t bits() const { return bits_; }
+
+private:
+    // Expected holds a default value next to its error; any LeafFlags a
+    // caller can read comes from make().
+    template <class, class>
+    friend class Expected;
+    constexpr LeafFlags() = default;
+
+    std::uint64_t bits_ = 0;
+};
+
 // One 64-bit entry. The two factories are the only way to build a valid
 // entry, and they carry the spec's rules: a pointer to a table has V alone
 // (A, D, U, PBMT and N are reserved there), a leaf always has A and D (so no
@@ -282,18 +311,14 @@ public:
     // `level` is the level the entry sits at: a superpage's physical address
     // must be aligned to its size, or the hart raises a page fault.
     static constexpr Pte leaf(PhysicalAddress pa, PageFlags flags, unsigned level = 0) {
-        const FlagsProblem problem = check_flags(flags);
-        KMEM_ASSERT(problem == FlagsProblem::None);
+        const auto checked = LeafFlags::make(flags);
+        KMEM_ASSERT(checked.has_value());
+        return leaf(pa, *checked, level);
+    }
+    // The same with flags checked and encoded beforehand: one OR per leaf.
+    static constexpr Pte leaf(PhysicalAddress pa, LeafFlags flags, unsigned level = 0) {
         KMEM_ASSERT(level < 5 && pa.is_aligned(kPageSize << (9 * level)) && pa.value() < kPhysicalAddressLimit);
-        std::uint64_t raw = ((pa.value() >> 12) << pte_bits::kPpnShift) | pte_bits::kValid | pte_bits::kAccessed |
-                            pte_bits::kDirty;
-        if (flags.read) raw |= pte_bits::kRead;
-        if (flags.write) raw |= pte_bits::kWrite;
-        if (flags.execute) raw |= pte_bits::kExecute;
-        if (flags.user) raw |= pte_bits::kUser;
-        if (flags.global) raw |= pte_bits::kGlobal;
-        raw |= static_cast<std::uint64_t>(flags.memory_type) << pte_bits::kPbmtShift;
-        return from_raw(raw);
+        return from_raw(((pa.value() >> 12) << pte_bits::kPpnShift) | flags.bits());
     }
 
     // RSW is for supervisor software; the hardware ignores it.
@@ -305,7 +330,10 @@ public:
     constexpr std::uint64_t raw() const { return raw_; }
     constexpr bool valid() const { return (raw_ & pte_bits::kValid) != 0; }
     constexpr bool is_leaf() const { return valid() && (raw_ & pte_bits::kPermissionMask) != 0; }
-    constexpr bool is_table() const { return valid() && (raw_ & pte_bits::kPermissionMask) == 0; }
+    // V and no R, W or X: one masked compare, as walks test it at every level.
+    constexpr bool is_table() const {
+        return (raw_ & (pte_bits::kValid | pte_bits::kPermissionMask)) == pte_bits::kValid;
+    }
     constexpr bool readable() const { return (raw_ & pte_bits::kRead) != 0; }
     constexpr bool writable() const { return (raw_ & pte_bits::kWrite) != 0; }
     constexpr bool executable() const { return (raw_ & pte_bits::kExecute) != 0; }
@@ -352,5 +380,9 @@ static_assert(Pte::leaf(PhysicalAddress(0xff'ffff'ffff'f000), PageFlags::read_on
 static_assert(Pte::from_raw(0x8000'0000'0000'0000).napot() && Pte::from_raw(0x300).software_bits() == 3);
 static_assert(Pte::table(PhysicalAddress(0x1000)).is_table() && !Pte::table(PhysicalAddress(0x1000)).is_leaf());
 static_assert(Pte::leaf(PhysicalAddress(0x1000), PageFlags::read_write()).flags() == PageFlags::read_write());
+// Flags checked and encoded once give the same leaves; bad flags give no LeafFlags.
+static_assert(Pte::leaf(PhysicalAddress(0x4000'0000), *LeafFlags::make({.read = true, .global = true}), 2) ==
+              Pte::leaf(PhysicalAddress(0x4000'0000), {.read = true, .global = true}, 2));
+static_assert(LeafFlags::make({.write = true}).error() == FlagsProblem::WriteWithoutRead);
 
 }  // namespace kmem

@@ -88,6 +88,36 @@ constexpr bool out_of_frames_rolls_back() {
 }
 static_assert(out_of_frames_rolls_back());
 
+// One 4 KiB page at a time takes map()'s single-descent path: tables made on
+// the way, a page inside a superpage refused, a refused frame undone.
+constexpr bool single_pages() {
+    Memory memory;
+    auto table = Table::create(memory);
+    if (!table) return false;
+    // A 2 MiB leaf in a new level-1 table, then two pages in one new level-0 table.
+    if (!table->map(0x20'0000_va, 0x8000'0000_pa, 2_MiB, PageFlags::read_write())) return false;
+    if (!table->map(0x1000_va, 0x9000'0000_pa, 4_KiB, PageFlags::read_only())) return false;
+    if (!table->map(0x2000_va, 0x9000'1000_pa, 4_KiB, PageFlags::read_only())) return false;
+    const auto inside = table->map(0x30'0000_va, 0x1000_pa, 4_KiB, PageFlags::read_only());
+    if (inside || inside.error().code != PageTableErrorCode::AlreadyMapped || inside.error().pa != 0x8010'0000_pa)
+        return false;
+    // The top page needs a level-1 and a level-0 table of its own; with one
+    // frame left the level-1 table is made, then given back.
+    memory.set_limit(4);
+    const auto refused = table->map(VirtualAddress(0 - 4_KiB), 0x3000_pa, 4_KiB, PageFlags::read_only());
+    if (refused || refused.error().code != PageTableErrorCode::OutOfFrames || table->table_frames() != 3 ||
+        memory.live_frames() != 3 || table->translate(VirtualAddress(0 - 4_KiB)))
+        return false;
+    memory.set_limit(8);
+    if (!table->map(VirtualAddress(0 - 4_KiB), 0x3000_pa, 4_KiB, PageFlags::read_only())) return false;
+    const auto first = table->translate(0x1fff_va);
+    const auto second = table->translate(0x2000_va);
+    const auto top = table->translate(VirtualAddress(~0ull));
+    return first && first->pa == 0x9000'0fff_pa && second && second->pa == 0x9000'1000_pa && top &&
+           top->pa == 0x3fff_pa && top->level == 0 && table->table_frames() == 5;
+}
+static_assert(single_pages());
+
 // The lower bound of table frames for hand-placed leaves.
 constexpr std::array<Leaf, 4> kLeaves{{
     {0x0_va, {}, 4_KiB, 0, {}},                          // root -> L1[0] -> L0[0]
@@ -119,6 +149,7 @@ TEST_CASE("constexpr page table checks also hold at run time") {
     CHECK(kernel_image_translates());
     CHECK(unmapped_neighbour_is_an_error());
     CHECK(out_of_frames_rolls_back());
+    CHECK(single_pages());
     CHECK(unmap_splits_a_gigabyte_page());
     CHECK(map_error(0x10'0000_va, 0x9000'0000_pa, 2_MiB, PageFlags::read_only()).va == 0x20'0000_va);
 }

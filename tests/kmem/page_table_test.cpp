@@ -398,6 +398,53 @@ TEST_CASE_TEMPLATE("running out of frames while mapping leaves the table as it w
     f.check_frame_accounting();
 }
 
+// map() takes a shortcut for one good 4 KiB page; a bad one must still get
+// the error the general checks give, the earliest problem first.
+TEST_CASE_TEMPLATE("one 4 KiB page: the same errors in the same order as any range", Mode, Sv39, Sv48, Sv57) {
+    Fixture<Mode> f;
+    REQUIRE(f.table.map(0x20'0000_va, 0x8000'0000_pa, 2_MiB, kRw));
+    REQUIRE(f.table.map(0x40'0000_va, 0x9000'0000_pa, 4_KiB, kRw));
+    const auto before = f.raw_entries();
+    const VirtualAddress hole(std::uint64_t{1} << (Mode::kVaBits - 1));  // first non-canonical address
+    const PhysicalAddress beyond(std::uint64_t{1} << 56);
+    const PageFlags rwx{.read = true, .write = true, .execute = true};
+    struct Case {
+        VirtualAddress va;
+        PhysicalAddress pa;
+        PageFlags flags;
+        PageTableErrorCode code;
+        VirtualAddress error_va;
+        PhysicalAddress error_pa;
+    };
+    const Case cases[] = {
+        {hole + 0x800, beyond + 0x800, {.write = true}, PageTableErrorCode::InvalidFlags, hole + 0x800, beyond + 0x800},
+        {hole + 0x800, beyond + 0x800, rwx, PageTableErrorCode::WriteExecute, hole + 0x800, beyond + 0x800},
+        {hole + 0x800, beyond, kRw, PageTableErrorCode::Misaligned, hole + 0x800, beyond},
+        {hole, beyond + 0x800, kRw, PageTableErrorCode::Misaligned, hole, beyond + 0x800},
+        {hole, beyond, kRw, PageTableErrorCode::NonCanonical, hole, beyond},
+        {0x1000_va, beyond, kRw, PageTableErrorCode::PhysicalOutOfRange, 0x1000_va, beyond},
+        {0x1000_va, PhysicalAddress(0 - 4_KiB), kRw, PageTableErrorCode::PhysicalOutOfRange, 0x1000_va,
+         PhysicalAddress(0 - 4_KiB)},
+        {0x30'1000_va, 0x1000_pa, kRw, PageTableErrorCode::AlreadyMapped, 0x30'1000_va, 0x8010'1000_pa},
+        {0x40'0000_va, 0x1000_pa, kRw, PageTableErrorCode::AlreadyMapped, 0x40'0000_va, 0x9000'0000_pa},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.va);
+        CAPTURE(c.pa);
+        const auto e = f.table.map(c.va, c.pa, 4_KiB, c.flags);
+        REQUIRE_FALSE(e);
+        CHECK(e.error().code == c.code);
+        CHECK(e.error().operation == PageTableOperation::Map);
+        CHECK(e.error().va == c.error_va);
+        CHECK(e.error().pa == c.error_pa);
+        CHECK(e.error().request_va == c.va);
+        CHECK(e.error().request_size == 4_KiB);
+        CHECK(e.error().request_pa == c.pa);
+        CHECK(e.error().flags == c.flags);
+    }
+    CHECK(f.raw_entries() == before);
+}
+
 TEST_CASE_TEMPLATE("unmap", Mode, Sv39, Sv48, Sv57) {
     Fixture<Mode> f;
     REQUIRE(f.table.map(0x4000'0000_va, 0x8000'0000_pa, 1_GiB, kRw));
