@@ -198,11 +198,7 @@ private:
 
 // --- LoaderConfig -------------------------------------------------------------------
 
-constexpr std::uint64_t read_le(std::span<const std::byte> bytes, std::size_t at, unsigned size) {
-    std::uint64_t value = 0;
-    for (unsigned i = 0; i < size; ++i) value |= std::uint64_t{std::to_integer<std::uint8_t>(bytes[at + i])} << (8 * i);
-    return value;
-}
+using elf_detail::read_le;
 
 // Where each field of LoaderConfig ends: a shorter config (an older minor
 // version) must stop at one of these, so that no field is cut in half.
