@@ -19,11 +19,16 @@ constexpr Unexpected<std::decay_t<E>> unexpected(E&& error) {
     return {std::forward<E>(error)};
 }
 
-// Both members are stored, so T and E must be default-constructible; every
-// type that crosses this project's error paths is a small aggregate, and the
-// simplicity keeps the type usable in constant evaluation on GCC 12.
+// The value is always stored, so T must be default-constructible; the simplicity
+// keeps the type usable in constant evaluation on GCC 12. The error lives in
+// a union and is constructed only on failure: error types carry node paths
+// and names (the planner's PlanError is 584 bytes), and value-initialising
+// one for every successful step cost a tenth of planning a machine. E must
+// be trivially copyable and destructible, as every error type here is.
 template <class T, class E>
 class [[nodiscard]] Expected {
+    static_assert(std::is_trivially_copyable_v<E> && std::is_trivially_destructible_v<E>);
+
 public:
     using value_type = T;
     using error_type = E;
@@ -62,12 +67,16 @@ public:
 
 private:
     T value_{};
-    E error_{};
+    union {
+        E error_;
+    };
     bool has_value_;
 };
 
 template <class E>
 class [[nodiscard]] Expected<void, E> {
+    static_assert(std::is_trivially_copyable_v<E> && std::is_trivially_destructible_v<E>);
+
 public:
     using value_type = void;
     using error_type = E;
@@ -86,7 +95,9 @@ public:
     }
 
 private:
-    E error_{};
+    union {
+        E error_;
+    };
     bool has_value_;
 };
 
