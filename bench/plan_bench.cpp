@@ -29,9 +29,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "../tests/fdt/blob_builder.hpp"
@@ -81,6 +83,7 @@ bool prepare(plan_test::Machine& machine, SimulatedMemory& memory, const Layout&
 
 struct Figures {
     std::uint64_t table_frames = 0, minimum_frames = 0, reachable_tables = 0;
+    bool leaves_match = false;  // stats.leaves counts the leaves in the tables, level by level
     std::uint64_t bytes[loader_api::kMemoryRegionKindLast + 1] = {};
 };
 
@@ -89,6 +92,9 @@ Figures figures_of(const Plan& plan, SimulatedMemory& memory) {
     figures.table_frames = plan.stats.table_frames;
     figures.minimum_frames = loader_api::host::minimum_table_frames(plan, memory);
     figures.reachable_tables = loader_api::host::collect_tables(plan, memory).size();
+    std::remove_cvref_t<decltype(plan.stats.leaves)> leaves{};
+    for (const kmem::Leaf& leaf : loader_api::host::collect_leaves(plan, memory)) ++leaves[leaf.level];
+    figures.leaves_match = std::equal(std::begin(leaves), std::end(leaves), std::begin(plan.stats.leaves));
     for (const auto& region : plan.boot_info().regions())
         figures.bytes[static_cast<std::uint32_t>(region.kind)] += region.range.size();
     return figures;
@@ -98,9 +104,11 @@ std::uint64_t bytes_of(const Figures& figures, MemoryRegionKind kind) {
     return figures.bytes[static_cast<std::uint32_t>(kind)];
 }
 
-// The frame count the plan reports must be the tables it actually built.
+// The frame and leaf counts the plan reports must be the tables it actually
+// built (the planner counts leaves by map()'s rule, not by walking them).
 bool frames_consistent(const Figures& figures, const std::string& what) {
-    if (figures.reachable_tables == figures.table_frames) return true;
+    if (!figures.leaves_match) std::fprintf(stderr, "plan_bench: %s: plan's leaf counts differ from its tables\n", what.c_str());
+    if (figures.reachable_tables == figures.table_frames) return figures.leaves_match;
     std::fprintf(stderr, "plan_bench: %s: plan counts %" PRIu64 " table frames, %" PRIu64 " reachable from the root\n",
                  what.c_str(), figures.table_frames, figures.reachable_tables);
     return false;

@@ -2,12 +2,13 @@
 // A list with a fixed capacity: target code has no heap, so every list the
 // readers and the planner fill has a capacity chosen up front. push()
 // refuses (returns false) when full, so the caller can report which limit
-// was hit instead of truncating silently.
+// was hit instead of truncating silently. Constructing one costs O(1) and
+// copying one O(size): elements live in a LazyArray.
 
-#include <array>
 #include <cstddef>
 
 #include "kmem/assert.hpp"
+#include "kmem/lazy_array.hpp"
 
 namespace kmem {
 
@@ -16,9 +17,19 @@ class FixedList {
 public:
     static constexpr std::size_t kCapacity = N;
 
+    // User-provided: value-initialisation (FixedList{}) would otherwise
+    // zero all N elements before running it.
+    constexpr FixedList() {}
+    constexpr FixedList(const FixedList& other) { copy(other); }
+    constexpr FixedList& operator=(const FixedList& other) {
+        if (this != &other) copy(other);
+        return *this;
+    }
+
     [[nodiscard]] constexpr bool push(const T& item) {
         if (size_ == N) return false;
-        items_[size_++] = item;
+        items_.set(size_, item);
+        ++size_;
         return true;
     }
     constexpr void pop() {
@@ -47,7 +58,12 @@ public:
     constexpr const T* end() const { return items_.data() + size_; }
 
 private:
-    std::array<T, N> items_{};
+    constexpr void copy(const FixedList& other) {
+        for (std::size_t i = 0; i < other.size_; ++i) items_.set(i, other.items_[i]);
+        size_ = other.size_;
+    }
+
+    LazyArray<T, N> items_;
     std::size_t size_ = 0;
 };
 

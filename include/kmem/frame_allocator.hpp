@@ -106,7 +106,8 @@ class FrameAllocator {
 public:
     static constexpr std::uint64_t kFrameSize = kPageSize;
 
-    constexpr FrameAllocator() = default;
+    // User-provided, so that FrameAllocator{} does not zero both sets first.
+    constexpr FrameAllocator() {}
 
     // The allocator whose free memory is `free_memory` (each range shrunk inward to
     // whole frames; overlaps merge).

@@ -9,6 +9,7 @@
 
 #include "kmem/address.hpp"
 #include "kmem/format.hpp"
+#include "kmem/lazy_array.hpp"
 
 namespace kmem {
 
@@ -127,7 +128,7 @@ using VirtualRange = AddressRange<VirtualAddress>;
 // RangeSet<A, N>: a set of addresses stored as at most N half-open ranges,
 // sorted, pairwise disjoint and never touching (adjacent inserts merge), so
 // the representation of a given set is unique and two sets compare by their
-// ranges. No heap: the ranges live in a std::array. Every mutating operation
+// ranges. No heap: the ranges live in a LazyArray. Every mutating operation
 // first works out how many ranges the result needs; if that exceeds N it
 // returns an error and leaves the set as it was.
 
@@ -205,7 +206,14 @@ public:
     // this is the whole space as far as a RangeSet is concerned.
     static constexpr range_type kEverything{A(0), A(~std::uint64_t{0})};
 
-    constexpr RangeSet() = default;
+    // User-provided, so that RangeSet{} does not zero all N slots first;
+    // copies take the live ranges only.
+    constexpr RangeSet() {}
+    constexpr RangeSet(const RangeSet& other) { copy(other); }
+    constexpr RangeSet& operator=(const RangeSet& other) {
+        if (this != &other) copy(other);
+        return *this;
+    }
 
     static constexpr std::size_t capacity() { return N; }
     constexpr std::size_t size() const { return count_; }
@@ -367,15 +375,20 @@ private:
         const std::size_t new_last = first + piece_count;
         KMEM_ASSERT(new_last + tail <= N);
         if (new_last > last) {
-            for (std::size_t i = tail; i > 0; --i) ranges_[new_last + i - 1] = ranges_[last + i - 1];
+            for (std::size_t i = tail; i > 0; --i) ranges_.set(new_last + i - 1, ranges_[last + i - 1]);
         } else if (new_last < last) {
-            for (std::size_t i = 0; i < tail; ++i) ranges_[new_last + i] = ranges_[last + i];
+            for (std::size_t i = 0; i < tail; ++i) ranges_.set(new_last + i, ranges_[last + i]);
         }
-        for (std::size_t i = 0; i < piece_count; ++i) ranges_[first + i] = pieces[i];
+        for (std::size_t i = 0; i < piece_count; ++i) ranges_.set(first + i, pieces[i]);
         count_ = new_last + tail;
     }
 
-    std::array<range_type, N> ranges_{};
+    constexpr void copy(const RangeSet& other) {
+        for (std::size_t i = 0; i < other.count_; ++i) ranges_.set(i, other.ranges_[i]);
+        count_ = other.count_;
+    }
+
+    LazyArray<range_type, N> ranges_;
     std::size_t count_ = 0;
 };
 

@@ -10,11 +10,13 @@
 // the compact relative relocation format.
 
 #include <array>
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "kmem/address.hpp"
 #include "kmem/expected.hpp"
@@ -487,7 +489,28 @@ struct ElfError {
 
 namespace elf_detail {
 
+// Unaligned-safe: the bytes may lie at any offset of the file.
+template <class U>
+U load_native(const std::byte* at) {
+    U value;
+    __builtin_memcpy(&value, at, sizeof value);
+    return value;
+}
+
+// Every header field goes through here, so at run time on a little-endian
+// machine (host and target) it is one load of a constant size rather than
+// a loop over bytes; `size` is 1, 2, 4 or 8.
 constexpr std::uint64_t read_le(std::span<const std::byte> bytes, std::uint64_t offset, unsigned size) {
+    if (!std::is_constant_evaluated() && std::endian::native == std::endian::little) {
+        const std::byte* at = bytes.data() + offset;
+        switch (size) {
+            case 8: return load_native<std::uint64_t>(at);
+            case 4: return load_native<std::uint32_t>(at);
+            case 2: return load_native<std::uint16_t>(at);
+            case 1: return std::to_integer<std::uint8_t>(*at);
+            default: break;
+        }
+    }
     std::uint64_t value = 0;
     for (unsigned i = 0; i < size; ++i)
         value |= std::uint64_t{std::to_integer<std::uint8_t>(bytes[offset + i])} << (8 * i);

@@ -108,6 +108,10 @@ struct Chosen {
 };
 
 struct MachineInfo {
+    // User-provided, so that MachineInfo() does not zero every list first
+    // (value-initialisation does for an implicit constructor).
+    constexpr MachineInfo() {}
+
     std::uint32_t fdt_size = 0;         // header totalsize: the bytes to keep for the kernel
     std::uint32_t boot_cpuid_phys = 0;  // header field; OpenSBI passes the boot hart in a0 instead
     FixedList<MemoryRange, kMaxMemoryRanges> memory{};

@@ -456,6 +456,20 @@ constexpr Result<void> end_node(M& matcher, const Cursor& cursor) {
         return {};
 }
 
+// call(matcher) for each matcher in turn; the first failure, or success.
+// A result is copied only when it is a failure (an Error is 224 bytes, and
+// there is one call per matcher for every token of the walk).
+template <class Call, class M, class... Rest>
+constexpr Result<void> first_failure(Call& call, M& matcher, Rest&... rest) {
+    Result<void> result = call(matcher);
+    if constexpr (sizeof...(Rest) == 0) {
+        return result;
+    } else {
+        if (!result) return result;
+        return first_failure(call, rest...);
+    }
+}
+
 // Token positions are below 2^32, so the rounded value fits 64 bits; callers
 // compare it with the block size before narrowing.
 constexpr std::uint64_t align4(std::uint64_t value) { return (value + 3) & ~std::uint64_t{3}; }
@@ -481,8 +495,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
 
     // Runs one matcher callback for every matcher, stopping at the first error.
     auto notify = [&](auto&& call) -> Result<void> {
-        Result<void> result;
-        ((result = call(matchers), result.has_value()) && ...);
+        const Result<void> result = detail::first_failure(call, matchers...);
         if (!result) return kmem::unexpected(detail::located(result.error(), cursor, cursor.count_ != 0));
         return {};
     };

@@ -198,11 +198,7 @@ private:
 
 // --- LoaderConfig -------------------------------------------------------------------
 
-constexpr std::uint64_t read_le(std::span<const std::byte> bytes, std::size_t at, unsigned size) {
-    std::uint64_t value = 0;
-    for (unsigned i = 0; i < size; ++i) value |= std::uint64_t{std::to_integer<std::uint8_t>(bytes[at + i])} << (8 * i);
-    return value;
-}
+using elf_detail::read_le;
 
 // Where each field of LoaderConfig ends: a shorter config (an older minor
 // version) must stop at one of these, so that no field is cut in half.
@@ -1217,6 +1213,25 @@ Result<void> Planner<P>::allocate_stacks_and_tls() {
     return {};
 }
 
+// Adds the leaves PageTable::map() makes for [va, va + size) -> pa to
+// leaves[level], by its rule: at each step the largest page (up to
+// kMaxLeafLevel) that both addresses are aligned to and the rest of the
+// range holds. A few steps per leaf, where walking the finished tables
+// takes a pass over every entry of every table (4096 entries for QEMU virt,
+// more than building them cost).
+template <kmem::PagingMode M>
+constexpr void add_leaves(std::uint64_t va, std::uint64_t pa, std::uint64_t size, std::uint64_t (&leaves)[5]) {
+    while (size != 0) {
+        unsigned level = M::kMaxLeafLevel;
+        while (level > 0 && ((va | pa) % M::page_size(level) != 0 || size < M::page_size(level))) --level;
+        const std::uint64_t page = M::page_size(level);
+        ++leaves[level];
+        va += page;
+        pa += page;
+        size -= page;
+    }
+}
+
 template <PhysicalMemory P>
 template <kmem::PagingMode M>
 Result<void> Planner<P>::build_tables() {
@@ -1231,7 +1246,10 @@ Result<void> Planner<P>::build_tables() {
     auto table = std::move(*created);
     auto map = [&](VirtualAddress va, PhysicalAddress pa, std::uint64_t size, kmem::PageFlags flags) -> Result<void> {
         auto mapped = table.map(va, pa, size, flags);
-        if (mapped) return {};
+        if (mapped) {
+            add_leaves<M>(va.value(), pa.value(), size, plan_.stats.leaves);
+            return {};
+        }
         PlanError error{};
         if (mapped.error().code == kmem::PageTableErrorCode::OutOfFrames) {
             error = make_error(tables.capacity_hit() ? PlanErrorCode::CapacityExceeded : PlanErrorCode::OutOfMemory,
@@ -1270,7 +1288,6 @@ Result<void> Planner<P>::build_tables() {
     plan_.root = table.root();
     plan_.satp = table.satp();
     plan_.stats.table_frames = table.table_frames();
-    table.for_each_leaf([&](const kmem::Leaf& leaf) { ++plan_.stats.leaves[leaf.level]; });
     return {};
 }
 

@@ -569,7 +569,14 @@ struct PlanWorkspace {
 
 // Large (MachineInfo alone is ~110 KiB): the caller owns the storage (a
 // static object in the loader, the heap on the host) and make_plan fills it.
+// Constructing one costs O(1): the lists construct their elements as they
+// are pushed, and boot_info_bytes is left as it is until the planner writes
+// (and zeroes) the block's own bytes.
 struct Plan {
+    // User-provided, so that Plan() and Plan{} do not zero the whole object
+    // first as value-initialisation does for an implicit constructor.
+    Plan() {}
+
     fdt::MachineInfo machine{};
     LoaderConfig config{};
 
@@ -596,8 +603,9 @@ struct Plan {
     PlanStatistics stats{};
     PlanWorkspace workspace{};
 
-    // A copy of the block the kernel gets (also written to its frames).
-    alignas(8) std::array<std::byte, kPlanMaxBootInfoBytes> boot_info_bytes{};
+    // A copy of the block the kernel gets (also written to its frames): its
+    // first boot_info_size bytes, the rest is not initialised.
+    alignas(8) std::array<std::byte, kPlanMaxBootInfoBytes> boot_info_bytes;
 
     const BootInfo& boot_info() const { return *reinterpret_cast<const BootInfo*>(boot_info_bytes.data()); }
     const HartPlan* find_hart(std::uint64_t hart_id) const {
