@@ -397,7 +397,9 @@ public:
             // Any node may carry a compatible; a malformed one elsewhere in
             // the tree is not this matcher's business, it just cannot match.
             auto list = as_string_list(prop);
-            compatible_ = list && (list->contains("sifive,test0") || list->contains("sifive,test1"));
+            compatible_ = false;
+            if (list)
+                for (std::string_view name : *list) compatible_ = compatible_ || name == "sifive,test0" || name == "sifive,test1";
         } else if (prop.name == "reg") {
             reg_.set(prop);
         }

@@ -55,10 +55,12 @@ constexpr std::uint64_t path_hash(std::string_view path) {
     return hash.value;
 }
 
+// One pass over the list: every node's compatible comes through here.
 constexpr UartKind uart_kind(const StringList& compatible) {
-    if (compatible.contains("ns16550a") || compatible.contains("ns16550") || compatible.contains("snps,dw-apb-uart"))
-        return UartKind::kNs16550;
-    if (compatible.contains("sifive,uart0")) return UartKind::kSifive;
+    for (std::string_view name : compatible) {
+        if (name == "ns16550a" || name == "ns16550" || name == "snps,dw-apb-uart") return UartKind::kNs16550;
+        if (name == "sifive,uart0") return UartKind::kSifive;
+    }
     return UartKind::kNone;
 }
 
