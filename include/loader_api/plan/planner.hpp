@@ -131,7 +131,14 @@ void read_physical(P& memory, PhysicalAddress at, std::span<std::byte> out) {
 template <PhysicalMemory P>
 void zero_physical(P& memory, PhysicalRange range) {
     for_each_frame_piece(memory, range.begin().value(), range.size(), [](std::byte* piece, std::size_t, std::size_t chunk) {
-        __builtin_memset(piece, 0, chunk);
+        // Most pieces are whole frames (.bss, TLS); a constant size lets the
+        // compiler pick its best sequence (x86-64: rep stosq, where glibc's
+        // memset does rep stosb, 4096 steps under callgrind).
+        if (chunk == k4K) {
+            __builtin_memset(piece, 0, k4K);
+        } else {
+            __builtin_memset(piece, 0, chunk);
+        }
     });
 }
 
