@@ -131,7 +131,14 @@ void read_physical(P& memory, PhysicalAddress at, std::span<std::byte> out) {
 template <PhysicalMemory P>
 void zero_physical(P& memory, PhysicalRange range) {
     for_each_frame_piece(memory, range.begin().value(), range.size(), [](std::byte* piece, std::size_t, std::size_t chunk) {
-        __builtin_memset(piece, 0, chunk);
+        // Most pieces are whole frames (.bss, TLS); a constant size lets the
+        // compiler pick its best sequence (x86-64: rep stosq, where glibc's
+        // memset does rep stosb, 4096 steps under callgrind).
+        if (chunk == k4K) {
+            __builtin_memset(piece, 0, k4K);
+        } else {
+            __builtin_memset(piece, 0, chunk);
+        }
     });
 }
 
@@ -1080,11 +1087,22 @@ Result<void> Planner<P>::load_kernel() {
                                                        MemoryRegionKind::Kernel, "kernel segment (copy)", segment.index));
         cluster.frames = frames.begin();
         plan_.stats.copied_kernel_bytes += frames.size();
-        zero_physical(memory_, frames);
+        // Each byte is written once: the file's bytes, and zeros only where
+        // no segment's file bytes go (page heads and tails, .bss, gaps).
+        std::uint64_t written = cluster.page_begin;  // linked address the copy is complete up to
+        auto zero_up_to = [&](std::uint64_t link_end) {
+            if (link_end <= written) return;
+            zero_physical(memory_, {cluster.frames + (written - cluster.page_begin),
+                                    cluster.frames + (link_end - cluster.page_begin)});
+            written = link_end;
+        };
         for (std::size_t i = cluster.first; i <= cluster.last; ++i) {
             const Segment& s = image.segments[i].segment;
+            zero_up_to(s.vaddr.value());
             write_physical(memory_, cluster.frames + (s.vaddr.value() - cluster.page_begin), s.file_bytes);
+            if (s.vaddr.value() + s.file_bytes.size() > written) written = s.vaddr.value() + s.file_bytes.size();
         }
+        zero_up_to(cluster.page_end);
     }
     // Relocations, written into the copies with the chosen slide.
     const std::uint64_t slide = plan_.kaslr_slide;
@@ -1488,8 +1506,8 @@ Result<void> Planner<P>::build_boot_info() {
     plan_.boot_info_physical = frames.begin();
     plan_.boot_info_virtual = VirtualAddress(frames.begin().value() + plan_.physmap_offset);
     plan_.boot_info_size = info.header.total_size;
-    zero_physical(memory_, frames);
     write_physical(memory_, frames.begin(), std::span<const std::byte>(plan_.boot_info_bytes.data(), size));
+    zero_physical(memory_, {frames.begin() + size, frames.end()});
 
     if (auto valid = validate(plan_.boot_info(), size); !valid) {
         PlanError error = make_error(PlanErrorCode::BootInfoInvalid);
