@@ -1,9 +1,10 @@
 #pragma once
 // The loader's console and levelled log. Output goes to the UART that
 // /chosen/stdout-path names when the loader knows its kind (as Linux's
-// earlycon does: a few instructions a character), else through SBI's legacy
-// putchar (about 350 guest instructions a character under OpenSBI 1.1, and
-// the only choice before the device tree is read); the EFI door uses the
+// earlycon does: a few instructions a character), else through SBI: DBCN
+// where the implementation has it, else the legacy putchar (about 350 guest
+// instructions a character under OpenSBI 1.1, and the only choice before the
+// device tree is read); the EFI door uses the
 // firmware's console while it may. Lines from several harts are kept whole
 // by a spinlock around each line.
 
