@@ -6,10 +6,13 @@
 // the kernel image from the ELF file.
 
 #include <algorithm>
+#include <array>
+#include <bitset>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -137,30 +140,38 @@ inline std::string hex(std::uint64_t value) {
 }
 
 // The kernel image as the kernel must see it at its linked addresses, built
-// from the file: segments' file bytes, zeros, then every relocation.
+// from the file: segments' file bytes, zeros, then every relocation. Kept
+// page by page, for the pages segments touch only: a fuzzed kernel may
+// spread two small segments terabytes apart.
+struct ExpectedPage {
+    std::array<std::uint8_t, k4K> bytes{};
+    std::bitset<k4K> in_segment;
+};
 struct ExpectedImage {
-    std::uint64_t begin = 0;  // page-aligned linked start
-    std::vector<std::uint8_t> bytes;
-    std::vector<bool> in_segment;
+    std::map<std::uint64_t, ExpectedPage> pages;  // by linked page address
+
+    std::uint8_t byte(std::uint64_t address) const {
+        const auto it = pages.find(address & ~(k4K - 1));
+        return it == pages.end() ? 0 : it->second.bytes[address & (k4K - 1)];
+    }
 };
 
 inline ExpectedImage expected_image(const loader_api::ElfFile& elf, std::uint64_t slide) {
     ExpectedImage image;
-    const auto range = elf.image_range();
-    image.begin = range.begin().value() & ~(k4K - 1);
-    const std::uint64_t end = (range.end().value() + k4K - 1) & ~(k4K - 1);
-    image.bytes.assign(end - image.begin, 0);
-    image.in_segment.assign(end - image.begin, false);
     for (const auto segment : elf.load_segments()) {
-        if (segment.memsz == 0) continue;
-        const std::uint64_t at = segment.vaddr.value() - image.begin;
-        for (std::size_t i = 0; i < segment.file_bytes.size(); ++i)
-            image.bytes[at + i] = std::to_integer<std::uint8_t>(segment.file_bytes[i]);
-        for (std::uint64_t i = 0; i < segment.memsz; ++i) image.in_segment[at + i] = true;
+        for (std::uint64_t i = 0; i < segment.memsz; ++i) {
+            const std::uint64_t address = segment.vaddr.value() + i;
+            ExpectedPage& page = image.pages[address & ~(k4K - 1)];
+            page.in_segment.set(address & (k4K - 1));
+            if (i < segment.file_bytes.size())
+                page.bytes[address & (k4K - 1)] = std::to_integer<std::uint8_t>(segment.file_bytes[i]);
+        }
     }
     (void)elf.for_each_relocation(slide, [&](const loader_api::Relocation& relocation) {
-        const std::uint64_t at = relocation.target.value() - image.begin;
-        for (unsigned i = 0; i < 8; ++i) image.bytes[at + i] = static_cast<std::uint8_t>(relocation.value >> (8 * i));
+        for (unsigned i = 0; i < 8; ++i) {
+            const std::uint64_t address = relocation.target.value() + i;
+            image.pages[address & ~(k4K - 1)].bytes[address & (k4K - 1)] = static_cast<std::uint8_t>(relocation.value >> (8 * i));
+        }
     });
     return image;
 }
@@ -338,10 +349,8 @@ inline Problems check_plan(const Plan& plan, SimulatedMemory& memory, const load
     const std::uint64_t slide = plan.kaslr_slide;
     const ExpectedImage image = expected_image(*elf, slide);
     const bool allow_wx = plan.config.allow_write_execute != 0;
-    for (std::uint64_t page = image.begin; page < image.begin + image.bytes.size(); page += k4K) {
-        bool any = false;
-        for (std::uint64_t k = 0; k < k4K; ++k) any = any || image.in_segment[page - image.begin + k];
-        if (!any) continue;
+    for (const auto& [page, expected] : image.pages) {
+        if (expected.in_segment.none()) continue;
         const auto* leaf = loader_api::host::find_leaf(leaves, VirtualAddress(page + slide));
         if (leaf == nullptr) {
             problems.add("kernel page " + hex(page + slide) + " unmapped");
@@ -357,11 +366,10 @@ inline Problems check_plan(const Plan& plan, SimulatedMemory& memory, const load
         const PhysicalAddress pa = leaf->pa + ((page + slide) - leaf->va.value());
         const auto bytes = memory.load(pa, k4K);
         for (std::uint64_t k = 0; k < k4K; ++k) {
-            const std::uint64_t at = page - image.begin + k;
-            if (!image.in_segment[at]) continue;
-            if (std::to_integer<std::uint8_t>(bytes[k]) != image.bytes[at]) {
+            if (!expected.in_segment[k]) continue;
+            if (std::to_integer<std::uint8_t>(bytes[k]) != expected.bytes[k]) {
                 problems.add("kernel byte at " + hex(page + slide + k) + " is " +
-                             hex(std::to_integer<std::uint8_t>(bytes[k])) + ", expected " + hex(image.bytes[at]));
+                             hex(std::to_integer<std::uint8_t>(bytes[k])) + ", expected " + hex(expected.bytes[k]));
                 break;
             }
         }
@@ -394,7 +402,7 @@ inline Problems check_plan(const Plan& plan, SimulatedMemory& memory, const load
         if (hart.tp.value() != hart.tls_frames.begin().value() + plan.physmap_offset) problems.add("tp not the physmap address of its block");
         const auto block = memory.load(hart.tls_frames.begin(), tls.memsz);
         for (std::uint64_t k = 0; k < tls.memsz; ++k) {
-            const std::uint8_t want = k < tls.init_image.size() ? image.bytes[tls.vaddr.value() - image.begin + k] : 0;
+            const std::uint8_t want = k < tls.init_image.size() ? image.byte(tls.vaddr.value() + k) : 0;
             if (std::to_integer<std::uint8_t>(block[k]) != want) {
                 problems.add("hart " + std::to_string(hart.hart_id) + ": TLS byte " + std::to_string(k) + " wrong");
                 break;

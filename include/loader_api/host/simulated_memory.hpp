@@ -4,6 +4,7 @@
 // touched, filled with a poison byte, so a test can tell memory the planner
 // wrote (or zeroed) from memory it never touched.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -43,12 +44,18 @@ public:
     bool touched(kmem::PhysicalAddress frame) const { return find(frame.align_down(kmem::kPageSize)) != nullptr; }
 
     // Places bytes (an input such as the kernel file) at a physical address.
+    // Both go a page at a time: the planner fuzzer stores and checks whole
+    // kernels on every run.
     void store(kmem::PhysicalAddress at, std::span<const std::byte> bytes) {
-        for (std::size_t i = 0; i < bytes.size(); ++i) byte_at(at.value() + i) = bytes[i];
+        for_each_page_piece(at.value(), bytes.size(), [&](std::byte* page_bytes, std::size_t done, std::size_t length) {
+            std::memcpy(page_bytes, bytes.data() + done, length);
+        });
     }
     std::vector<std::byte> load(kmem::PhysicalAddress at, std::size_t size) {
         std::vector<std::byte> out(size);
-        for (std::size_t i = 0; i < size; ++i) out[i] = byte_at(at.value() + i);
+        for_each_page_piece(at.value(), size, [&](std::byte* page_bytes, std::size_t done, std::size_t length) {
+            std::memcpy(out.data() + done, page_bytes, length);
+        });
         return out;
     }
     std::uint64_t load64(kmem::PhysicalAddress at) {
@@ -65,6 +72,15 @@ private:
     struct Page {
         std::array<std::uint64_t, 512> words;
     };
+    template <typename F>
+    void for_each_page_piece(std::uint64_t address, std::size_t size, F&& piece) {
+        for (std::size_t done = 0; done < size;) {
+            const std::size_t offset = (address + done) & 0xfff;
+            const std::size_t length = std::min<std::size_t>(size - done, 0x1000 - offset);
+            piece(&byte_at(address + done), done, length);
+            done += length;
+        }
+    }
     std::byte& byte_at(std::uint64_t address) {
         auto* words = frame(kmem::PhysicalAddress(address & ~std::uint64_t{0xfff}));
         return reinterpret_cast<std::byte*>(words)[address & 0xfff];
