@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "../common/spinlock.hpp"
 #include "kmem/format.hpp"
 #include "loader_api/fdt/stdout_uart.hpp"
 
@@ -91,10 +92,8 @@ constexpr std::string_view level_name(LogLevel level) {
 LogLevel runtime_log_level();
 void set_runtime_log_level(LogLevel level);
 
-// Whole lines under a lock. A hart that traps while holding the lock must
-// still be able to print, so taking it gives up after a bounded spin.
-void console_lock();
-void console_unlock();
+// Whole lines under one lock (platform.cpp).
+examples::SpinLock& console_lock();
 
 // Where the console's instructions go (loader_stats.h): counted per line.
 std::uint64_t console_line_begin();
@@ -102,10 +101,15 @@ void console_line_end(std::uint64_t begin);
 
 class ConsoleLine {
 public:
-    ConsoleLine() : begin_(console_line_begin()) { console_lock(); }
+    ConsoleLine() : begin_(console_line_begin()), locked_(true) { console_lock().lock(); }
+    // For the trap report: a hart that traps while it holds the lock must
+    // still print, so taking it gives up after about a second under QEMU,
+    // and then the line goes out unlocked (and is not unlocked after).
+    struct Forced {};
+    explicit ConsoleLine(Forced) : begin_(console_line_begin()), locked_(console_lock().try_lock_for(1u << 24)) {}
     ~ConsoleLine() {
         console_.flush();  // the EFI console's buffer, inside the lock and the count
-        console_unlock();
+        if (locked_) console_lock().unlock();
         console_line_end(begin_);
     }
     ConsoleLine(const ConsoleLine&) = delete;
@@ -114,6 +118,7 @@ public:
 
 private:
     std::uint64_t begin_;
+    bool locked_;
     Console console_;
 };
 

@@ -15,7 +15,7 @@ extern "C" {
 namespace loader {
 namespace {
 
-std::uint32_t console_lock_word = 0;
+examples::SpinLock console_line_lock;
 std::uint32_t exit_claimed = 0;
 LogLevel log_level = kMaxLogLevel < LogLevel::kNotice ? kMaxLogLevel : LogLevel::kNotice;
 loader_api::fdt::StdoutUart console_uart{};
@@ -61,14 +61,7 @@ void console_putchar(char c) {
 std::uint64_t console_line_begin() { return read_timestamp().instret; }
 void console_line_end(std::uint64_t begin) { loader_stats_record.console += read_timestamp().instret - begin; }
 
-void console_lock() {
-    // About a second of spinning under QEMU: long enough for any line, short
-    // enough that a hart which died holding the lock does not silence a trap.
-    for (std::uint32_t spins = 0; spins < (1u << 24); ++spins) {
-        if (__atomic_exchange_n(&console_lock_word, 1u, __ATOMIC_ACQUIRE) == 0) return;
-    }
-}
-void console_unlock() { __atomic_store_n(&console_lock_word, 0u, __ATOMIC_RELEASE); }
+examples::SpinLock& console_lock() { return console_line_lock; }
 
 void register_hart_slots(HartSlot* slots, std::size_t count) {
     hart_slots = slots;
@@ -122,7 +115,7 @@ extern "C" [[noreturn]] void loader_trap(const loader::TrapFrame* frame, std::ui
     const std::uint64_t hart_id = *reinterpret_cast<const std::uint64_t*>(stack_top + STACK_HART_ID);
     use_sbi_console();
     {
-        ConsoleLine line;
+        ConsoleLine line{ConsoleLine::Forced{}};
         Console& out = line.out();
         kmem::write(out, "loader: error: trap on hart ");
         kmem::write_dec(out, hart_id);

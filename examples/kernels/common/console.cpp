@@ -1,12 +1,12 @@
 #include "console.hpp"
 
 #include "sbi.hpp"  // examples/reference_loader/sbi.hpp
-#include "spinlock.hpp"
+#include "common/spinlock.hpp"
 
 namespace kernel {
 namespace {
 
-SpinLock console_lock;
+examples::SpinLock console_lock;
 
 }  // namespace
 

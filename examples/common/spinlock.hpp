@@ -1,10 +1,11 @@
 #pragma once
-// A test-and-set lock on a 32-bit word: GCC 12 has no inline sub-word atomics
-// for RISC-V (it would call libatomic), a word-sized amoswap it has.
+// A test-and-set lock on a 32-bit word, shared by the reference loader and
+// the example kernels (their console lines). GCC 12 has no inline sub-word
+// atomics for RISC-V (it would call libatomic), a word-sized amoswap it has.
 
 #include <cstdint>
 
-namespace kernel {
+namespace examples {
 
 class SpinLock {
 public:
@@ -29,4 +30,4 @@ private:
     std::uint32_t word_ = 0;
 };
 
-}  // namespace kernel
+}  // namespace examples
