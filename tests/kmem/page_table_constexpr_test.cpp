@@ -1,9 +1,11 @@
 // Page tables built during compilation: if any of these stop holding, the
-// test file stops compiling. The doctest cases only repeat a few of them at
-// run time so that the sanitizers see the same code paths.
+// test file stops compiling. The doctest cases repeat them at run time so
+// that the sanitizers see the same code paths.
 #include <doctest/doctest.h>
 
 #include <array>
+#include <string>
+#include <vector>
 
 #include "kmem/page_table.hpp"
 
@@ -11,6 +13,21 @@ using namespace kmem;
 using namespace kmem::literals;
 
 namespace {
+
+// Each condition is checked on its own. A failed one calls this function,
+// which is not constexpr: during compilation the error shows the call with
+// the condition's text and line; at run time the doctest case prints it.
+std::vector<std::string> failed_conditions;
+void condition_failed(const char* condition, int line) {
+    failed_conditions.push_back(std::string(condition) + " (line " + std::to_string(line) + ")");
+}
+#define EXPECT(condition)                             \
+    do {                                              \
+        if (!(condition)) {                           \
+            condition_failed(#condition, __LINE__);   \
+            return false;                             \
+        }                                             \
+    } while (false)
 
 using Memory = ArrayMemory<8>;
 using Table = PageTable<Sv39, Memory>;
@@ -20,16 +37,24 @@ using Table = PageTable<Sv39, Memory>;
 constexpr bool kernel_image_translates() {
     Memory memory;
     auto table = Table::create(memory);
-    if (!table) return false;
-    if (!table->map(0xffff'ffff'8000'0000_va, 0x8020'0000_pa, 2_MiB + 4_KiB, PageFlags::read_execute())) return false;
+    EXPECT(table);
+    EXPECT(table->map(0xffff'ffff'8000'0000_va, 0x8020'0000_pa, 2_MiB + 4_KiB, PageFlags::read_execute()));
 
     const auto in_big_page = table->translate(0xffff'ffff'801f'fff8_va);
     const auto in_small_page = table->translate(0xffff'ffff'8020'0123_va);
-    if (!in_big_page || !in_small_page) return false;
-    return in_big_page->pa == 0x803f'fff8_pa && in_big_page->level == 1 && in_big_page->page_size == 2_MiB &&
-           in_big_page->flags == PageFlags::read_execute() && in_big_page->pte.accessed() &&
-           in_big_page->pte.dirty() && in_small_page->pa == 0x8040'0123_pa && in_small_page->level == 0 &&
-           table->table_frames() == 3 && memory.live_frames() == 3;
+    EXPECT(in_big_page);
+    EXPECT(in_small_page);
+    EXPECT(in_big_page->pa == 0x803f'fff8_pa);
+    EXPECT(in_big_page->level == 1);
+    EXPECT(in_big_page->page_size == 2_MiB);
+    EXPECT(in_big_page->flags == PageFlags::read_execute());
+    EXPECT(in_big_page->pte.accessed());
+    EXPECT(in_big_page->pte.dirty());
+    EXPECT(in_small_page->pa == 0x8040'0123_pa);
+    EXPECT(in_small_page->level == 0);
+    EXPECT(table->table_frames() == 3);
+    EXPECT(memory.live_frames() == 3);
+    return true;
 }
 static_assert(kernel_image_translates());
 
@@ -37,11 +62,18 @@ static_assert(kernel_image_translates());
 constexpr bool unmapped_neighbour_is_an_error() {
     Memory memory;
     auto table = Table::create(memory);
-    if (!table || !table->map(0x4000'0000_va, 0x4000'0000_pa, 1_GiB, PageFlags::read_write())) return false;
+    EXPECT(table);
+    EXPECT(table->map(0x4000'0000_va, 0x4000'0000_pa, 1_GiB, PageFlags::read_write()));
     const auto inside = table->translate(0x7fff'ffff_va);
     const auto outside = table->translate(0x8000'0000_va);
-    return inside && inside->level == 2 && inside->pa == 0x7fff'ffff_pa && table->table_frames() == 1 && !outside &&
-           outside.error().code == PageTableErrorCode::NotMapped && outside.error().va == 0x8000'0000_va;
+    EXPECT(inside);
+    EXPECT(inside->level == 2);
+    EXPECT(inside->pa == 0x7fff'ffff_pa);
+    EXPECT(table->table_frames() == 1);
+    EXPECT(!outside);
+    EXPECT(outside.error().code == PageTableErrorCode::NotMapped);
+    EXPECT(outside.error().va == 0x8000'0000_va);
+    return true;
 }
 static_assert(unmapped_neighbour_is_an_error());
 
@@ -75,16 +107,20 @@ static_assert(map_error(0x1000'0800_va, 0x1000_pa, 4_KiB, PageFlags::read_only()
 constexpr bool out_of_frames_rolls_back() {
     Memory memory;
     auto table = Table::create(memory);
-    if (!table) return false;
+    EXPECT(table);
     // [2 MiB - 4 KiB, 2 MiB + 4 KiB) needs two level-0 tables under one
     // level-1 table; with three frames in all, the first page is written
     // before the second level-0 table is refused.
     memory.set_limit(3);
     const auto result = table->map(0x1f'f000_va, 0x1000_pa, 8_KiB, PageFlags::read_only());
-    if (result || result.error().code != PageTableErrorCode::OutOfFrames) return false;
-    return result.error().va == 0x20'0000_va && result.error().pa == 0x2000_pa && table->table_frames() == 1 &&
-           memory.live_frames() == 1 &&
-           !table->translate(0x1f'f000_va);
+    EXPECT(!result);
+    EXPECT(result.error().code == PageTableErrorCode::OutOfFrames);
+    EXPECT(result.error().va == 0x20'0000_va);
+    EXPECT(result.error().pa == 0x2000_pa);
+    EXPECT(table->table_frames() == 1);
+    EXPECT(memory.live_frames() == 1);
+    EXPECT(!table->translate(0x1f'f000_va));
+    return true;
 }
 static_assert(out_of_frames_rolls_back());
 
@@ -93,28 +129,38 @@ static_assert(out_of_frames_rolls_back());
 constexpr bool single_pages() {
     Memory memory;
     auto table = Table::create(memory);
-    if (!table) return false;
+    EXPECT(table);
     // A 2 MiB leaf in a new level-1 table, then two pages in one new level-0 table.
-    if (!table->map(0x20'0000_va, 0x8000'0000_pa, 2_MiB, PageFlags::read_write())) return false;
-    if (!table->map(0x1000_va, 0x9000'0000_pa, 4_KiB, PageFlags::read_only())) return false;
-    if (!table->map(0x2000_va, 0x9000'1000_pa, 4_KiB, PageFlags::read_only())) return false;
+    EXPECT(table->map(0x20'0000_va, 0x8000'0000_pa, 2_MiB, PageFlags::read_write()));
+    EXPECT(table->map(0x1000_va, 0x9000'0000_pa, 4_KiB, PageFlags::read_only()));
+    EXPECT(table->map(0x2000_va, 0x9000'1000_pa, 4_KiB, PageFlags::read_only()));
     const auto inside = table->map(0x30'0000_va, 0x1000_pa, 4_KiB, PageFlags::read_only());
-    if (inside || inside.error().code != PageTableErrorCode::AlreadyMapped || inside.error().pa != 0x8010'0000_pa)
-        return false;
+    EXPECT(!inside);
+    EXPECT(inside.error().code == PageTableErrorCode::AlreadyMapped);
+    EXPECT(inside.error().pa == 0x8010'0000_pa);
     // The top page needs a level-1 and a level-0 table of its own; with one
     // frame left the level-1 table is made, then given back.
     memory.set_limit(4);
     const auto refused = table->map(VirtualAddress(0 - 4_KiB), 0x3000_pa, 4_KiB, PageFlags::read_only());
-    if (refused || refused.error().code != PageTableErrorCode::OutOfFrames || table->table_frames() != 3 ||
-        memory.live_frames() != 3 || table->translate(VirtualAddress(0 - 4_KiB)))
-        return false;
+    EXPECT(!refused);
+    EXPECT(refused.error().code == PageTableErrorCode::OutOfFrames);
+    EXPECT(table->table_frames() == 3);
+    EXPECT(memory.live_frames() == 3);
+    EXPECT(!table->translate(VirtualAddress(0 - 4_KiB)));
     memory.set_limit(8);
-    if (!table->map(VirtualAddress(0 - 4_KiB), 0x3000_pa, 4_KiB, PageFlags::read_only())) return false;
+    EXPECT(table->map(VirtualAddress(0 - 4_KiB), 0x3000_pa, 4_KiB, PageFlags::read_only()));
     const auto first = table->translate(0x1fff_va);
     const auto second = table->translate(0x2000_va);
     const auto top = table->translate(VirtualAddress(~0ull));
-    return first && first->pa == 0x9000'0fff_pa && second && second->pa == 0x9000'1000_pa && top &&
-           top->pa == 0x3fff_pa && top->level == 0 && table->table_frames() == 5;
+    EXPECT(first);
+    EXPECT(first->pa == 0x9000'0fff_pa);
+    EXPECT(second);
+    EXPECT(second->pa == 0x9000'1000_pa);
+    EXPECT(top);
+    EXPECT(top->pa == 0x3fff_pa);
+    EXPECT(top->level == 0);
+    EXPECT(table->table_frames() == 5);
+    return true;
 }
 static_assert(single_pages());
 
@@ -133,13 +179,21 @@ static_assert(minimum_table_frames<Sv39>(std::array<Leaf, 0>{}) == 1);
 constexpr bool unmap_splits_a_gigabyte_page() {
     Memory memory;
     auto table = Table::create(memory);
-    if (!table || !table->map(0x4000'0000_va, 0xc000'0000_pa, 1_GiB, PageFlags::read_write())) return false;
-    if (!table->unmap(0x4000'0000_va, 4_KiB)) return false;
+    EXPECT(table);
+    EXPECT(table->map(0x4000'0000_va, 0xc000'0000_pa, 1_GiB, PageFlags::read_write()));
+    EXPECT(table->unmap(0x4000'0000_va, 4_KiB));
     const auto gone = table->translate(0x4000'0000_va);
     const auto small = table->translate(0x4000'1000_va);
     const auto big = table->translate(0x7fe0'0000_va);
-    return !gone && small && small->pa == 0xc000'1000_pa && small->level == 0 && big && big->level == 1 &&
-           big->pa == 0xffe0'0000_pa && table->table_frames() == 3;
+    EXPECT(!gone);
+    EXPECT(small);
+    EXPECT(small->pa == 0xc000'1000_pa);
+    EXPECT(small->level == 0);
+    EXPECT(big);
+    EXPECT(big->level == 1);
+    EXPECT(big->pa == 0xffe0'0000_pa);
+    EXPECT(table->table_frames() == 3);
+    return true;
 }
 static_assert(unmap_splits_a_gigabyte_page());
 
@@ -151,5 +205,6 @@ TEST_CASE("constexpr page table checks also hold at run time") {
     CHECK(out_of_frames_rolls_back());
     CHECK(single_pages());
     CHECK(unmap_splits_a_gigabyte_page());
+    for (const auto& failed : failed_conditions) FAIL_CHECK("failed: " << failed);
     CHECK(map_error(0x10'0000_va, 0x9000'0000_pa, 2_MiB, PageFlags::read_only()).va == 0x20'0000_va);
 }
