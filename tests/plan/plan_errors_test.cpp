@@ -415,6 +415,17 @@ TEST_CASE("a loader above the lower half cannot be identity-mapped") {
     CHECK_MESSAGE(plain->result, error_text(*plain));
 }
 
+// Found by fuzz-plan: a memory node past 2^56 made the page-table builder
+// place a table frame there that no PTE can name (a trap, not an error).
+TEST_CASE("RAM past the 56-bit physical address space is refused by name") {
+    const std::uint64_t limit = std::uint64_t{1} << 56;
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>> ram = {{0x8000'0000, 64 * kMiB}, {limit - 32 * kMiB, 64 * kMiB}};
+    auto run = plan(machine_dtb(ram, kFourHarts), kernel(true));
+    REQUIRE(!run->result);
+    CHECK(error_text(*run) == "plan: the device tree's memory@72057594004373504 has RAM at [0xfffffffe000000, 0x100000002000000), "
+                              "past the 56-bit physical addresses RISC-V page tables can map");
+}
+
 TEST_CASE("an input outside RAM") {
     auto run = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
         m.input.device_tree_address = PhysicalAddress(0x1000);

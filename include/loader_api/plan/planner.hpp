@@ -723,6 +723,11 @@ Result<void> Planner<P>::read_inputs() {
         const auto begin = range.range.begin().align_up(k4K);
         const PhysicalAddress end = range.range.end().align_down(k4K);
         if (!begin || *begin >= end) continue;
+        // No hart can address it, and a page table frame placed there could
+        // not be written into a PTE: a tree that claims it is wrong.
+        if (end.value() > kmem::kPhysicalAddressLimit)
+            return fail(PlanErrorCode::RamBeyondPhysicalAddresses, range.node, range.range.begin().value(),
+                        range.range.end().value());
         if (!ram.insert({*begin, end}))
             return fail(PlanErrorCode::CapacityExceeded, "RAM ranges", kPlanMaxRamRanges);
     }

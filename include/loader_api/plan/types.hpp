@@ -350,6 +350,7 @@ enum class PlanErrorCode : std::uint8_t {
     UnknownHart,            // mark_hart_failed: value: the hart id is not in the plan (or is the boot hart)
     LoaderNotIdentityMappable,  // mode; value/other: the loader range above the mode's lower half
     InputBeyondPhysmap,     // mode; what: which input; value/other: its range, past the RAM the physmap can hold
+    RamBeyondPhysicalAddresses,  // what: the memory node; value/other: its range, reaching past 2^56
 };
 
 struct PlanError {
@@ -500,6 +501,13 @@ struct PlanError {
                 write(sink, kmem::name(mode));
                 write(sink, " can reach");
                 break;
+            case PlanErrorCode::RamBeyondPhysicalAddresses:
+                write(sink, "the device tree's ");
+                write(sink, what);
+                write(sink, " has RAM at ");
+                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
+                write(sink, ", past the 56-bit physical addresses RISC-V page tables can map");
+                break;
         }
     }
 };
@@ -532,6 +540,7 @@ constexpr std::string_view to_string(PlanErrorCode code) {
         case PlanErrorCode::UnknownHart: return "UnknownHart";
         case PlanErrorCode::LoaderNotIdentityMappable: return "LoaderNotIdentityMappable";
         case PlanErrorCode::InputBeyondPhysmap: return "InputBeyondPhysmap";
+        case PlanErrorCode::RamBeyondPhysicalAddresses: return "RamBeyondPhysicalAddresses";
     }
     return "?";
 }
