@@ -1,0 +1,28 @@
+// An installed-package consumer for riscv64, freestanding: the entry macro,
+// its LoaderConfig, and BootInfo read and validated. Built against the
+// headers of a `meson install --destdir` tree with pkg-config's flags only,
+// by a cross compiler that cannot see /usr/include: no Boost is needed.
+
+#include <cstdint>
+
+#include "loader_api/loader_config.hpp"
+#include "loader_api/validate.hpp"
+
+namespace {
+
+struct CountingSink {
+    std::uint64_t count = 0;
+    void put(char) { ++count; }
+};
+
+[[noreturn]] void kernel_main(std::uint64_t hart_id, const loader_api::BootInfo& boot_info) {
+    CountingSink sink;
+    if (auto valid = loader_api::validate(boot_info, boot_info.header.total_size); !valid) valid.error().format(sink);
+    const auto* hart = boot_info.find_hart(hart_id);
+    asm volatile("" : : "r"(sink.count), "r"(hart));
+    for (;;) asm volatile("wfi");
+}
+
+}  // namespace
+
+LOADER_API_KERNEL(kernel_main, loader_api::LoaderConfig{.stack_size = 32 * 1024});
