@@ -350,6 +350,7 @@ enum class PlanErrorCode : std::uint8_t {
     UnknownHart,            // mark_hart_failed: value: the hart id is not in the plan (or is the boot hart)
     LoaderNotIdentityMappable,  // mode; value/other: the loader range above the mode's lower half
     InputBeyondPhysmap,     // mode; what: which input; value/other: its range, past the RAM the physmap can hold
+    InitrdOverlapsInput,    // value/other: the /chosen initrd; what: the input it overlaps; range: that input
 };
 
 struct PlanError {
@@ -358,6 +359,7 @@ struct PlanError {
     std::uint64_t value = 0;
     std::uint64_t other = 0;
     kmem::PagingModeId mode = kmem::PagingModeId::Sv39;
+    kmem::PhysicalRange range{};  // a second range, for errors about two (InitrdOverlapsInput)
     fdt::Error fdt{};
     ElfError elf{};
     kmem::AllocError alloc{};
@@ -500,6 +502,18 @@ struct PlanError {
                 write(sink, kmem::name(mode));
                 write(sink, " can reach");
                 break;
+            case PlanErrorCode::InitrdOverlapsInput:
+            {
+                const kmem::PhysicalRange initrd{kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)};
+                write(sink, "the /chosen initrd ");
+                initrd.format(sink);
+                write(sink, initrd.overlaps(range) ? " overlaps the " : " shares a page with the ");
+                write(sink, what);
+                sink.put(' ');
+                range.format(sink);
+                if (!initrd.overlaps(range)) write(sink, " (the memory map gives each page one kind)");
+                break;
+            }
         }
     }
 };
@@ -532,6 +546,7 @@ constexpr std::string_view to_string(PlanErrorCode code) {
         case PlanErrorCode::UnknownHart: return "UnknownHart";
         case PlanErrorCode::LoaderNotIdentityMappable: return "LoaderNotIdentityMappable";
         case PlanErrorCode::InputBeyondPhysmap: return "InputBeyondPhysmap";
+        case PlanErrorCode::InitrdOverlapsInput: return "InitrdOverlapsInput";
     }
     return "?";
 }
