@@ -60,6 +60,12 @@ fdt::MachineInfo& read_machine(std::uint64_t dtb) {
     if (size < fdt::kHeaderSize) size = fdt::kHeaderSize;
     auto result = fdt::read_machine_info(fdt::Bytes(bytes, size), plan.machine);
     if (!result) {
+        // Exit through the tree's sifive,test device if it is there, so that
+        // the failure reaches QEMU's exit status (the board's firmware may
+        // not tell a failed shutdown from a clean one).
+        if (auto blob = fdt::Fdt::create(fdt::Bytes(bytes, size));
+            blob && fdt::read_test_device(*blob, plan.machine) && plan.machine.has_test_device)
+            loader_exit_device = plan.machine.test_device.value();
         fail_with([&](Console& out) {
             kmem::write(out, "device tree at ");
             kmem::write_hex(out, dtb);

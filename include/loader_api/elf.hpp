@@ -1002,8 +1002,11 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_sections(std::uint64_t e
     if (e_shoff == 0) return {};  // no section header table: e_shnum is meaningless then
     if (e_shentsize != elf::kSectionHeaderSize)
         return kmem::unexpected(error(ElfErrorCode::BadSectionHeaderSize, 0, 58, e_shentsize));
+    // Entry 0 may hold the real count; until it is readable, report e_shnum
+    // (a truncated file's header still says how many there were).
     if (!elf_detail::fits(e_shoff, elf::kSectionHeaderSize, bytes_.size()))
-        return kmem::unexpected(error(ElfErrorCode::SectionHeadersOutsideFile, 0, e_shoff, 1, bytes_.size()));
+        return kmem::unexpected(
+            error(ElfErrorCode::SectionHeadersOutsideFile, 0, e_shoff, e_shnum != 0 ? e_shnum : 1, bytes_.size()));
     // Extended numbering: counts that do not fit 16 bits live in section 0.
     const std::uint64_t shnum = e_shnum == 0 ? read(e_shoff + 32, 8) : e_shnum;
     const std::uint64_t shstrndx = e_shstrndx == elf::kShnXindex ? read(e_shoff + 40, 4) : e_shstrndx;

@@ -276,6 +276,8 @@ TEST_CASE("bad identification and header fields are named") {
         {32, ~0ull - 10, 8, ElfErrorCode::ProgramHeadersOutsideFile, "program header table"},
         {58, 40, 2, ElfErrorCode::BadSectionHeaderSize, "e_shentsize 40"},
         {40, kSize - 64, 8, ElfErrorCode::SectionHeadersOutsideFile, "section header table at offset 0x1fc0 (3 entries)"},
+        // Wholly past the end, as in a truncated file: the count still comes from e_shnum.
+        {40, kSize + 0x100, 8, ElfErrorCode::SectionHeadersOutsideFile, "section header table at offset 0x2100 (3 entries)"},
         {62, 3, 2, ElfErrorCode::BadSectionNameTableIndex, "section name table index 3 is not below the section count 3"},
         {56, 0xffff, 2, ElfErrorCode::NoLoadSegments, "no PT_LOAD"},  // PN_XNUM: the count is section 0's sh_info, 0 here
     };

@@ -470,6 +470,9 @@ TEST_CASE("MachineInfo: semantic errors name the node and property") {
     CHECK(e.code == ErrorCode::kInitrdEndBeforeStart);
     CHECK(e.detail == 0x2000);
     CHECK(e.detail2 == 0x1000);
+    CHECK(text_of(e).starts_with(
+        "fdt: initrd ends before it starts (linux,initrd-start, linux,initrd-end): 0x2000, 0x1000 at offset "));
+    CHECK(text_of(e).ends_with(" (node /chosen)"));
 
     BlobBuilder m;
     m.begin("").begin("memory@0").prop("device_type", "memory").end().end();
@@ -604,4 +607,30 @@ TEST_CASE("MachineInfo: a stdout-path the loader cannot drive leaves the SBI con
                                       {{"serial@10000000", "ns16550a", 0x1000'0000, {{"reg-shift", 9}}}}))
               .kind == UartKind::kNone);
     CHECK(stdout_uart_of(uart_machine("/soc/serial@10000000", ns, false)).kind == UartKind::kNone);  // no reg
+}
+
+// The loader's last resort after a refused tree: the exit device alone, so
+// that the failure still reaches QEMU's exit status (boot-initrd-inverted).
+TEST_CASE("read_test_device finds sifive,test past the /chosen that read_machine_info refused") {
+    BlobBuilder b;
+    b.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
+    b.begin("chosen").prop("linux,initrd-start", cells({0x2000})).prop("linux,initrd-end", cells({0x1000})).end();
+    b.begin("soc").prop("#address-cells", cells({1})).prop("#size-cells", cells({1}));
+    b.begin("test@100000").prop("reg", cells({0x10'0000, 0x1000})).prop("compatible", "sifive,test0").end();
+    b.end().end();
+    const auto blob = b.finish();
+    MachineInfo info;
+    REQUIRE_FALSE(read_machine_info(Bytes(blob), info));
+    CHECK_FALSE(info.has_test_device);  // the walk stopped at /chosen
+    const auto fdt = Fdt::create(Bytes(blob));
+    REQUIRE(fdt);
+    REQUIRE(read_test_device(*fdt, info));
+    CHECK(info.has_test_device);
+    CHECK(info.test_device.value() == 0x10'0000);
+
+    BlobBuilder none;
+    none.begin("").begin("chosen").end().end();
+    const auto no_device = none.finish();
+    REQUIRE(read_test_device(*Fdt::create(Bytes(no_device)), info));
+    CHECK_FALSE(info.has_test_device);
 }

@@ -632,6 +632,70 @@ TEST_CASE("U-Boot's /memreserve/ of an initrd that is the kernel file (loader-no
     CHECK(check_plan(*run->plan, *run->memory, run->machine.input).ok());
 }
 
+// The /chosen initrd is either the kernel file itself (loader-none, the test
+// above) or lies apart from every input, in pages of its own: anything in
+// between is a tree that names the wrong bytes, refused with both ranges
+// rather than dropped or handed to the kernel (tests: boot-initrd-over-*).
+TEST_CASE("an initrd that overlaps the device tree, the loader or the kernel file is refused naming both ranges") {
+    // place_inputs(): loader text [+2M, +2M+64K), data up to +2M+192K, the
+    // kernel file right after, the device tree at +5M.
+    const std::uint64_t base = 0x8000'0000;
+    const std::uint64_t text = base + 2 * kMiB, data = text + 0x10000, data_end = text + 0x30000;
+    const std::uint64_t dtb = base + 5 * kMiB;
+    const auto bytes = kernel(true);
+    const std::uint64_t kernel_end = data_end + bytes.size();
+    const auto with_initrd = [](std::uint64_t begin, std::uint64_t end) {
+        return machine_dtb(kRam128M, kFourHarts, {}, true, [&](BlobBuilder& blob) {
+            blob.prop("linux,initrd-start", cells({0, static_cast<std::uint32_t>(begin)}));
+            blob.prop("linux,initrd-end", cells({0, static_cast<std::uint32_t>(end)}));
+        });
+    };
+    const auto range = [](std::uint64_t begin, std::uint64_t end) { return "[" + hex(begin) + ", " + hex(end) + ")"; };
+
+    auto over_tree = plan(with_initrd(dtb + 0x100, dtb + kMiB), bytes);
+    const std::uint64_t dtb_end = dtb + over_tree->machine.dtb.size();
+    REQUIRE(dtb_end < dtb + 0x800);
+    CHECK(error_text(*over_tree) == "plan: the /chosen initrd " + range(dtb + 0x100, dtb + kMiB) +
+                                        " overlaps the device tree " + range(dtb, dtb_end));
+    CHECK(over_tree->result.error().code == PlanErrorCode::InitrdOverlapsInput);
+
+    // No byte in common, but a page: the memory map could give it only one kind.
+    auto same_page = plan(with_initrd(dtb + 0x800, dtb + kMiB), bytes);
+    CHECK(error_text(*same_page) == "plan: the /chosen initrd " + range(dtb + 0x800, dtb + kMiB) +
+                                        " shares a page with the device tree " + range(dtb, dtb_end) +
+                                        " (the memory map gives each page one kind)");
+
+    auto over_loader = plan(with_initrd(text + 0x1000, text + 0x2000), bytes);
+    CHECK(error_text(*over_loader) == "plan: the /chosen initrd " + range(text + 0x1000, text + 0x2000) +
+                                          " overlaps the loader image " + range(text, data_end));
+
+    // The loader's two ranges apart: each is named by itself.
+    auto over_data = plan(with_initrd(data_end - 0x1000, data_end), bytes, [&](Machine& m) {
+        m.input.options.loader_data = {PhysicalAddress(data + 0x1000), PhysicalAddress(data_end)};
+    });
+    CHECK(error_text(*over_data) == "plan: the /chosen initrd " + range(data_end - 0x1000, data_end) +
+                                        " overlaps the loader data " + range(data + 0x1000, data_end));
+
+    auto over_kernel = plan(with_initrd(kernel_end - 0x100, kernel_end + 0x1000), bytes);
+    CHECK(error_text(*over_kernel) == "plan: the /chosen initrd " + range(kernel_end - 0x100, kernel_end + 0x1000) +
+                                          " overlaps the kernel file " + range(data_end, kernel_end));
+
+    // A kernel embedded in the loader (loader.elf) lies inside its image; an
+    // initrd over it used to be taken for the kernel file and dropped.
+    const std::uint64_t embedded_end = (kernel_end + 0xfff) & ~std::uint64_t{0xfff};
+    auto over_embedded = plan(with_initrd(data_end + 0x2000, data_end + 0x3000), bytes, [&](Machine& m) {
+        m.input.options.loader_text = {PhysicalAddress(text), PhysicalAddress(embedded_end)};
+        m.input.options.loader_data = {PhysicalAddress(embedded_end), PhysicalAddress(embedded_end + 0x20000)};
+    });
+    CHECK(error_text(*over_embedded) == "plan: the /chosen initrd " + range(data_end + 0x2000, data_end + 0x3000) +
+                                            " overlaps the loader image " + range(text, embedded_end + 0x20000));
+
+    // Touching is not overlapping: an initrd that ends where the tree begins.
+    auto touching = plan(with_initrd(dtb - 0x10000, dtb), bytes);
+    REQUIRE_MESSAGE(touching->result, error_text(*touching));
+    CHECK(touching->plan->boot_info().initrd.end == dtb);
+}
+
 TEST_CASE("/chosen/boot-hartid that disagrees with the hart the loader runs on: a warning naming both") {
     auto agree = plan(uboot_dtb(0x8100'0000, 0x8100'1000, 0x8100'1000, 0), kernel(true));
     REQUIRE_MESSAGE(agree->result, error_text(*agree));

@@ -4,8 +4,9 @@
 // check's code (below), the way the loader does.
 //
 // Build-time knobs (meson variants): TEST_KERNEL_PAGING_MODE (8/9/10: force
-// Sv39/48/57 through the config and check that it was used) and
-// TEST_KERNEL_KASLR (1 on, 2 off: checked against kaslr_slide).
+// Sv39/48/57 through the config and check that it was used),
+// TEST_KERNEL_KASLR (1 on, 2 off: checked against kaslr_slide) and
+// TEST_KERNEL_LONG_CONFIG (1: a .loader_config 8 bytes longer than 1.1's).
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,9 @@
 #endif
 #ifndef TEST_KERNEL_KASLR
 #define TEST_KERNEL_KASLR 0
+#endif
+#ifndef TEST_KERNEL_LONG_CONFIG
+#define TEST_KERNEL_LONG_CONFIG 0
 #endif
 
 namespace {
@@ -371,13 +375,16 @@ void check_kernel_from_initrd(std::uint64_t hart_id, const BootInfo& info) {
 }
 
 // Every hart the tree lists is in the table; the ones the kernel cannot use
-// (1.1: Unusable) have no SBI error, no stack and no TLS. The line lets the
-// boot tests compare the table with the machine.
+// (1.1: Unusable) have no SBI error, no stack and no TLS. This loader marks
+// a hart Failed only after planning, so a Failed one keeps the stack and TLS
+// it was given for a later start (protocol section 3). The line, with each
+// Failed hart's error, lets the boot tests compare the table with the machine.
 void check_hart_table(std::uint64_t hart_id, const BootInfo& info) {
     for (const HartInfo& hart : info.hart_table()) {
-        if (hart.state != HartState::Unusable) continue;
-        if (hart.sbi_error != 0 || !hart.stack.empty() || !hart.tls.empty())
+        if (hart.state == HartState::Unusable && (hart.sbi_error != 0 || !hart.stack.empty() || !hart.tls.empty()))
             fail_value(Check::Harts, hart_id, "an Unusable hart with an SBI error, stack or TLS; its id", hart.hart_id, 0);
+        if (hart.state == HartState::Failed && (hart.stack.empty() || (info.tls_template.memory_size != 0 && hart.tls.empty())))
+            fail_value(Check::Harts, hart_id, "a Failed hart without the stack or TLS it was planned; its id", hart.hart_id, 0);
     }
     kernel::println([&](kernel::ConsoleLine& out) {
         kmem::write(out, "hart table:");
@@ -388,6 +395,11 @@ void check_hart_table(std::uint64_t hart_id, const BootInfo& info) {
             kmem::write_dec(out, hart.hart_id);
             out.put(' ');
             kmem::write(out, loader_api::to_string(hart.state));
+            if (hart.state == HartState::Failed) {
+                kmem::write(out, " (sbi_error ");
+                kmem::write_signed(out, hart.sbi_error);
+                out.put(')');
+            }
         }
     });
 }
@@ -627,6 +639,24 @@ constexpr loader_api::LoaderConfig kTestKernelConfig = {
     .kaslr = static_cast<loader_api::Kaslr>(TEST_KERNEL_KASLR),
 };
 
+#if TEST_KERNEL_LONG_CONFIG
+// A config as a kernel of a later minor version would declare it: 8 bytes
+// past the fields this loader knows, all 0 ("as before"), which it must
+// accept (protocol section 5). boot-config-longer-nonzero patches one of
+// them and expects a refusal.
+struct LongerConfig {
+    loader_api::LoaderConfig known;
+    std::uint64_t later_minor_field;
+};
+constexpr LongerConfig longer_config() {
+    LongerConfig config{kTestKernelConfig, 0};
+    config.known.size = sizeof(LongerConfig);
+    return config;
+}
+[[gnu::used, gnu::retain, gnu::section(".loader_config")]] constinit const LongerConfig loader_api_kernel_config =
+    longer_config();
+#else
 // The config alone: this kernel has its own _start (entry.S), which records
 // the registers before any compiled code runs.
 LOADER_API_CONFIG(kTestKernelConfig);
+#endif

@@ -134,7 +134,7 @@ constexpr std::string_view describe(ErrorCode code) {
         case ErrorCode::kLimitExceeded: return "fixed capacity exceeded";
         case ErrorCode::kDuplicateHartId: return "duplicate hart id";
         case ErrorCode::kIncompleteInitrd: return "only one of linux,initrd-start and linux,initrd-end";
-        case ErrorCode::kInitrdEndBeforeStart: return "initrd ends before it starts";
+        case ErrorCode::kInitrdEndBeforeStart: return "initrd ends before it starts (linux,initrd-start, linux,initrd-end)";
     }
     return "unknown error";
 }

@@ -573,6 +573,7 @@ private:
     Result<void> record(PhysicalRange range, MemoryRegionKind kind, AllocationOrigin origin, std::string_view label,
                         std::uint64_t index = kNoIndex);
     Result<void> check_in_ram(PhysicalRange range, std::string_view what) const;
+    Result<void> check_initrd_apart() const;
     bool reserves_initrd(const fdt::ReservedRange& reserved) const;
     void warn(WarningCode code, std::uint64_t value = 0, std::uint64_t other = 0, std::string_view text = {});
     void read_kernel(std::uint64_t link_va, std::span<std::byte> out);
@@ -669,6 +670,41 @@ void Planner<P>::read_kernel(std::uint64_t link_va, std::span<std::byte> out) {
     }
 }
 
+// Any other initrd that shares a page with an input is a wrong /chosen
+// (stale addresses, a tree edited by hand): passing it on would hand the
+// kernel the loader's or the tree's bytes as its initrd, and ignoring it
+// would boot without the initrd the firmware meant to give.
+template <PhysicalMemory P>
+Result<void> Planner<P>::check_initrd_apart() const {
+    const PhysicalRange text = input_.options.loader_text;
+    const PhysicalRange data = input_.options.loader_data;
+    // Named as one image when the two touch, as the reference loader's do:
+    // that is the range a user finds in the firmware's log or the ELF file.
+    const bool one_image = !text.empty() && !data.empty() && text.end() == data.begin();
+    struct Input {
+        PhysicalRange range;
+        std::string_view what;
+    };
+    // The loader before the kernel file: an embedded kernel lies inside the
+    // loader image, and the image is what the user placed.
+    const Input inputs[] = {
+        {device_tree_, "device tree"},
+        {one_image ? PhysicalRange(text.begin(), data.end()) : text, one_image ? "loader image" : "loader text"},
+        {one_image ? PhysicalRange{} : data, "loader data"},
+        {kernel_file_, "kernel file"},
+    };
+    // Pages, not bytes: the memory map gives each page one kind, so an
+    // initrd that only shares a page with an input cannot be described either.
+    for (const Input& input : inputs) {
+        if (!page_span(initrd_).overlaps(page_span(input.range))) continue;
+        PlanError error = make_error(PlanErrorCode::InitrdOverlapsInput, input.what, initrd_.begin().value(),
+                                     initrd_.end().value());
+        error.range = input.range;
+        return kmem::unexpected(error);
+    }
+    return {};
+}
+
 template <PhysicalMemory P>
 Result<void> Planner<P>::read_inputs() {
     const PlanInput& in = input_;
@@ -738,13 +774,15 @@ Result<void> Planner<P>::read_inputs() {
     device_tree_ = {in.device_tree_address, in.device_tree_address + machine.fdt_size};
     kernel_file_ = {in.kernel_address, in.kernel_address + in.kernel.size()};
     // A loader without a kernel of its own takes the kernel from the initrd;
-    // then the initrd is the kernel file, and the kernel is told of none.
-    if (machine.chosen.has_initrd && !machine.chosen.initrd.overlaps(kernel_file_)) initrd_ = machine.chosen.initrd;
+    // then the initrd is the kernel file (exactly its range), and the kernel
+    // is told of none.
+    if (machine.chosen.has_initrd && machine.chosen.initrd != kernel_file_) initrd_ = machine.chosen.initrd;
     KMEM_TRY(check_in_ram(device_tree_, "device tree"));
     KMEM_TRY(check_in_ram(kernel_file_, "kernel file"));
     KMEM_TRY(check_in_ram(initrd_, "initrd"));
     KMEM_TRY(check_in_ram(in.options.loader_text, "loader text"));
     KMEM_TRY(check_in_ram(in.options.loader_data, "loader data"));
+    KMEM_TRY(check_initrd_apart());
     const PhysicalRange text_pages = page_span(in.options.loader_text);
     const PhysicalRange data_pages = page_span(in.options.loader_data);
     if (text_pages.overlaps(data_pages))

@@ -351,6 +351,7 @@ enum class PlanErrorCode : std::uint8_t {
     LoaderNotIdentityMappable,  // mode; value/other: the loader range above the mode's lower half
     InputBeyondPhysmap,     // mode; what: which input; value/other: its range, past the RAM the physmap can hold
     RamBeyondPhysicalAddresses,  // what: the memory node; value/other: its range, reaching past 2^56
+    InitrdOverlapsInput,    // value/other: the /chosen initrd; what: the input it overlaps; range: that input
 };
 
 struct PlanError {
@@ -359,6 +360,7 @@ struct PlanError {
     std::uint64_t value = 0;
     std::uint64_t other = 0;
     kmem::PagingModeId mode = kmem::PagingModeId::Sv39;
+    kmem::PhysicalRange range{};  // a second range, for errors about two (InitrdOverlapsInput)
     fdt::Error fdt{};
     ElfError elf{};
     kmem::AllocError alloc{};
@@ -508,6 +510,18 @@ struct PlanError {
                 kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
                 write(sink, ", past the 56-bit physical addresses RISC-V page tables can map");
                 break;
+            case PlanErrorCode::InitrdOverlapsInput:
+            {
+                const kmem::PhysicalRange initrd{kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)};
+                write(sink, "the /chosen initrd ");
+                initrd.format(sink);
+                write(sink, initrd.overlaps(range) ? " overlaps the " : " shares a page with the ");
+                write(sink, what);
+                sink.put(' ');
+                range.format(sink);
+                if (!initrd.overlaps(range)) write(sink, " (the memory map gives each page one kind)");
+                break;
+            }
         }
     }
 };
@@ -541,6 +555,7 @@ constexpr std::string_view to_string(PlanErrorCode code) {
         case PlanErrorCode::LoaderNotIdentityMappable: return "LoaderNotIdentityMappable";
         case PlanErrorCode::InputBeyondPhysmap: return "InputBeyondPhysmap";
         case PlanErrorCode::RamBeyondPhysicalAddresses: return "RamBeyondPhysicalAddresses";
+        case PlanErrorCode::InitrdOverlapsInput: return "InitrdOverlapsInput";
     }
     return "?";
 }
