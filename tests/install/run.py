@@ -6,11 +6,13 @@ that the headers, the pkg-config files, LICENSE, the loader images and
 loader-plan are where a distribution puts them, then builds consumers with
 pkg-config alone (PKG_CONFIG_LIBDIR and PKG_CONFIG_SYSROOT_DIR pointed into
 the destdir, nothing from the source tree):
-  consumer.cpp           loader_api, by the riscv64 C++ compiler, no Boost
-  consumer_reflect.cpp   loader_api_reflect, plus Boost.Hana after the sysroot
-  consumer.c             loader_api.h, by the riscv64 C compiler
+  consumer.cpp      loader_api, by the riscv64 C++ compiler, no Boost; and with
+                    -DCONSUMER_REFLECT, loader_api_reflect plus Boost.Hana
+                    after the sysroot (and refused without them)
+  consumer.c        loader_api.h, by the riscv64 C compiler
 """
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -40,7 +42,6 @@ def main():
     run([meson, "install", "-C", build, "--destdir", destdir, "--no-rebuild", "--quiet"])
 
     introspect = run([meson, "introspect", build, "--buildoptions"])
-    import json
     options = {option["name"]: option["value"] for option in json.loads(introspect)}
     prefix = options["prefix"]
     root = destdir + prefix
@@ -81,13 +82,14 @@ def main():
     os.makedirs(out)
     run(cxx + common + plain + [os.path.join(here, "consumer.cpp"), "-o", os.path.join(out, "consumer.o")])
     # The same consumer with reflect.hpp must fail without Hana and build with it.
-    reflect_source = os.path.join(here, "consumer_reflect.cpp")
-    without = subprocess.run(cxx + common + plain + [reflect_source, "-o", os.path.join(out, "x.o")],
+    source = os.path.join(here, "consumer.cpp")
+    reflect = ["-DCONSUMER_REFLECT", source]
+    without = subprocess.run(cxx + common + plain + reflect + ["-o", os.path.join(out, "x.o")],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if without.returncode == 0 or "boost/hana" not in without.stdout:
         fail("reflect.hpp compiled without Boost.Hana on the include path: the cross compiler sees /usr/include")
-    run(cxx + common + flags("loader_api_reflect") + ["-idirafter", "/usr/include", reflect_source,
-                                                       "-o", os.path.join(out, "consumer_reflect.o")])
+    run(cxx + common + flags("loader_api_reflect") + ["-idirafter", "/usr/include"] + reflect +
+        ["-o", os.path.join(out, "consumer_reflect.o")])
     run(cc + ["-std=c11", "-Wall", "-Wextra", "-Werror", "-O2", "-c"] + plain +
         [os.path.join(here, "consumer.c"), "-o", os.path.join(out, "consumer_c.o")])
     print(f"installed into {destdir}; consumers built with pkg-config only: loader_api (no Boost), "
