@@ -3,13 +3,14 @@
 #   ./dev.sh run     install what is missing, build, boot the example kernel in QEMU
 #   ./dev.sh check   install what is missing, build with GCC and clang, run every test
 #   ./dev.sh bench   build and print the benchmark figures
+#   ./dev.sh debug   build, boot the example kernel in QEMU halted, and debug it in gdb-multiarch
 #   ./dev.sh deps    only install (or print how to install) the Debian packages
 set -eu
 cd "$(dirname "$0")"
 
 packages="meson ninja-build g++ make libboost-dev doctest-dev device-tree-compiler libfdt-dev
   qemu-system-misc g++-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-riscv64-cross
-  clang-19 lld-19 llvm-19 libclang-rt-19-dev valgrind u-boot-qemu mtools fdisk"
+  clang-19 lld-19 llvm-19 libclang-rt-19-dev valgrind u-boot-qemu mtools fdisk gdb-multiarch"
 
 deps() {
     missing=""
@@ -60,7 +61,14 @@ case "$command" in
         deps
         configure gcc
         exec scripts/bench.sh build/gcc ;;
+    debug)
+        deps
+        configure gcc
+        meson compile -C build/gcc examples/reference_loader/loader.elf examples/reference_loader/loader-kernel.elf \
+            examples/reference_loader/loader-none.elf
+        shift
+        exec scripts/debug.sh build/gcc "$@" ;;
     *)
-        echo "usage: ./dev.sh run|check|bench|deps" >&2
+        echo "usage: ./dev.sh run|check|bench|debug|deps" >&2
         exit 2 ;;
 esac

@@ -20,6 +20,7 @@ struct CommandLine {
     bool has_paging_limit = false;
     kmem::PagingModeId paging_limit = kmem::PagingModeId::Sv57;
     bool test_trap = false;
+    bool kaslr_off = false;  // loader.kaslr=off: the kernel at its link address (for a debugger's symbols)
     // The first loader.* word that is not understood (unknown name or value),
     // reported as a warning; empty when there is none.
     std::string_view unknown{};
@@ -83,6 +84,9 @@ constexpr CommandLine parse_command_line(std::string_view text) {
         } else if (key == "paging" && equals != std::string_view::npos) {
             understood = detail::parse_paging(value, result.paging_limit);
             result.has_paging_limit = result.has_paging_limit || understood;
+        } else if (key == "kaslr" && (value == "off" || value == "on")) {
+            result.kaslr_off = value == "off";
+            understood = true;
         } else if (key == "test_trap" && equals == std::string_view::npos) {
             result.test_trap = understood = true;
         }
@@ -96,6 +100,8 @@ static_assert(parse_command_line("loader.log=notice").log_level == LogLevel::kNo
 static_assert(!parse_command_line("loader.log=loud").has_log_level);
 static_assert(parse_command_line("loader.log=loud x").unknown == "loader.log=loud");
 static_assert(parse_command_line(" loader.paging=SV48 ").paging_limit == kmem::PagingModeId::Sv48);
+static_assert(parse_command_line("loader.kaslr=off").kaslr_off && !parse_command_line("loader.kaslr=off loader.kaslr=on").kaslr_off);
+static_assert(parse_command_line("loader.kaslr=no").unknown == "loader.kaslr=no");
 static_assert(parse_command_line("loader.test_trap").test_trap && !parse_command_line("xloader.test_trap").test_trap);
 
 }  // namespace loader

@@ -377,6 +377,7 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& 
     input.options.supported_modes = supported;
     input.options.has_mode_cap = command_line.has_paging_limit;
     input.options.mode_cap = command_line.paging_limit;
+    input.options.kaslr_off = command_line.kaslr_off;
     input.options.kaslr_default = LOADER_KASLR_DEFAULT;
     input.options.entropy = door.entropy;
     input.options.entropy_sources = door.entropy_sources;
@@ -436,7 +437,7 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
         log<LogLevel::kWarn>([&](Console& out) {
             kmem::write(out, "ignoring command line word \"");
             kmem::write(out, command_line.unknown);
-            kmem::write(out, "\" (known: loader.log=, loader.paging=, loader.test_trap)");
+            kmem::write(out, "\" (known: loader.log=, loader.paging=, loader.kaslr=off|on, loader.test_trap)");
         });
     }
     if (command_line.test_trap) {

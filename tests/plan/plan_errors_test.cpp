@@ -241,6 +241,28 @@ TEST_CASE("warnings: no entropy, and KASLR for a kernel that cannot move") {
     }
 }
 
+// loader.kaslr=off (./dev.sh debug): the kernel at its link address even when
+// its LoaderConfig asks for KASLR and entropy is there, with no warning.
+TEST_CASE("kaslr_off outranks LoaderConfig's Kaslr::Enabled") {
+    auto run = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->kaslr = loader_api::Kaslr::Enabled;
+        m.input.options.kaslr_off = true;
+    });
+    REQUIRE_MESSAGE(run->result, error_text(*run));
+    CHECK(!run->plan->kaslr);
+    CHECK(run->plan->kaslr_slide == 0);
+    CHECK(!run->plan->stats.kernel.randomised);
+    CHECK(!run->plan->stats.physmap.randomised);
+    CHECK(warning_texts(*run->plan).empty());
+    CHECK(check_plan(*run->plan, *run->memory, run->machine.input).ok());
+    // The same machine without it is randomised: the option is what changed.
+    auto randomised = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->kaslr = loader_api::Kaslr::Enabled;
+    });
+    REQUIRE_MESSAGE(randomised->result, error_text(*randomised));
+    CHECK(randomised->plan->kaslr);
+}
+
 TEST_CASE("out of memory: nothing free besides the inputs") {
     // RAM of 8 MiB, all of it reserved except the inputs' own pages.
     const std::uint64_t base = 0x8000'0000;

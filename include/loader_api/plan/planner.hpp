@@ -809,11 +809,15 @@ Result<void> Planner<P>::read_inputs() {
                        (in.options.entropy.empty() ? 0 : in.options.entropy_sources);
     // Bytes whose source nobody names are mixed in but do not count.
     have_entropy_ = entropy_sources_ != 0;
-    kaslr_wanted_ = config.kaslr == Kaslr::Enabled || (config.kaslr == Kaslr::Default && in.options.kaslr_default);
+    // loader.kaslr=off outranks the kernel's own wish: it is how a developer
+    // gets a kernel whose symbols a debugger can use as linked, and a kernel
+    // cannot count on KASLR anyway (without entropy it is off too).
+    kaslr_wanted_ = !in.options.kaslr_off &&
+                    (config.kaslr == Kaslr::Enabled || (config.kaslr == Kaslr::Default && in.options.kaslr_default));
     if (!have_entropy_) warn(WarningCode::NoEntropy);
     // Only a kernel that asked for KASLR itself is told it cannot have it: the
     // loader's default applies to whatever kernel it is given.
-    if (config.kaslr == Kaslr::Enabled && have_entropy_ && !elf_.is_pie())
+    if (config.kaslr == Kaslr::Enabled && have_entropy_ && !in.options.kaslr_off && !elf_.is_pie())
         warn(WarningCode::KernelNotRelocatable, elf_.image_range().begin().value());
     for (const fdt::DynamicReservation& dynamic : machine.dynamic_reservations)
         warn(WarningCode::DynamicReservationLeft, dynamic.size, dynamic.alignment, dynamic.node);

@@ -101,6 +101,7 @@ struct PlanOptions {
     bool has_mode_cap = false;                              // loader.paging= on the command line
     kmem::PagingModeId mode_cap = kmem::PagingModeId::Sv57;
     bool kaslr_default = true;        // what LoaderConfig's Kaslr::Default means (meson kaslr_default)
+    bool kaslr_off = false;           // loader.kaslr=off: the kernel at its link address whatever LoaderConfig says
     std::uint64_t boot_hart_id = 0;
     // The loader's own image: LoaderReclaimable in the memory map. The
     // protocol maps nothing of it (the reference loader enters the kernel
