@@ -122,17 +122,16 @@ private:
     Console console_;
 };
 
-// log<LogLevel::kInfo>([&](Console& out) { kmem::write(out, "..."); });
+// log<LogLevel::kInfo>([&](Console& out) { kmem::print(out, "..."); });
 // Levels above the compiled-in maximum cost nothing: the body is discarded.
 template <LogLevel level, class Body>
 void log(Body&& body) {
     if constexpr (level <= kMaxLogLevel) {
         if (level > runtime_log_level()) return;
         ConsoleLine line;
-        kmem::write(line.out(), "loader: ");
+        kmem::print(line.out(), "loader: ");
         if constexpr (level != LogLevel::kInfo && level != LogLevel::kNotice) {
-            kmem::write(line.out(), level_name(level));
-            kmem::write(line.out(), ": ");
+            kmem::print(line.out(), level_name(level), ": ");
         }
         body(line.out());
         line.out().put('\n');

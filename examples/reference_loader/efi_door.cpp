@@ -48,10 +48,10 @@ constexpr std::size_t kMemoryMapBytes = 64 * 1024;
 LOADER_NOCLEAR alignas(8) std::byte memory_map[kMemoryMapBytes];
 
 void write_status(Console& out, efi::Status status) {
-    kmem::write_hex(out, status);
-    if (status == efi::kInvalidParameter) kmem::write(out, " (EFI_INVALID_PARAMETER)");
-    if (status == efi::kBufferTooSmall) kmem::write(out, " (EFI_BUFFER_TOO_SMALL)");
-    if (status == efi::kNotFound) kmem::write(out, " (EFI_NOT_FOUND)");
+    kmem::print(out, kmem::hex(status));
+    if (status == efi::kInvalidParameter) kmem::print(out, " (EFI_INVALID_PARAMETER)");
+    if (status == efi::kBufferTooSmall) kmem::print(out, " (EFI_BUFFER_TOO_SMALL)");
+    if (status == efi::kNotFound) kmem::print(out, " (EFI_NOT_FOUND)");
 }
 
 const std::uint8_t* find_device_tree(const efi::SystemTable& system) {
@@ -78,7 +78,7 @@ BootHart find_boot_hart(efi::BootServices& services, const fdt::MachineInfo& mac
         const efi::Status status = firmware([&] { return protocol->get_boot_hart_id(protocol, &id); });
         if (status == efi::kSuccess) return {id, "RISCV_EFI_BOOT_PROTOCOL"};
         fail_with([&](Console& out) {
-            kmem::write(out, "EFI: RISCV_EFI_BOOT_PROTOCOL.GetBootHartId failed: status ");
+            kmem::print(out, "EFI: RISCV_EFI_BOOT_PROTOCOL.GetBootHartId failed: status ");
             write_status(out, status);
         });
     }
@@ -102,25 +102,22 @@ efi::MemoryMapView exit_boot_services(efi::Handle image, efi::BootServices& serv
         });
         if (status != efi::kSuccess)
             fail_with([&](Console& out) {
-                kmem::write(out, "EFI: GetMemoryMap failed: status ");
+                kmem::print(out, "EFI: GetMemoryMap failed: status ");
                 write_status(out, status);
-                kmem::write(out, "; the loader's buffer holds ");
-                kmem::write_size(out, kMemoryMapBytes);
-                kmem::write(out, ", the map needs ");
-                kmem::write_size(out, map.size);
+                kmem::print(out, "; the loader's buffer holds ", kmem::size(kMemoryMapBytes), ", the map needs ",
+                            kmem::size(map.size));
             });
         if (map.descriptor_size < sizeof(efi::MemoryDescriptor))
             fail_with([&](Console& out) {
-                kmem::write(out, "EFI: GetMemoryMap reports descriptors of ");
-                kmem::write_dec(out, map.descriptor_size);
-                kmem::write(out, " bytes, fewer than the 40 of EFI_MEMORY_DESCRIPTOR");
+                kmem::print(out, "EFI: GetMemoryMap reports descriptors of ", map.descriptor_size,
+                            " bytes, fewer than the 40 of EFI_MEMORY_DESCRIPTOR");
             });
         status = firmware([&] { return services.exit_boot_services(image, key); });
         if (status == efi::kSuccess) return map;
         if (status != efi::kInvalidParameter) break;
     }
     fail_with([&](Console& out) {
-        kmem::write(out, "EFI: ExitBootServices failed: status ");
+        kmem::print(out, "EFI: ExitBootServices failed: status ");
         write_status(out, status);
     });
 }
@@ -132,16 +129,12 @@ std::size_t reserve_firmware_memory(const efi::MemoryMapView& map, kmem::Physica
     if (result) return *result;
     const efi::KeepError& error = result.error();
     fail_with([&](Console& out) {
-        kmem::write(out, "EFI: memory map descriptor ");
-        kmem::write_dec(out, error.descriptor);
-        kmem::write(out, " (");
-        kmem::write(out, efi::memory_type_name(error.type));
+        kmem::print(out, "EFI: memory map descriptor ", error.descriptor, " (", efi::memory_type_name(error.type));
         if (error.code == efi::KeepError::Code::kWraps) {
-            kmem::write(out, ") wraps around the address space");
+            kmem::print(out, ") wraps around the address space");
         } else {
-            kmem::write(out, "): more ranges kept from the kernel than the loader holds (");
-            kmem::write_dec(out, fdt::kMaxReservedRanges);
-            kmem::write(out, " with the device tree's)");
+            kmem::print(out, "): more ranges kept from the kernel than the loader holds (", fdt::kMaxReservedRanges,
+                        " with the device tree's)");
         }
     });
 }
@@ -166,7 +159,7 @@ efi::FileProtocol& open_volume(efi::BootServices& services, const efi::LoadedIma
     }
     if (status != efi::kSuccess || root == nullptr)
         fail_with([&](Console& out) {
-            kmem::write(out, "EFI: cannot open the volume the loader was loaded from (EFI_SIMPLE_FILE_SYSTEM_PROTOCOL): status ");
+            kmem::print(out, "EFI: cannot open the volume the loader was loaded from (EFI_SIMPLE_FILE_SYSTEM_PROTOCOL): status ");
             write_status(out, status);
         });
     return *root;
@@ -178,26 +171,21 @@ kmem::PhysicalRange load_file(efi::BootServices& services, efi::FileProtocol& ro
                               std::string_view what) {
     // "EFI: kernel "\EFI\BOOT\kernel.elf": "
     const auto subject = [&](Console& out) {
-        kmem::write(out, "EFI: ");
-        kmem::write(out, what);
-        kmem::write(out, " \"");
+        kmem::print(out, "EFI: ", what, " \"");
         write_path(out, path);
-        kmem::write(out, "\": ");
+        kmem::print(out, "\": ");
     };
     const auto failed = [&](std::string_view step, efi::Status status) {
         fail_with([&](Console& out) {
             subject(out);
-            kmem::write(out, step);
-            kmem::write(out, " failed: status ");
+            kmem::print(out, step, " failed: status ");
             write_status(out, status);
         });
     };
     if (path.too_long)
         fail_with([&](Console& out) {
             subject(out);
-            kmem::write(out, "the path is longer than ");
-            kmem::write_dec(out, efi::kPathLength - 1);
-            kmem::write(out, " characters");
+            kmem::print(out, "the path is longer than ", efi::kPathLength - 1, " characters");
         });
     efi::FileProtocol* file = nullptr;
     efi::Status status = firmware([&] { return root.open(&root, &file, path.text, efi::kFileModeRead, 0); });
@@ -219,11 +207,7 @@ kmem::PhysicalRange load_file(efi::BootServices& services, efi::FileProtocol& ro
     if (read != size)
         fail_with([&](Console& out) {
             subject(out);
-            kmem::write(out, "read ");
-            kmem::write_dec(out, read);
-            kmem::write(out, " of its ");
-            kmem::write_dec(out, size);
-            kmem::write(out, " bytes");
+            kmem::print(out, "read ", read, " of its ", size, " bytes");
         });
     firmware([&] { return file->close(file); });
     return {kmem::PhysicalAddress(address), kmem::PhysicalAddress(address + size)};
@@ -309,7 +293,7 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
         firmware([&] { return services.handle_protocol(image, &efi::kLoadedImageProtocolGuid, &interface); });
     if (status != efi::kSuccess || interface == nullptr)
         fail_with([&](Console& out) {
-            kmem::write(out, "EFI: the image handle has no EFI_LOADED_IMAGE_PROTOCOL: status ");
+            kmem::print(out, "EFI: the image handle has no EFI_LOADED_IMAGE_PROTOCOL: status ");
             write_status(out, status);
         });
     const auto& loaded_image = *static_cast<const efi::LoadedImageProtocol*>(interface);
@@ -351,28 +335,17 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     door.efi_memory_descriptor_size = static_cast<std::uint32_t>(map.descriptor_size);
     door.efi_memory_descriptor_version = map.descriptor_version;
     log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "EFI: image at ");
-        kmem::write_hex(out, reinterpret_cast<std::uint64_t>(&loader_image_start));
-        kmem::write(out, ", boot hart ");
-        kmem::write_dec(out, boot_hart.id);
-        kmem::write(out, " (");
-        kmem::write(out, boot_hart.source);
-        kmem::write(out, "), memory map of ");
-        kmem::write_dec(out, map.count());
-        kmem::write(out, " descriptors, ");
-        kmem::write_dec(out, kept);
-        kmem::write(out, " ranges kept from the kernel, entropy from ");
-        kmem::write(out, !machine.chosen.rng_seed.empty() ? "/chosen/rng-seed"
+        kmem::print(out, "EFI: image at ", kmem::hex(reinterpret_cast<std::uint64_t>(&loader_image_start)),
+                    ", boot hart ", boot_hart.id, " (", boot_hart.source, "), memory map of ", map.count(),
+                    " descriptors, ", kept, " ranges kept from the kernel, entropy from ");
+        kmem::print(out, !machine.chosen.rng_seed.empty() ? "/chosen/rng-seed"
                          : !door.entropy.empty()           ? "EFI_RNG_PROTOCOL"
                                                            : "nowhere");
     });
     for (const fdt::ReservedRange& reserved : machine.reserved) {
         if (!fdt::from_firmware_map(reserved.source)) continue;
         log<LogLevel::kInfo>([&](Console& out) {
-            kmem::write(out, "EFI: kept ");
-            reserved.range.format(out);
-            kmem::write(out, " ");
-            kmem::write(out, reserved.node);
+            kmem::print(out, "EFI: kept ", reserved.range, " ", reserved.node);
         });
     }
     boot(boot_hart.id, reinterpret_cast<std::uint64_t>(device_tree), Timestamp{entry_time, entry_instret}, door);

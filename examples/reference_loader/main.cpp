@@ -67,10 +67,7 @@ fdt::MachineInfo& read_machine(std::uint64_t dtb) {
             blob && fdt::read_test_device(*blob, plan.machine) && plan.machine.has_test_device)
             loader_exit_device = plan.machine.test_device.value();
         fail_with([&](Console& out) {
-            kmem::write(out, "device tree at ");
-            kmem::write_hex(out, dtb);
-            kmem::write(out, ": ");
-            result.error().format(out);
+            kmem::print(out, "device tree at ", kmem::hex(dtb), ": ", result.error());
         });
     }
     // From here on a failure exits through the tree's sifive,test device,
@@ -106,47 +103,32 @@ void print_machine(std::uint64_t boot_hart_id, std::size_t usable_harts, std::ui
     std::uint64_t ram = 0;
     for (const fdt::MemoryRange& range : machine.memory) ram += range.range.size();
     log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "machine: ");
-        kmem::write_dec(out, machine.harts.size());
-        kmem::write(out, machine.harts.size() == 1 ? " hart (" : " harts (");
-        kmem::write_dec(out, usable_harts);
-        kmem::write(out, " can run a kernel), boot hart ");
-        kmem::write_dec(out, boot_hart_id);
-        kmem::write(out, ", RAM ");
-        kmem::write_size(out, ram);
-        kmem::write(out, " in ");
-        kmem::write_dec(out, machine.memory.size());
-        kmem::write(out, machine.memory.size() == 1 ? " range, timebase " : " ranges, timebase ");
-        kmem::write_dec(out, frequency);
-        kmem::write(out, " Hz");
+        kmem::print(out, "machine: ", machine.harts.size(), machine.harts.size() == 1 ? " hart (" : " harts (",
+                    usable_harts, " can run a kernel), boot hart ", boot_hart_id, ", RAM ", kmem::size(ram), " in ",
+                    machine.memory.size(), machine.memory.size() == 1 ? " range, timebase " : " ranges, timebase ",
+                    frequency, " Hz");
     });
     log<LogLevel::kInfo>([&](Console& out) {
         const fdt::StdoutUart& uart = machine.stdout_uart;
-        kmem::write(out, "console: ");
+        kmem::print(out, "console: ");
         if (uart.kind != fdt::UartKind::kNone) {
-            kmem::write(out, fdt::describe(uart.kind));
-            kmem::write(out, " at ");
-            kmem::write_hex(out, uart.base.value());
-            kmem::write(out, " (/chosen/stdout-path ");
-            kmem::write(out, uart.node);
-            kmem::write(out, ")");
+            kmem::print(out, fdt::describe(uart.kind), " at ", kmem::hex(uart.base.value()), " (/chosen/stdout-path ",
+                        uart.node, ")");
             return;
         }
-        kmem::write(out, sbi_console_is_dbcn() ? "SBI DBCN" : "SBI legacy putchar");
+        kmem::print(out, sbi_console_is_dbcn() ? "SBI DBCN" : "SBI legacy putchar");
         if (machine.chosen.stdout_path.empty()) {
-            kmem::write(out, " (no /chosen/stdout-path)");
+            kmem::print(out, " (no /chosen/stdout-path)");
         } else {
-            kmem::write(out, " (stdout-path \"");
-            kmem::write(out, machine.chosen.stdout_path);
-            kmem::write(out, "\" names no UART the loader drives)");
+            kmem::print(out, " (stdout-path \"", machine.chosen.stdout_path, "\" names no UART the loader drives)");
         }
     });
     log<LogLevel::kDebug>([&](Console& out) {
-        kmem::write(out, "exit device (sifive,test): ");
+        kmem::print(out, "exit device (sifive,test): ");
         if (machine.has_test_device)
-            kmem::write_hex(out, machine.test_device.value());
+            kmem::print(out, kmem::hex(machine.test_device.value()));
         else
-            kmem::write(out, "none, SBI system reset instead");
+            kmem::print(out, "none, SBI system reset instead");
     });
 }
 
@@ -236,13 +218,9 @@ void start_harts(std::size_t boot_index) {
         slot.start_error = static_cast<std::int32_t>(result.error);
         record_failed_hart(slot);
         log<LogLevel::kWarn>([&](Console& out) {
-            kmem::write(out, "hart ");
-            kmem::write_dec(out, slot.hart_id);
-            kmem::write(out, ": hart_start failed: ");
-            kmem::write(out, have_hsm ? sbi::error_name(result.error) : "SBI has no HSM extension");
-            kmem::write(out, " (");
-            kmem::write_signed(out, result.error);
-            kmem::write(out, "); booting without it");
+            kmem::print(out, "hart ", slot.hart_id, ": hart_start failed: ",
+                        have_hsm ? sbi::error_name(result.error) : "SBI has no HSM extension", " (", result.error,
+                        "); booting without it");
         });
     }
 }
@@ -277,10 +255,9 @@ void wait_for_arrivals(std::uint64_t frequency) {
             ++restarts;
             restart = start_hart(slot);
             log<LogLevel::kInfo>([&](Console& out) {
-                kmem::write(out, "hart ");
-                kmem::write_dec(out, slot.hart_id);
-                kmem::write(out, ": back in the firmware before reaching the loader (OpenSBI start race); hart_start again: ");
-                kmem::write(out, sbi::error_name(restart.error));
+                kmem::print(out, "hart ", slot.hart_id,
+                            ": back in the firmware before reaching the loader (OpenSBI start race); hart_start again: ",
+                            sbi::error_name(restart.error));
             });
             if (restart.error != 0) break;
         }
@@ -290,15 +267,13 @@ void wait_for_arrivals(std::uint64_t frequency) {
         record_failed_hart(slot);
         publish(slot.record, HandoffState::kPark);  // should it come after all
         log<LogLevel::kWarn>([&](Console& out) {
-            kmem::write(out, "hart ");
-            kmem::write_dec(out, slot.hart_id);
+            kmem::print(out, "hart ", slot.hart_id);
             if (restart.error != 0) {
-                kmem::write(out, ": hart_start failed when started again: ");
-                kmem::write(out, sbi::error_name(restart.error));
+                kmem::print(out, ": hart_start failed when started again: ", sbi::error_name(restart.error));
             } else {
-                kmem::write(out, ": started but did not reach the loader within 10 s");
+                kmem::print(out, ": started but did not reach the loader within 10 s");
             }
-            kmem::write(out, "; booting without it");
+            kmem::print(out, "; booting without it");
         });
     }
 }
@@ -342,16 +317,15 @@ std::span<const std::uint8_t> read_zkr(const fdt::Hart& hart) {
         case zkr::Outcome::kFilled: return zkr_entropy;
         case zkr::Outcome::kTrapped:
             log<LogLevel::kInfo>([&](Console& out) {
-                kmem::write(out, "the boot hart has Zkr but reading seed traps (M-mode did not set mseccfg.SSEED)");
+                kmem::print(out, "the boot hart has Zkr but reading seed traps (M-mode did not set mseccfg.SSEED)");
             });
             return {};
         case zkr::Outcome::kDead:
         case zkr::Outcome::kTimedOut:
             log<LogLevel::kWarn>([&](Console& out) {
-                kmem::write(out, "Zkr seed CSR gave ");
-                kmem::write_dec(out, collected.bytes);
-                kmem::write(out, collected.outcome == zkr::Outcome::kDead ? " of 32 bytes, then DEAD: not used"
-                                                                          : " of 32 bytes before the poll limit: not used");
+                kmem::print(out, "Zkr seed CSR gave ", collected.bytes,
+                            collected.outcome == zkr::Outcome::kDead ? " of 32 bytes, then DEAD: not used"
+                                                                     : " of 32 bytes before the poll limit: not used");
             });
             return {};
     }
@@ -400,25 +374,14 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& 
 // At info level: the paging mode and where the kernel went.
 void report_plan(const PagingModes& supported) {
     log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "paging: ");
-        kmem::write(out, kmem::name(plan.mode));
-        kmem::write(out, " (hart supports ");
-        supported.format(out);
-        kmem::write(out, "), ");
-        kmem::write_dec(out, plan.stats.table_frames);
-        kmem::write(out, " page-table frames");
+        kmem::print(out, "paging: ", kmem::name(plan.mode), " (hart supports ", supported, "), ",
+                    plan.stats.table_frames, " page-table frames");
     });
     log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "kernel: ");
-        plan.kernel_virtual.format(out);
-        kmem::write(out, " entry ");
-        kmem::write_hex(out, plan.entry.value());
-        kmem::write(out, plan.kaslr ? ", KASLR slide " : ", slide ");
-        kmem::write_hex(out, plan.kaslr_slide);
-        kmem::write(out, ", physmap at ");
-        kmem::write_hex(out, plan.physmap.begin().value());
-        kmem::write(out, ", boot info ");
-        kmem::write_hex(out, plan.boot_info_virtual.value());
+        kmem::print(out, "kernel: ", plan.kernel_virtual, " entry ", kmem::hex(plan.entry.value()),
+                    plan.kaslr ? ", KASLR slide " : ", slide ", kmem::hex(plan.kaslr_slide), ", physmap at ",
+                    kmem::hex(plan.physmap.begin().value()), ", boot info ",
+                    kmem::hex(plan.boot_info_virtual.value()));
     });
 }
 
@@ -429,29 +392,24 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     clock.end(LOADER_PHASE_DOOR);
     const CommandLine command_line = parse_command_line(machine.chosen.bootargs);
     log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "reference loader " LOADER_VERSION " (");
-        kmem::write(out, kCompiler);
-        kmem::write(out, ")");
+        kmem::print(out, "reference loader " LOADER_VERSION " (", kCompiler, ")");
     });
     if (!command_line.unknown.empty()) {
         log<LogLevel::kWarn>([&](Console& out) {
-            kmem::write(out, "ignoring command line word \"");
-            kmem::write(out, command_line.unknown);
-            kmem::write(out, "\" (known: loader.log=, loader.paging=, loader.kaslr=off|on, loader.test_trap)");
+            kmem::print(out, "ignoring command line word \"", command_line.unknown,
+                        "\" (known: loader.log=, loader.paging=, loader.kaslr=off|on, loader.test_trap)");
         });
     }
     if (command_line.test_trap) {
-        log<LogLevel::kInfo>([&](Console& out) { kmem::write(out, "loader.test_trap: executing an illegal instruction"); });
+        log<LogLevel::kInfo>([&](Console& out) { kmem::print(out, "loader.test_trap: executing an illegal instruction"); });
         asm volatile("unimp");
     }
 
     // Slots follow the device tree's cpu order, so sparse hart ids cost nothing.
     if (machine.harts.size() > kMaxHarts) {
         log<LogLevel::kWarn>([&](Console& out) {
-            kmem::write(out, "the device tree lists ");
-            kmem::write_dec(out, machine.harts.size());
-            kmem::write(out, " harts; the loader starts at most ");
-            kmem::write_dec(out, kMaxHarts);
+            kmem::print(out, "the device tree lists ", machine.harts.size(), " harts; the loader starts at most ",
+                        kMaxHarts);
         });
     }
     slot_count = machine.harts.size() < kMaxHarts ? machine.harts.size() : kMaxHarts;
@@ -465,9 +423,7 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     }
     if (boot_index == slot_count) {
         fail_with([&](Console& out) {
-            kmem::write(out, "the boot hart ");
-            kmem::write_dec(out, hart_id);
-            kmem::write(out, " is not among the loader's harts (/cpus)");
+            kmem::print(out, "the boot hart ", hart_id, " is not among the loader's harts (/cpus)");
         });
     }
     const fdt::Hart& boot_hart = machine.harts[boot_index];
@@ -481,9 +437,8 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     const std::uint64_t frequency = timebase_frequency(boot_hart);
     print_machine(hart_id, usable, frequency);
     log<LogLevel::kDebug>([&](Console& out) {
-        kmem::write(out, "entry to the end of the door (device tree read; EFI: boot services left): ");
-        kmem::write_dec(out, loader_stats_record.phase[LOADER_PHASE_DOOR]);
-        kmem::write(out, " instructions");
+        kmem::print(out, "entry to the end of the door (device tree read; EFI: boot services left): ",
+                    loader_stats_record.phase[LOADER_PHASE_DOOR], " instructions");
     });
     const PagingModes supported = probe_modes();
 
@@ -527,29 +482,22 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     const Timestamp handoff = read_timestamp();
     const auto write_elapsed = [&](Console& out) {
         const std::uint64_t ticks = handoff.time - entry.time;
-        kmem::write_dec(out, frequency != 0 ? ticks * 1'000'000 / frequency : ticks);
-        kmem::write(out, frequency != 0 ? " us" : " timebase ticks");
+        kmem::print(out, frequency != 0 ? ticks * 1'000'000 / frequency : ticks,
+                    frequency != 0 ? " us" : " timebase ticks");
     };
     log<LogLevel::kInfo>([&](Console& out) {
-        kmem::write(out, "boot: ");
+        kmem::print(out, "boot: ");
         write_elapsed(out);
-        kmem::write(out, ", ");
-        kmem::write_dec(out, handoff.instret - entry.instret);
+        kmem::print(out, ", ", handoff.instret - entry.instret);
         // instret counts instructions only under -icount; otherwise QEMU
         // returns host ticks.
-        kmem::write(out, " instret from loader entry to handoff");
+        kmem::print(out, " instret from loader entry to handoff");
     });
     // The one line a user sees by default.
     log<LogLevel::kNotice>([&](Console& out) {
-        kmem::write(out, LOADER_VERSION ": kernel entry ");
-        kmem::write_hex(out, plan.entry.value());
-        kmem::write(out, ", ");
-        kmem::write(out, kmem::name(plan.mode));
-        kmem::write(out, ", ");
-        kmem::write_dec(out, started);
-        kmem::write(out, " of ");
-        kmem::write_dec(out, machine.harts.size());
-        kmem::write(out, machine.harts.size() == 1 ? " hart started, " : " harts started, ");
+        kmem::print(out, LOADER_VERSION ": kernel entry ", kmem::hex(plan.entry.value()), ", ", kmem::name(plan.mode),
+                    ", ", started, " of ", machine.harts.size(),
+                    machine.harts.size() == 1 ? " hart started, " : " harts started, ");
         write_elapsed(out);
     });
     clock.end(LOADER_PHASE_HANDOFF);
@@ -565,9 +513,7 @@ extern "C" [[noreturn]] void loader_secondary_main(std::uint64_t hart_id, loader
     using namespace loader;
     __atomic_store_n(&slot->arrived, 1u, __ATOMIC_RELEASE);
     log<LogLevel::kDebug>([&](Console& out) {
-        kmem::write(out, "hart ");
-        kmem::write_dec(out, hart_id);
-        kmem::write(out, " waiting for its handoff");
+        kmem::print(out, "hart ", hart_id, " waiting for its handoff");
     });
     loader_handoff(&slot->record);
 }

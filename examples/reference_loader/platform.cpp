@@ -84,15 +84,14 @@ void exit(std::uint32_t code) {
     const sbi::Result reset = sbi::system_reset(
         sbi::ResetType::kShutdown, code == 0 ? sbi::ResetReason::kNone : sbi::ResetReason::kSystemFailure);
     log<LogLevel::kError>([&](Console& out) {
-        kmem::write(out, "could not power off (SBI system_reset: ");
-        kmem::write(out, sbi::error_name(reset.error));
-        kmem::write(out, "); parking every hart");
+        kmem::print(out, "could not power off (SBI system_reset: ", sbi::error_name(reset.error),
+                    "); parking every hart");
     });
     loader_park();
 }
 
 void fail(std::string_view message) {
-    fail_with([&](Console& out) { kmem::write(out, message); });
+    fail_with([&](Console& out) { kmem::print(out, message); });
 }
 
 // The frame entry.S builds: x0..x31 (x0 slot unused), then the CSRs.
@@ -117,25 +116,11 @@ extern "C" [[noreturn]] void loader_trap(const loader::TrapFrame* frame, std::ui
     {
         ConsoleLine line{ConsoleLine::Forced{}};
         Console& out = line.out();
-        kmem::write(out, "loader: error: trap on hart ");
-        kmem::write_dec(out, hart_id);
-        kmem::write(out, ": ");
-        kmem::write(out, riscv::trap_cause_name(frame->scause));
-        kmem::write(out, " (scause ");
-        kmem::write_hex(out, frame->scause);
-        kmem::write(out, ") sepc ");
-        kmem::write_hex(out, frame->sepc);
-        kmem::write(out, " stval ");
-        kmem::write_hex(out, frame->stval);
-        kmem::write(out, "\nloader: error:   ra ");
-        kmem::write_hex(out, frame->x[1]);
-        kmem::write(out, " sp ");
-        kmem::write_hex(out, frame->x[2]);
-        kmem::write(out, " sstatus ");
-        kmem::write_hex(out, frame->sstatus);
-        kmem::write(out, " satp ");
-        kmem::write_hex(out, frame->satp);
-        kmem::write(out, (frame->sstatus & (1u << 8)) != 0 ? " (from S-mode)\n" : " (from U-mode)\n");
+        kmem::print(out, "loader: error: trap on hart ", hart_id, ": ", riscv::trap_cause_name(frame->scause),
+                    " (scause ", kmem::hex(frame->scause), ") sepc ", kmem::hex(frame->sepc), " stval ",
+                    kmem::hex(frame->stval), "\nloader: error:   ra ", kmem::hex(frame->x[1]), " sp ",
+                    kmem::hex(frame->x[2]), " sstatus ", kmem::hex(frame->sstatus), " satp ", kmem::hex(frame->satp),
+                    (frame->sstatus & (1u << 8)) != 0 ? " (from S-mode)\n" : " (from U-mode)\n");
     }
     exit(kExitFailure);
 }
@@ -144,7 +129,6 @@ extern "C" [[noreturn]] void loader_trap(const loader::TrapFrame* frame, std::ui
 // it cannot continue.
 extern "C" [[noreturn]] void freestanding_fail(const char* message) {
     loader::fail_with([&](loader::Console& out) {
-        kmem::write(out, "runtime: ");
-        kmem::write(out, message);
+        kmem::print(out, "runtime: ", message);
     });
 }

@@ -52,7 +52,7 @@ template <class Body>
 [[noreturn]] void fail_with(Body&& body) {
     {
         ConsoleLine line;
-        kmem::write(line.out(), "loader: error: ");
+        kmem::print(line.out(), "loader: error: ");
         body(line.out());
         line.out().put('\n');
     }

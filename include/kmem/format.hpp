@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 namespace kmem {
 
@@ -62,6 +63,54 @@ constexpr void write_size(S& sink, std::uint64_t bytes) {
     write_dec(sink, bytes);
     sink.put(' ');
     write(sink, kUnits[unit]);
+}
+
+// Formatting objects for print(): a message is one call, and each argument
+// says how it is shown where it appears (frigg's format_object model).
+struct Hex {
+    std::uint64_t value;
+    int min_digits = 1;
+    template <CharSink S>
+    constexpr void format(S& sink) const { write_hex(sink, value, min_digits); }
+};
+struct Size {
+    std::uint64_t bytes;
+    template <CharSink S>
+    constexpr void format(S& sink) const { write_size(sink, bytes); }
+};
+constexpr Hex hex(std::uint64_t value, int min_digits = 1) { return {value, min_digits}; }
+constexpr Size size(std::uint64_t bytes) { return {bytes}; }
+
+template <class T>
+inline constexpr bool kNoFormat = false;
+
+// One argument: text as it is, a character, an integer in decimal, anything
+// with a format(sink) member (Hex, Size, every error type) through it. A
+// bool is refused: whether it should read "yes", "1" or "enabled" is the
+// message's decision.
+template <CharSink S, class T>
+constexpr void print_one(S& sink, const T& argument) {
+    if constexpr (std::is_same_v<T, char>) {
+        sink.put(argument);
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+        write(sink, std::string_view(argument));
+    } else if constexpr (std::is_same_v<T, bool>) {
+        static_assert(kNoFormat<T>, "print: say in words what a bool means");
+    } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
+        write_dec(sink, argument);
+    } else if constexpr (std::is_integral_v<T>) {
+        write_signed(sink, argument);
+    } else if constexpr (requires { argument.format(sink); }) {
+        argument.format(sink);
+    } else {
+        static_assert(kNoFormat<T>, "print: no way to format this argument (give it a format(sink) member)");
+    }
+}
+
+// print(out, "kernel at ", hex(entry), ", ", size(bytes), " in ", count, " pieces")
+template <CharSink S, class... Arguments>
+constexpr void print(S& sink, const Arguments&... arguments) {
+    (print_one(sink, arguments), ...);
 }
 
 // A sink into a caller-provided buffer; truncates (and says so) rather than overflows.

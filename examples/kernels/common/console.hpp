@@ -40,7 +40,7 @@ private:
 };
 static_assert(kmem::CharSink<ConsoleLine>);
 
-// println([&](auto& out) { kmem::write(out, "..."); }): one locked line, the
+// println([&](auto& out) { kmem::print(out, "..."); }): one locked line, the
 // newline added.
 template <class Body>
     requires std::invocable<Body&, ConsoleLine&>
@@ -51,7 +51,7 @@ void println(Body&& body) {
 }
 
 inline void println(std::string_view text) {
-    println([&](ConsoleLine& out) { kmem::write(out, text); });
+    println([&](ConsoleLine& out) { kmem::print(out, text); });
 }
 
 }  // namespace kernel

@@ -36,7 +36,7 @@ public:
     struct OutOfFrames {
         template <kmem::CharSink S>
         constexpr void format(S& sink) const {
-            kmem::write(sink, "live tables: the kernel's frame pool is empty");
+            kmem::print(sink, "live tables: the kernel's frame pool is empty");
         }
     };
 

@@ -132,9 +132,8 @@ void shutdown(std::uint32_t code) {
         loader::sbi::ResetType::kShutdown,
         code == 0 ? loader::sbi::ResetReason::kNone : loader::sbi::ResetReason::kSystemFailure);
     println([&](ConsoleLine& out) {
-        kmem::write(out, "could not power off (SBI system_reset: ");
-        kmem::write(out, loader::sbi::error_name(reset.error));
-        kmem::write(out, "); parking");
+        kmem::print(out, "could not power off (SBI system_reset: ", loader::sbi::error_name(reset.error),
+                    "); parking");
     });
     park();
 }
@@ -155,18 +154,8 @@ extern "C" [[noreturn]] void kernel_trap(std::uint64_t scause, std::uint64_t sep
                                          std::uint64_t ra, std::uint64_t sp) {
     {
         kernel::ConsoleLine out(kernel::ConsoleLine::Forced{});
-        kmem::write(out, "FAIL: trap: ");
-        kmem::write(out, riscv::trap_cause_name(scause));
-        kmem::write(out, " scause ");
-        kmem::write_hex(out, scause);
-        kmem::write(out, " sepc ");
-        kmem::write_hex(out, sepc);
-        kmem::write(out, " stval ");
-        kmem::write_hex(out, stval);
-        kmem::write(out, " ra ");
-        kmem::write_hex(out, ra);
-        kmem::write(out, " sp ");
-        kmem::write_hex(out, sp);
+        kmem::print(out, "FAIL: trap: ", riscv::trap_cause_name(scause), " scause ", kmem::hex(scause), " sepc ",
+                    kmem::hex(sepc), " stval ", kmem::hex(stval), " ra ", kmem::hex(ra), " sp ", kmem::hex(sp));
         out.put('\n');
     }
     kernel::shutdown(kTrapExitCode);
@@ -176,7 +165,7 @@ extern "C" [[noreturn]] void kernel_trap(std::uint64_t scause, std::uint64_t sep
 extern "C" [[noreturn]] void freestanding_fail(const char* message) {
     {
         kernel::ConsoleLine out(kernel::ConsoleLine::Forced{});
-        kmem::write(out, "FAIL: runtime: ");
+        kmem::print(out, "FAIL: runtime: ");
         while (*message != '\0') out.put(*message++);
         out.put('\n');
     }

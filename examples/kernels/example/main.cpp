@@ -31,13 +31,12 @@ std::uint32_t started_harts(const loader_api::BootInfo& info) {
 void print_boot_time(const loader_api::BootInfo& info) {
     const loader_api::Timestamps& t = info.timestamps;
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "boot time: loader entry to handoff ");
-        kmem::write_dec(out, kernel::ticks_to_us(t.handoff_time - t.loader_entry_time, info.timebase_frequency));
-        kmem::write(out, " us, ");
-        kmem::write_dec(out, t.handoff_instret - t.loader_entry_instret);
+        kmem::print(out, "boot time: loader entry to handoff ",
+                    kernel::ticks_to_us(t.handoff_time - t.loader_entry_time, info.timebase_frequency), " us, ",
+                    t.handoff_instret - t.loader_entry_instret);
         // QEMU counts instructions in instret only under -icount; without it
         // the CSR follows the host clock.
-        kmem::write(out, " instret (instructions under qemu -icount)");
+        kmem::print(out, " instret (instructions under qemu -icount)");
     });
 }
 
@@ -59,8 +58,7 @@ void print_boot_time(const loader_api::BootInfo& info) {
     if (boot_hart) print_boot_time(info);
 
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "hello from hart ");
-        kmem::write_dec(out, hart_id);
+        kmem::print(out, "hello from hart ", hart_id);
     });
     // Release: whoever sees the count also sees everything this hart did.
     __atomic_fetch_add(&hellos, 1u, __ATOMIC_RELEASE);
@@ -76,18 +74,12 @@ void print_boot_time(const loader_api::BootInfo& info) {
     const std::uint32_t arrived = __atomic_load_n(&hellos, __ATOMIC_ACQUIRE);
     if (arrived < expected) {
         kernel::println([&](kernel::ConsoleLine& out) {
-            kmem::write(out, "FAIL: harts: ");
-            kmem::write_dec(out, arrived);
-            kmem::write(out, " of ");
-            kmem::write_dec(out, expected);
-            kmem::write(out, " started harts said hello within 10 s");
+            kmem::print(out, "FAIL: harts: ", arrived, " of ", expected, " started harts said hello within 10 s");
         });
         kernel::shutdown(1);
     }
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "done: ");
-        kmem::write_dec(out, arrived);
-        kmem::write(out, " harts");
+        kmem::print(out, "done: ", arrived, " harts");
     });
     kernel::shutdown(0);
 }

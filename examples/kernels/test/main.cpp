@@ -69,11 +69,7 @@ constexpr std::string_view name(Check check) {
 template <class Body>
 [[noreturn]] void fail(Check check, std::uint64_t hart_id, Body&& body) {
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "FAIL: ");
-        kmem::write(out, name(check));
-        kmem::write(out, ": hart ");
-        kmem::write_dec(out, hart_id);
-        kmem::write(out, ": ");
+        kmem::print(out, "FAIL: ", name(check), ": hart ", hart_id, ": ");
         body(out);
     });
     kernel::shutdown(static_cast<std::uint32_t>(check));
@@ -83,11 +79,7 @@ template <class Body>
 [[noreturn]] void fail_value(Check check, std::uint64_t hart_id, std::string_view what, std::uint64_t actual,
                              std::uint64_t expected) {
     fail(check, hart_id, [&](kernel::ConsoleLine& out) {
-        kmem::write(out, what);
-        kmem::write(out, " is ");
-        kmem::write_hex(out, actual);
-        kmem::write(out, ", expected ");
-        kmem::write_hex(out, expected);
+        kmem::print(out, what, " is ", kmem::hex(actual), ", expected ", kmem::hex(expected));
     });
 }
 
@@ -238,8 +230,7 @@ void check_reserved_memory(std::uint64_t hart_id, const BootInfo& info) {
     const auto* tree = reinterpret_cast<const std::uint8_t*>(info.device_tree.begin + info.physmap_offset);
     if (auto read = fdt::read_machine_info(fdt::Bytes(tree, info.device_tree.size()), machine); !read)
         fail(Check::Validate, hart_id, [&](kernel::ConsoleLine& out) {
-            kmem::write(out, "device tree from BootInfo: ");
-            read.error().format(out);
+            kmem::print(out, "device tree from BootInfo: ", read.error());
         });
     using Kind = loader_api::MemoryRegionKind;
     for (const fdt::ReservedRange& reserved : machine.reserved) {
@@ -247,13 +238,8 @@ void check_reserved_memory(std::uint64_t hart_id, const BootInfo& info) {
         const std::string_view name = memreserve ? std::string_view("/memreserve/") : reserved.node;
         // For the boot tests: which ranges were checked.
         kernel::println([&](kernel::ConsoleLine& out) {
-            kmem::write(out, "reserved: ");
-            kmem::write(out, name);
-            kmem::write(out, " [");
-            kmem::write_hex(out, reserved.range.begin().value());
-            kmem::write(out, ", ");
-            kmem::write_hex(out, reserved.range.end().value());
-            kmem::write(out, ")");
+            kmem::print(out, "reserved: ", name, " [", kmem::hex(reserved.range.begin().value()), ", ",
+                        kmem::hex(reserved.range.end().value()), ")");
         });
         if (memreserve && machine.chosen.has_initrd && reserved.range == machine.chosen.initrd) continue;
         const std::uint64_t end = reserved.range.end().value();
@@ -263,13 +249,8 @@ void check_reserved_memory(std::uint64_t hart_id, const BootInfo& info) {
             if (!in_ram || kind == Kind::Reserved || kind == Kind::Fdt || kind == Kind::Initrd || kind == Kind::Kernel)
                 continue;
             fail(Check::Validate, hart_id, [&](kernel::ConsoleLine& out) {
-                kmem::write(out, "reserved memory ");
-                kmem::write(out, name);
-                kmem::write(out, " page ");
-                kmem::write_hex(out, page);
-                kmem::write(out, " is in a region of kind ");
-                kmem::write_dec(out, static_cast<std::uint32_t>(kind));
-                kmem::write(out, ", not Reserved");
+                kmem::print(out, "reserved memory ", name, " page ", kmem::hex(page), " is in a region of kind ",
+                            static_cast<std::uint32_t>(kind), ", not Reserved");
             });
         }
     }
@@ -322,25 +303,16 @@ void check_v1_1(std::uint64_t hart_id, const BootInfo& info) {
             if (runtime) runtime_bytes[descriptor.type - kRuntimeCode] += 4096;
             if (runtime ? kind == want : kind != Kind::Usable) continue;
             fail(Check::Validate, hart_id, [&](kernel::ConsoleLine& out) {
-                kmem::write(out, "EFI memory type ");
-                kmem::write_dec(out, descriptor.type);
-                kmem::write(out, " page ");
-                kmem::write_hex(out, page);
-                kmem::write(out, " is in a region of kind ");
-                kmem::write(out, loader_api::to_string(kind));
+                kmem::print(out, "EFI memory type ", descriptor.type, " page ", kmem::hex(page),
+                            " is in a region of kind ", loader_api::to_string(kind));
             });
         }
     }
     if (hart_id != info.boot_hart_id) return;
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "efi: system table ");
-        kmem::write_hex(out, info.efi_system_table);
-        kmem::write(out, " signature ok, ");
-        kmem::write_dec(out, map.size() / stride);
-        kmem::write(out, " descriptors, runtime code ");
-        kmem::write_size(out, runtime_bytes[0]);
-        kmem::write(out, ", runtime data ");
-        kmem::write_size(out, runtime_bytes[1]);
+        kmem::print(out, "efi: system table ", kmem::hex(info.efi_system_table), " signature ok, ",
+                    map.size() / stride, " descriptors, runtime code ", kmem::size(runtime_bytes[0]),
+                    ", runtime data ", kmem::size(runtime_bytes[1]));
     });
 }
 
@@ -354,11 +326,8 @@ void check_kernel_from_initrd(std::uint64_t hart_id, const BootInfo& info) {
         info.kernel_file.begin >= chosen.initrd.end().value())
         return;
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "kernel file: the initrd [");
-        kmem::write_hex(out, info.kernel_file.begin);
-        kmem::write(out, ", ");
-        kmem::write_hex(out, info.kernel_file.end);
-        kmem::write(out, ")");
+        kmem::print(out, "kernel file: the initrd [", kmem::hex(info.kernel_file.begin), ", ",
+                    kmem::hex(info.kernel_file.end), ")");
     });
     if (!info.initrd.empty()) fail_value(Check::Validate, hart_id, "initrd.begin (the initrd is the kernel file)", info.initrd.begin, 0);
     if (info.kernel_file.begin != chosen.initrd.begin().value() || info.kernel_file.end != chosen.initrd.end().value())
@@ -387,17 +356,16 @@ void check_hart_table(std::uint64_t hart_id, const BootInfo& info) {
             fail_value(Check::Harts, hart_id, "a Failed hart without the stack or TLS it was planned; its id", hart.hart_id, 0);
     }
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "hart table:");
+        kmem::print(out, "hart table:");
         bool first = true;
         for (const HartInfo& hart : info.hart_table()) {
-            kmem::write(out, first ? " " : ", ");
+            kmem::print(out, first ? " " : ", ");
             first = false;
-            kmem::write_dec(out, hart.hart_id);
+            kmem::print(out, hart.hart_id);
             out.put(' ');
-            kmem::write(out, loader_api::to_string(hart.state));
+            kmem::print(out, loader_api::to_string(hart.state));
             if (hart.state == HartState::Failed) {
-                kmem::write(out, " (sbi_error ");
-                kmem::write_signed(out, hart.sbi_error);
+                kmem::print(out, " (sbi_error ", hart.sbi_error);
                 out.put(')');
             }
         }
@@ -461,11 +429,8 @@ void check_tls_per_hart(std::uint64_t hart_id, const BootInfo& info) {
         const std::uint64_t value = __atomic_load_n(owner, __ATOMIC_RELAXED);
         if (value != hart.hart_id + 1)
             fail(Check::Tls, hart_id, [&](kernel::ConsoleLine& out) {
-                kmem::write(out, "hart ");
-                kmem::write_dec(out, hart.hart_id);
-                kmem::write(out, "'s tls_owner reads ");
-                kmem::write_hex(out, value);
-                kmem::write(out, ", expected its id + 1: TLS blocks shared or not where BootInfo says");
+                kmem::print(out, "hart ", hart.hart_id, "'s tls_owner reads ", kmem::hex(value),
+                            ", expected its id + 1: TLS blocks shared or not where BootInfo says");
             });
     }
 }
@@ -473,16 +438,9 @@ void check_tls_per_hart(std::uint64_t hart_id, const BootInfo& info) {
 // What the boot tests compare with what they passed to QEMU.
 void print_facts(const BootInfo& info) {
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "kernel: ");
-        kmem::write(out, loader_api::to_string(info.paging_mode));
-        kmem::write(out, " virtual [");
-        kmem::write_hex(out, info.kernel_virtual.begin);
-        kmem::write(out, ", ");
-        kmem::write_hex(out, info.kernel_virtual.end);
-        kmem::write(out, ") slide ");
-        kmem::write_hex(out, info.kaslr_slide);
-        kmem::write(out, " physmap offset ");
-        kmem::write_hex(out, info.physmap_offset);
+        kmem::print(out, "kernel: ", loader_api::to_string(info.paging_mode), " virtual [",
+                    kmem::hex(info.kernel_virtual.begin), ", ", kmem::hex(info.kernel_virtual.end), ") slide ",
+                    kmem::hex(info.kaslr_slide), " physmap offset ", kmem::hex(info.physmap_offset));
     });
     // For the EFI boot tests: what the firmware kept must be in these.
     using Kind = loader_api::MemoryRegionKind;
@@ -491,22 +449,15 @@ void print_facts(const BootInfo& info) {
             region.kind != Kind::UsableUnmapped)
             continue;
         kernel::println([&](kernel::ConsoleLine& out) {
-            kmem::write(out, "region ");
-            kmem::write(out, loader_api::to_string(region.kind));
-            kmem::write(out, " [");
-            kmem::write_hex(out, region.range.begin);
-            kmem::write(out, ", ");
-            kmem::write_hex(out, region.range.end);
-            kmem::write(out, ")");
+            kmem::print(out, "region ", loader_api::to_string(region.kind), " [", kmem::hex(region.range.begin), ", ",
+                        kmem::hex(region.range.end), ")");
         });
     }
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "entropy sources: ");
-        kmem::write_hex(out, info.entropy_sources);
+        kmem::print(out, "entropy sources: ", kmem::hex(info.entropy_sources));
     });
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "cmdline: \"");
-        kmem::write(out, info.cmdline());
+        kmem::print(out, "cmdline: \"", info.cmdline());
         out.put('"');
     });
     // FNV-1a over the initrd bytes, read through the physmap.
@@ -514,10 +465,7 @@ void print_facts(const BootInfo& info) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(info.initrd.begin + info.physmap_offset);
     for (std::uint64_t i = 0; i < info.initrd.size(); ++i) hash = (hash ^ bytes[i]) * 0x100000001b3;
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "initrd: ");
-        kmem::write_dec(out, info.initrd.size());
-        kmem::write(out, " bytes fnv1a64 ");
-        kmem::write_hex(out, hash, 16);
+        kmem::print(out, "initrd: ", info.initrd.size(), " bytes fnv1a64 ", kmem::hex(hash, 16));
     });
 }
 
@@ -547,23 +495,18 @@ void print_loader_stats(const BootInfo& info, std::uint64_t sepc) {
     const loader_stats* stats = find_loader_stats(info, sepc);
     kernel::println([&](kernel::ConsoleLine& out) {
         if (stats == nullptr) {
-            kmem::write(out, "bench: loader phases: no statistics record");
+            kmem::print(out, "bench: loader phases: no statistics record");
             return;
         }
         static constexpr std::string_view kNames[LOADER_PHASE_COUNT] = {"door", "setup", "plan", "harts", "handoff"};
-        kmem::write(out, "bench: loader phases");
+        kmem::print(out, "bench: loader phases");
         for (unsigned phase = 0; phase < LOADER_PHASE_COUNT; ++phase) {
-            kmem::write(out, phase == 0 ? " " : ", ");
-            kmem::write(out, kNames[phase]);
+            kmem::print(out, phase == 0 ? " " : ", ", kNames[phase]);
             out.put(' ');
-            kmem::write_dec(out, stats->phase[phase]);
+            kmem::print(out, stats->phase[phase]);
         }
-        kmem::write(out, "; console ");
-        kmem::write_dec(out, stats->console);
-        kmem::write(out, " in ");
-        kmem::write_dec(out, stats->console_chars);
-        kmem::write(out, " chars, firmware ");
-        kmem::write_dec(out, stats->firmware);
+        kmem::print(out, "; console ", stats->console, " in ", stats->console_chars, " chars, firmware ",
+                    stats->firmware);
     });
 }
 
@@ -594,26 +537,15 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
             if (region.kind == loader_api::MemoryRegionKind::PageTables) bytes[1] += region.range.size();
             if (region.kind == loader_api::MemoryRegionKind::BootInfo) bytes[2] += region.range.size();
         }
-        kmem::write(out, "bench: instret kernel entry ");
-        kmem::write_dec(out, *reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::byte*>(regs) + sizeof(EntryRegisters)));
-        kmem::write(out, ", loader entry ");
-        kmem::write_dec(out, info.timestamps.loader_entry_instret);
-        kmem::write(out, ", handoff ");
-        kmem::write_dec(out, info.timestamps.handoff_instret);
-        kmem::write(out, "; bytes kernel ");
-        kmem::write_dec(out, bytes[0]);
-        kmem::write(out, ", page tables ");
-        kmem::write_dec(out, bytes[1]);
-        kmem::write(out, ", boot info ");
-        kmem::write_dec(out, bytes[2]);
+        kmem::print(out, "bench: instret kernel entry ",
+                    *reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::byte*>(regs) + sizeof(EntryRegisters)),
+                    ", loader entry ", info.timestamps.loader_entry_instret, ", handoff ",
+                    info.timestamps.handoff_instret, "; bytes kernel ", bytes[0], ", page tables ", bytes[1],
+                    ", boot info ", bytes[2]);
     });
     if (boot_hart) print_loader_stats(info, regs->sepc);
     kernel::println([&](kernel::ConsoleLine& out) {
-        kmem::write(out, "hart ");
-        kmem::write_dec(out, hart_id);
-        kmem::write(out, ": entry, BootInfo, page tables (");
-        kmem::write_dec(out, leaves);
-        kmem::write(out, " leaves), TLS ok");
+        kmem::print(out, "hart ", hart_id, ": entry, BootInfo, page tables (", leaves, " leaves), TLS ok");
     });
 
     const std::uint32_t expected = started_harts(info);
