@@ -15,6 +15,7 @@
 #include "efi.hpp"
 #include "efi_door.hpp"
 #include "loader_api/boot_info.hpp"
+#include "loader_api/plan/types.hpp"
 #include "platform.hpp"
 
 extern "C" void loader_take_traps();  // entry.S: the loader's trap vector, interrupts off
@@ -43,8 +44,10 @@ efi::Status firmware(Call&& call) {
 // GetMemoryMap fills a buffer the loader owns: allocating one would change
 // the very map (and key) it is about to report. This and the other buffers
 // of the door are written before they are read, and only on this path:
-// not cleared with .bss, which every other boot would pay for.
-constexpr std::size_t kMemoryMapBytes = 64 * 1024;
+// not cleared with .bss, which every other boot would pay for. Sized by
+// what the planner can hand on in BootInfo: a longer map would be refused
+// there, so a larger buffer would only be memory the loader occupies.
+constexpr std::size_t kMemoryMapBytes = loader_api::kPlanMaxEfiMemoryMap;
 LOADER_NOCLEAR alignas(8) std::byte memory_map[kMemoryMapBytes];
 
 void write_status(Console& out, efi::Status status) {
