@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 #include "kmem/expected.hpp"
 #include "kmem/format.hpp"
@@ -229,9 +230,25 @@ constexpr std::uint64_t load_be64(Bytes bytes, std::size_t at) {
 }
 
 // A NUL-terminated string starting at `at`, or npos-length when no NUL
-// follows inside `bytes`.
+// follows inside `bytes`. Every name and string of the walk goes through
+// here, so at run time it tests eight aligned bytes at once (a zero byte
+// sets its high bit in (w - 0x01..01) & ~w & 0x80..80): node names and
+// string values start 4-aligned and most are longer than a word.
 constexpr std::size_t terminated_length(Bytes bytes, std::size_t at) {
-    for (std::size_t i = at; i < bytes.size(); ++i)
+    std::size_t i = at;
+    if (!std::is_constant_evaluated()) {
+        constexpr std::uint64_t kOnes = 0x0101010101010101, kHighs = 0x8080808080808080;
+        while (i < bytes.size() && (reinterpret_cast<std::uintptr_t>(bytes.data() + i) & 7) != 0) {
+            if (bytes[i] == 0) return i - at;
+            ++i;
+        }
+        for (; bytes.size() - i >= 8; i += 8) {
+            std::uint64_t word;
+            __builtin_memcpy(&word, __builtin_assume_aligned(bytes.data() + i, 8), 8);
+            if (((word - kOnes) & ~word & kHighs) != 0) break;  // the zero is among these eight
+        }
+    }
+    for (; i < bytes.size(); ++i)
         if (bytes[i] == 0) return i - at;
     return static_cast<std::size_t>(-1);
 }
@@ -474,6 +491,17 @@ constexpr Result<void> first_failure(Call& call, M& matcher, Rest&... rest) {
 // compare it with the block size before narrowing.
 constexpr std::uint64_t align4(std::uint64_t value) { return (value + 3) & ~std::uint64_t{3}; }
 
+// Lengths of property names by their strings-block offset; an entry holds
+// the last name that hashed to it (offsets are 32-bit, so ~0 is never one).
+struct NameLengthCache {
+    static constexpr std::uint32_t kSize = 61;  // prime: names sit at irregular offsets
+    struct Entry {
+        std::uint32_t offset = ~std::uint32_t{0};
+        std::size_t length = 0;
+    };
+    Entry entries[kSize]{};
+};
+
 }  // namespace detail
 
 // A matcher is any object with some of these members, each returning
@@ -492,6 +520,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     Cursor cursor;
     bool seen_root = false;
     std::uint32_t pos = 0;
+    detail::NameLengthCache name_lengths{};
 
     // Runs one matcher callback for every matcher, stopping at the first error.
     auto notify = [&](auto&& call) -> Result<void> {
@@ -547,7 +576,11 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 const Bytes strings = fdt.strings_block();
                 if (name_offset >= strings.size())
                     return error_here(ErrorCode::kBadNameOffset, pos, name_offset, strings.size());
-                const std::size_t name_length = terminated_length(strings, name_offset);
+                // dtc shares one copy of each name, so the few names of a
+                // tree come back at every node: remember where each ends.
+                detail::NameLengthCache::Entry& cached = name_lengths.entries[name_offset % detail::NameLengthCache::kSize];
+                if (cached.offset != name_offset) cached = {name_offset, terminated_length(strings, name_offset)};
+                const std::size_t name_length = cached.length;
                 if (name_length == static_cast<std::size_t>(-1))
                     return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
                 const Property prop{.name = as_chars(strings, name_offset, name_length),
