@@ -22,7 +22,7 @@
 #include "loader_api/fdt.hpp"
 #include "loader_api/loader_config.hpp"
 #include "loader_api/validate.hpp"
-#include "loader_stats.h"
+#include "reference_loader/loader_stats.h"
 
 #ifndef TEST_KERNEL_PAGING_MODE
 #define TEST_KERNEL_PAGING_MODE 0
