@@ -5,6 +5,7 @@
    first byte, which jumps to _start, in S-mode with the MMU off, a0 = hart
    id, a1 = DTB. */
 
+#include "../common/sbi_ids.h"
 #include "handoff_layout.h"
 #include "image_header.h"
 
@@ -16,10 +17,6 @@
 #define SSTATUS_FS (3 << 13)
 #define SSTATUS_FS_INITIAL (1 << 13)
 #define SSTATUS_VS (3 << 9)
-
-#define SBI_EXT_SRST 0x53525354
-#define SBI_EXT_HSM 0x48534D
-#define SBI_LEGACY_PUTCHAR 1
 
 /* The first instructions of every door: the entry timestamps in s2 and s3
    (as early as they can be measured) and the claim of the boot: a second
@@ -53,7 +50,7 @@ _start:
 
 .Lsurplus_boot_hart:
     li a7, SBI_EXT_HSM
-    li a6, 1    /* hart_stop: returns only on failure */
+    li a6, SBI_HSM_HART_STOP    /* returns only on failure */
     ecall
     j loader_park
 
@@ -346,7 +343,7 @@ loader_trap_entry:
 .Learly_failure:
 1:  lbu a0, 0(t6)
     beqz a0, 2f
-    li a7, SBI_LEGACY_PUTCHAR
+    li a7, SBI_EXT_LEGACY_PUTCHAR
     ecall
     addi t6, t6, 1
     j 1b
@@ -356,9 +353,9 @@ loader_trap_entry:
     li t1, (1 << 16) | 0x3333   /* sifive,test: fail with code 1 */
     sw t1, 0(t0)
 3:  li a7, SBI_EXT_SRST
-    li a6, 0
-    li a0, 0    /* shutdown */
-    li a1, 1    /* system failure */
+    li a6, SBI_SRST_SYSTEM_RESET
+    li a0, SBI_SRST_TYPE_SHUTDOWN
+    li a1, SBI_SRST_REASON_SYSTEM_FAILURE
     ecall
     j loader_park
 

@@ -12,7 +12,7 @@
 #include "loader_api/plan.hpp"
 #include "paging.hpp"
 #include "platform.hpp"
-#include "sbi.hpp"
+#include "../common/sbi.hpp"
 #include "zkr.hpp"
 
 #ifndef LOADER_VERSION
@@ -23,6 +23,7 @@ namespace loader {
 namespace {
 
 namespace fdt = loader_api::fdt;
+namespace sbi = examples::sbi;
 
 LOADER_NOCLEAR HartSlot slots[kMaxHarts];
 std::size_t slot_count = 0;

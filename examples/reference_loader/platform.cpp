@@ -2,7 +2,7 @@
 
 #include "platform.hpp"
 
-#include "sbi.hpp"
+#include "../common/sbi.hpp"
 #include "uart.hpp"
 #include "../common/trap_cause.hpp"
 
@@ -14,6 +14,8 @@ extern "C" {
 
 namespace loader {
 namespace {
+
+namespace sbi = examples::sbi;
 
 examples::SpinLock console_line_lock;
 std::uint32_t exit_claimed = 0;

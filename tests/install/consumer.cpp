@@ -1,12 +1,14 @@
 // An installed-package consumer for riscv64, freestanding: the entry macro,
-// its LoaderConfig, and BootInfo read and validated. run.py builds it
-// against the headers of a `meson install --destdir` tree with pkg-config's
-// flags only, by a cross compiler that cannot see /usr/include: no Boost is
-// needed. With CONSUMER_REFLECT it also formats a hart through reflect.hpp,
-// which needs loader_api_reflect's flags and Boost.Hana.
+// its LoaderConfig, BootInfo read and validated, and the address-space
+// audit a kernel runs on its own tables (included: it is a template). run.py
+// builds it against the headers of a `meson install --destdir` tree with
+// pkg-config's flags only, by a cross compiler that cannot see /usr/include:
+// no Boost is needed. With CONSUMER_REFLECT it also formats a hart through
+// reflect.hpp, which needs loader_api_reflect's flags and Boost.Hana.
 
 #include <cstdint>
 
+#include "loader_api/audit.hpp"
 #include "loader_api/loader_config.hpp"
 #include "loader_api/validate.hpp"
 #ifdef CONSUMER_REFLECT

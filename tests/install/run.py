@@ -48,6 +48,8 @@ def main():
     share = os.path.join(root, options["datadir"])
     expected = [
         os.path.join(root, options["includedir"], "loader_api", "boot_info.hpp"),
+        os.path.join(root, options["includedir"], "loader_api", "audit.hpp"),
+        os.path.join(root, options["includedir"], "loader_api", "elf", "reader.hpp"),
         os.path.join(root, options["includedir"], "loader_api", "loader_api.h"),
         os.path.join(root, options["includedir"], "loader_api", "fdt", "reader.hpp"),
         os.path.join(root, options["includedir"], "kmem", "page_table.hpp"),

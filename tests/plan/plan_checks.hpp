@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/test/audit.hpp"
+#include "loader_api/audit.hpp"
 #include "loader_api/host/plan_inspect.hpp"
 #include "loader_api/host/simulated_memory.hpp"
 #include "loader_api/host/text.hpp"
@@ -418,9 +418,9 @@ inline Problems check_plan(const Plan& plan, SimulatedMemory& memory, const load
     // space, on BootInfo (equal to the block in memory, see 1.) and the tables
     // as the planner left them. The ELF comparison above stands in for the
     // audit's link-time groups, which only the test kernel knows.
-    const kernel_test::KernelImage link_groups{.whole = info.kernel_virtual, .text = {}, .rodata = {}, .data = {}};
+    const loader_api::AuditKernelImage link_groups{.whole = info.kernel_virtual, .text = {}, .rodata = {}, .data = {}};
     const auto adopted = loader_api::host::with_plan_table(plan, memory, [&](const auto& table) {
-        const auto audit = kernel_test::audit_address_space(info, table, link_groups);
+        const auto audit = loader_api::audit_address_space(info, table, link_groups);
         if (!audit) problems.add("the kernel's audit: " + text_of(audit.error()));
     });
     if (!adopted) problems.add("page tables: " + text_of(adopted.error()));

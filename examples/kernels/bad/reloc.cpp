@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/sbi.hpp"
 #include "loader_api/loader_config.hpp"
-#include "sbi.hpp"  // examples/reference_loader/sbi.hpp
 
 // Default visibility and not inlined: the call below needs the PLT.
 extern "C" [[gnu::noinline]] void bad_kernel_reloc_target(std::uint64_t hart_id) {
@@ -22,8 +22,8 @@ extern "C" [[gnu::noinline]] void bad_kernel_reloc_target(std::uint64_t hart_id)
 [[noreturn]] void bad_kernel_main(std::uint64_t hart_id, const loader_api::BootInfo& info) {
     if (hart_id == info.boot_hart_id) {
         constexpr std::string_view message = "FAIL: the loader accepted a kernel with R_RISCV_JUMP_SLOT relocations\r\n";
-        for (char c : message) loader::sbi::console_putchar(c);
-        (void)loader::sbi::system_reset(loader::sbi::ResetType::kShutdown, loader::sbi::ResetReason::kSystemFailure);
+        for (char c : message) examples::sbi::console_putchar(c);
+        (void)examples::sbi::system_reset(examples::sbi::ResetType::kShutdown, examples::sbi::ResetReason::kSystemFailure);
     }
     bad_kernel_reloc_target(hart_id);
     for (;;) asm volatile("wfi");

@@ -1,6 +1,6 @@
 #include "console.hpp"
 
-#include "sbi.hpp"  // examples/reference_loader/sbi.hpp
+#include "common/sbi.hpp"
 #include "common/spinlock.hpp"
 
 namespace kernel {
@@ -11,8 +11,8 @@ examples::SpinLock console_lock;
 }  // namespace
 
 void SbiConsole::put(char c) {
-    if (c == '\n') loader::sbi::console_putchar('\r');
-    loader::sbi::console_putchar(c);
+    if (c == '\n') examples::sbi::console_putchar('\r');
+    examples::sbi::console_putchar(c);
 }
 
 ConsoleLine::ConsoleLine() : locked_(true) { console_lock.lock(); }

@@ -1,7 +1,7 @@
 #pragma once
-// The kernels' console: the legacy SBI putchar (sbi.hpp of the reference
-// loader, included from there), which every OpenSBI provides, so a kernel
-// prints from its first instruction without a UART driver.
+// The kernels' console: the legacy SBI putchar (examples/common/sbi.hpp,
+// shared with the reference loader), which every OpenSBI provides, so a
+// kernel prints from its first instruction without a UART driver.
 //
 // Output is by whole lines: a ConsoleLine holds the console lock from its
 // construction to its destruction, so lines from different harts never

@@ -5,11 +5,11 @@
 #include <span>
 
 #include "console.hpp"
+#include "common/sbi.hpp"
 #include "common/trap_cause.hpp"
 #include "kmem/format.hpp"
 #include "live_tables.hpp"
 #include "loader_api/fdt.hpp"
-#include "sbi.hpp"  // examples/reference_loader/sbi.hpp
 
 extern "C" {
 void kernel_trap_vector();  // trap.S
@@ -128,11 +128,11 @@ void shutdown(std::uint32_t code) {
             }
         }
     }
-    const auto reset = loader::sbi::system_reset(
-        loader::sbi::ResetType::kShutdown,
-        code == 0 ? loader::sbi::ResetReason::kNone : loader::sbi::ResetReason::kSystemFailure);
+    const auto reset = examples::sbi::system_reset(
+        examples::sbi::ResetType::kShutdown,
+        code == 0 ? examples::sbi::ResetReason::kNone : examples::sbi::ResetReason::kSystemFailure);
     println([&](ConsoleLine& out) {
-        kmem::print(out, "could not power off (SBI system_reset: ", loader::sbi::error_name(reset.error),
+        kmem::print(out, "could not power off (SBI system_reset: ", examples::sbi::error_name(reset.error),
                     "); parking");
     });
     park();

@@ -14,15 +14,15 @@
 #include <span>
 #include <string_view>
 
-#include "audit.hpp"
 #include "kernels/common/console.hpp"
 #include "kernels/common/live_tables.hpp"
 #include "kernels/common/platform.hpp"
 #include "kmem/format.hpp"
+#include "loader_api/audit.hpp"
 #include "loader_api/fdt.hpp"
 #include "loader_api/loader_config.hpp"
 #include "loader_api/validate.hpp"
-#include "loader_stats.h"
+#include "reference_loader/loader_stats.h"
 
 #ifndef TEST_KERNEL_PAGING_MODE
 #define TEST_KERNEL_PAGING_MODE 0
@@ -373,7 +373,7 @@ void check_hart_table(std::uint64_t hart_id, const BootInfo& info) {
 }
 
 std::uint64_t check_page_tables(std::uint64_t hart_id, const BootInfo& info) {
-    const kernel_test::KernelImage image{
+    const loader_api::AuditKernelImage image{
         .whole = range_of(__kernel_start, __kernel_end),
         .text = range_of(__kernel_text_start, __kernel_text_end),
         .rodata = range_of(__kernel_rodata_start, __kernel_rodata_end),
@@ -382,7 +382,7 @@ std::uint64_t check_page_tables(std::uint64_t hart_id, const BootInfo& info) {
     std::uint64_t leaves = 0;
     // Reading only: the pool stays unused (nothing is mapped here).
     auto adopted = kernel::with_live_table(info, {}, [&](const auto& table) {
-        auto audit = kernel_test::audit_address_space(info, table, image);
+        auto audit = loader_api::audit_address_space(info, table, image);
         if (!audit) fail(Check::PageTables, hart_id, [&](kernel::ConsoleLine& out) { audit.error().format(out); });
         leaves = audit->leaves;
     });

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <span>
 
+#include "loader_api/elf.hpp"
 #include "loader_api/plan/random.hpp"
 #include "loader_api/plan/types.hpp"
 

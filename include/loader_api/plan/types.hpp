@@ -1,7 +1,10 @@
 #pragma once
 // What the boot planner takes and what it gives back: PlanInput, Plan,
 // PlanError and the warnings. The algorithm is in plan/planner.hpp; this
-// header only has data, so a tool that prints plans reads just this.
+// header only has data, so a tool that prints plans reads just this. It
+// includes what the data is made of (the readers' error types and
+// MachineInfo, the frame allocator, BootInfo), not the readers themselves:
+// code that parses an ELF file includes loader_api/elf.hpp.
 //
 // Every list has a fixed capacity (the target has no heap); the capacities
 // are the kPlanMax* constants below, and running out is a PlanError naming
@@ -23,8 +26,9 @@
 #include "kmem/riscv.hpp"
 #include "loader_api/boot_info.hpp"
 #include "loader_api/boot_info_builder.hpp"
-#include "loader_api/elf.hpp"
-#include "loader_api/fdt.hpp"
+#include "loader_api/elf/diagnostics.hpp"
+#include "loader_api/fdt/machine_info.hpp"
+#include "loader_api/fdt/reader.hpp"
 #include "loader_api/loader_config.hpp"
 #include "loader_api/validate.hpp"
 

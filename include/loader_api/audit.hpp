@@ -1,7 +1,9 @@
 #pragma once
-// The test kernel's check of its own address space, as a template over the
-// page table so that it runs on the live tables (target) as well as on tables
-// built in simulated memory (a host test can feed it broken tables).
+// A kernel's check of its own address space against what the protocol
+// promises, as a template over the page table so that it runs on the live
+// tables (a kernel adopts them with kmem::PageTable::adopt, as the test
+// kernel does) as well as on tables built in simulated memory (the host
+// tests feed it every plan, and broken tables).
 //
 // What the protocol promises (docs/protocol.md, "Virtual memory at entry"):
 // only the physmap, the kernel segments, the stacks and TLS blocks (of started
@@ -11,6 +13,8 @@
 // on every leaf (kernel image, physmap, stacks, TLS alike, whatever the
 // permissions); every RAM region in the physmap; each kernel
 // segment with its ELF permissions; an unmapped guard page below each stack.
+//
+// Freestanding: no allocation, no exceptions; failures are values.
 
 #include <cstdint>
 #include <string_view>
@@ -21,16 +25,17 @@
 #include "kmem/page_table.hpp"
 #include "loader_api/boot_info.hpp"
 
-namespace kernel_test {
+namespace loader_api {
 
-// The kernel's three link-time groups (kernel.ld), at their run-time
-// addresses: what the ELF file says each page may do, independently of what
-// BootInfo says the loader did.
-struct KernelImage {
-    loader_api::VirtRange whole;
-    loader_api::VirtRange text;    // R X
-    loader_api::VirtRange rodata;  // R
-    loader_api::VirtRange data;    // R W
+// The kernel's three link-time groups (the test kernel's kernel.ld names
+// them), at their run-time addresses: what the ELF file says each page may
+// do, independently of what BootInfo says the loader did. Empty groups are
+// not checked (a host test that has only BootInfo passes them empty).
+struct AuditKernelImage {
+    VirtRange whole;
+    VirtRange text;    // R X
+    VirtRange rodata;  // R
+    VirtRange data;    // R W
 };
 
 struct AuditFailure {
@@ -42,16 +47,8 @@ struct AuditFailure {
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
-        kmem::write(sink, what);
-        kmem::write(sink, ": va ");
-        kmem::write_hex(sink, va);
-        kmem::write(sink, " pa ");
-        kmem::write_hex(sink, pa);
-        kmem::write(sink, " flags ");
-        flags.format(sink);
-        kmem::write(sink, " (");
-        kmem::write_hex(sink, other);
-        sink.put(')');
+        kmem::print(sink, what, ": va ", kmem::hex(va), " pa ", kmem::hex(pa), " flags ", flags, " (",
+                    kmem::hex(other), ')');
     }
 };
 
@@ -60,9 +57,9 @@ struct AuditStats {
     std::uint64_t mapped_bytes = 0;
 };
 
-namespace detail {
+namespace audit_detail {
 
-constexpr bool inside(std::uint64_t begin, std::uint64_t size, loader_api::VirtRange range) {
+constexpr bool inside(std::uint64_t begin, std::uint64_t size, VirtRange range) {
     return begin >= range.begin && size <= range.end - begin && begin < range.end;
 }
 constexpr bool same_permissions(kmem::PageFlags flags, bool read, bool write, bool execute) {
@@ -72,7 +69,7 @@ constexpr bool same_permissions(kmem::PageFlags flags, bool read, bool write, bo
 // Every page of [begin, end) mapped with exactly R/W/X as given; `expected_pa`
 // (when non-zero offset semantics apply) is checked through `pa_of(va)`.
 template <class Table, class PaOf>
-kmem::Expected<void, AuditFailure> expect_mapped(const Table& table, std::string_view what, loader_api::VirtRange range,
+kmem::Expected<void, AuditFailure> expect_mapped(const Table& table, std::string_view what, VirtRange range,
                                                  bool read, bool write, bool execute, PaOf&& pa_of) {
     std::uint64_t va = range.begin;
     while (va < range.end) {
@@ -94,13 +91,13 @@ kmem::Expected<void, AuditFailure> expect_mapped(const Table& table, std::string
 
 inline constexpr auto kAnyPa = [](std::uint64_t) { return ~std::uint64_t{0}; };
 
-}  // namespace detail
+}  // namespace audit_detail
 
 template <class Table>
-kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::BootInfo& info, const Table& table,
-                                                             const KernelImage& image) {
+kmem::Expected<AuditStats, AuditFailure> audit_address_space(const BootInfo& info, const Table& table,
+                                                             const AuditKernelImage& image) {
     using Mode = typename Table::mode_type;
-    using detail::inside;
+    using audit_detail::inside;
     AuditStats stats;
     AuditFailure failure{};
     bool failed = false;
@@ -127,26 +124,25 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
 
         if (inside(va, size, info.physmap)) {
             if (pa != va - info.physmap_offset) return fail("physmap entry maps the wrong frame", va - info.physmap_offset);
-            if (!detail::same_permissions(flags, true, true, false)) return fail("physmap entry not RW-");
+            if (!audit_detail::same_permissions(flags, true, true, false)) return fail("physmap entry not RW-");
             return true;
         }
         if (inside(va, size, info.kernel_virtual)) {
-            for (const loader_api::KernelSegment& segment : info.segments()) {
+            for (const KernelSegment& segment : info.segments()) {
                 if (!inside(va, size, segment.virt)) continue;
                 const std::uint64_t wanted = segment.physical_begin + (va - segment.virt.begin);
                 if (pa != wanted) return fail("kernel page maps the wrong frame", wanted);
-                if (!detail::same_permissions(flags, segment.flags & loader_api::kSegmentRead,
-                                              segment.flags & loader_api::kSegmentWrite,
-                                              segment.flags & loader_api::kSegmentExecute))
+                if (!audit_detail::same_permissions(flags, segment.flags & kSegmentRead, segment.flags & kSegmentWrite,
+                                                    segment.flags & kSegmentExecute))
                     return fail("kernel page permissions differ from its segment's flags", segment.flags);
                 return true;
             }
             return fail("kernel range page outside every segment");
         }
-        for (const loader_api::HartInfo& hart : info.hart_table()) {
+        for (const HartInfo& hart : info.hart_table()) {
             if (!hart.owns_stack()) continue;
             if (inside(va, size, hart.stack) || inside(va, size, hart.tls)) {
-                if (!detail::same_permissions(flags, true, true, false)) return fail("stack or TLS page not RW-", hart.hart_id);
+                if (!audit_detail::same_permissions(flags, true, true, false)) return fail("stack or TLS page not RW-", hart.hart_id);
                 return true;
             }
         }
@@ -156,9 +152,9 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
             // identity_map_loader; the reference loader does not) maps only
             // its image: LoaderReclaimable, or Reserved where the device
             // tree reserves memory the image was loaded into.
-            for (const loader_api::MemoryRegion& region : info.regions())
-                if ((region.kind == loader_api::MemoryRegionKind::LoaderReclaimable ||
-                     region.kind == loader_api::MemoryRegionKind::Reserved) &&
+            for (const MemoryRegion& region : info.regions())
+                if ((region.kind == MemoryRegionKind::LoaderReclaimable ||
+                     region.kind == MemoryRegionKind::Reserved) &&
                     pa >= region.range.begin && size <= region.range.end - pa)
                     return true;
             return fail("lower-half identity map outside LoaderReclaimable");
@@ -170,16 +166,16 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
     // 2. What must be mapped is: RAM through the physmap, the kernel as its
     // ELF file says, the stacks; and the guard pages are not.
     // From the first UsableUnmapped region on, RAM is beyond the physmap (1.1).
-    for (const loader_api::MemoryRegion& region : info.regions()) {
-        if (region.kind == loader_api::MemoryRegionKind::UsableUnmapped) break;
-        const loader_api::VirtRange virt{region.range.begin + info.physmap_offset, region.range.end + info.physmap_offset};
-        auto mapped = detail::expect_mapped(table, "RAM region missing from the physmap or not RW-", virt, true, true, false,
-                                            [&](std::uint64_t va) { return va - info.physmap_offset; });
+    for (const MemoryRegion& region : info.regions()) {
+        if (region.kind == MemoryRegionKind::UsableUnmapped) break;
+        const VirtRange virt{region.range.begin + info.physmap_offset, region.range.end + info.physmap_offset};
+        auto mapped = audit_detail::expect_mapped(table, "RAM region missing from the physmap or not RW-", virt, true, true, false,
+                                                  [&](std::uint64_t va) { return va - info.physmap_offset; });
         if (!mapped) return kmem::unexpected(mapped.error());
     }
     const struct {
         std::string_view what;
-        loader_api::VirtRange range;
+        VirtRange range;
         bool read, write, execute;
     } groups[] = {
         {"kernel text not mapped R-X", image.text, true, false, true},
@@ -187,20 +183,20 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
         {"kernel data not mapped RW-", image.data, true, true, false},
     };
     for (const auto& group : groups) {
-        auto mapped = detail::expect_mapped(table, group.what, group.range, group.read, group.write, group.execute,
-                                            detail::kAnyPa);
+        auto mapped = audit_detail::expect_mapped(table, group.what, group.range, group.read, group.write, group.execute,
+                                                  audit_detail::kAnyPa);
         if (!mapped) return kmem::unexpected(mapped.error());
     }
-    for (const loader_api::KernelSegment& segment : info.segments()) {
-        auto mapped = detail::expect_mapped(
-            table, "kernel segment not mapped as its flags say", segment.virt, segment.flags & loader_api::kSegmentRead,
-            segment.flags & loader_api::kSegmentWrite, segment.flags & loader_api::kSegmentExecute,
+    for (const KernelSegment& segment : info.segments()) {
+        auto mapped = audit_detail::expect_mapped(
+            table, "kernel segment not mapped as its flags say", segment.virt, segment.flags & kSegmentRead,
+            segment.flags & kSegmentWrite, segment.flags & kSegmentExecute,
             [&](std::uint64_t va) { return segment.physical_begin + (va - segment.virt.begin); });
         if (!mapped) return kmem::unexpected(mapped.error());
     }
-    for (const loader_api::HartInfo& hart : info.hart_table()) {
+    for (const HartInfo& hart : info.hart_table()) {
         if (!hart.owns_stack()) continue;
-        auto mapped = detail::expect_mapped(table, "stack not mapped RW-", hart.stack, true, true, false, detail::kAnyPa);
+        auto mapped = audit_detail::expect_mapped(table, "stack not mapped RW-", hart.stack, true, true, false, audit_detail::kAnyPa);
         if (!mapped) return kmem::unexpected(mapped.error());
         const std::uint64_t guard = hart.stack.begin - kmem::kPageSize;
         if (auto translation = table.translate(kmem::VirtualAddress(guard)))
@@ -210,4 +206,4 @@ kmem::Expected<AuditStats, AuditFailure> audit_address_space(const loader_api::B
     return stats;
 }
 
-}  // namespace kernel_test
+}  // namespace loader_api

@@ -1,15 +1,16 @@
 #pragma once
-// The few SBI calls the loader makes (RISC-V SBI specification v1.0/v2.0).
-// The console falls back to SBI when the device tree names no UART the loader
+// The few SBI calls the reference loader and the example kernels make
+// (RISC-V SBI specification v1.0/v2.0); the ids are in sbi_ids.h, which the
+// loader's assembly includes too. The loader's console falls back to SBI when the device tree names no UART the loader
 // can drive: DBCN (SBI 2.0) where the implementation has it, else the legacy
 // putchar (EID 0x01) that every OpenSBI still provides. OpenSBI 1.1, which
 // QEMU 7.2 ships, has no DBCN, so only the legacy path runs in the tests.
 
 #include <cstdint>
 
-#include "kmem/format.hpp"
+#include "sbi_ids.h"
 
-namespace loader::sbi {
+namespace examples::sbi {
 
 struct Result {
     long error;  // SBI error code; 0 is success
@@ -17,11 +18,11 @@ struct Result {
 };
 
 enum class Eid : long {
-    kLegacyPutchar = 0x01,
-    kBase = 0x10,
-    kDbcn = 0x4442434E,  // "DBCN"
-    kHsm = 0x48534D,    // "HSM"
-    kSrst = 0x53525354, // "SRST"
+    kLegacyPutchar = SBI_EXT_LEGACY_PUTCHAR,
+    kBase = SBI_EXT_BASE,
+    kDbcn = SBI_EXT_DBCN,
+    kHsm = SBI_EXT_HSM,
+    kSrst = SBI_EXT_SRST,
 };
 
 inline Result call(Eid eid, long fid, long arg0 = 0, long arg1 = 0, long arg2 = 0) {
@@ -57,21 +58,21 @@ inline void console_putchar(char c) {
     (void)call(Eid::kLegacyPutchar, 0, static_cast<unsigned char>(c));
 }
 
-// DBCN console_write_byte (FID 2).
 inline void debug_console_write_byte(char c) {
-    (void)call(Eid::kDbcn, 2, static_cast<unsigned char>(c));
+    (void)call(Eid::kDbcn, SBI_DBCN_CONSOLE_WRITE_BYTE, static_cast<unsigned char>(c));
 }
 
-// Base extension, FID 3: nonzero value when the extension is implemented.
+// Nonzero value when the extension is implemented.
 inline bool probe_extension(Eid eid) {
-    const Result result = call(Eid::kBase, 3, static_cast<long>(eid));
+    const Result result = call(Eid::kBase, SBI_BASE_PROBE_EXTENSION, static_cast<long>(eid));
     return result.error == 0 && result.value != 0;
 }
 
-// HSM hart_start (FID 0): the hart begins at the physical address `start` in
+// hart_start: the hart begins at the physical address `start` in
 // S-mode with satp = 0, sstatus.SIE = 0, a0 = its hart id and a1 = `opaque`.
 inline Result hart_start(std::uint64_t hart_id, std::uint64_t start, std::uint64_t opaque) {
-    return call(Eid::kHsm, 0, static_cast<long>(hart_id), static_cast<long>(start), static_cast<long>(opaque));
+    return call(Eid::kHsm, SBI_HSM_HART_START, static_cast<long>(hart_id), static_cast<long>(start),
+                static_cast<long>(opaque));
 }
 
 enum class HartState : long {
@@ -84,15 +85,21 @@ enum class HartState : long {
     kResumePending = 6,
 };
 
-// HSM hart_get_status (FID 2): `error` is set for an invalid hart id.
-inline Result hart_get_status(std::uint64_t hart_id) { return call(Eid::kHsm, 2, static_cast<long>(hart_id)); }
-
-enum class ResetType : long { kShutdown = 0, kColdReboot = 1, kWarmReboot = 2 };
-enum class ResetReason : long { kNone = 0, kSystemFailure = 1 };
-
-// SRST system_reset (FID 0); returns only when the reset could not be done.
-inline Result system_reset(ResetType type, ResetReason reason) {
-    return call(Eid::kSrst, 0, static_cast<long>(type), static_cast<long>(reason));
+// `error` is set for an invalid hart id.
+inline Result hart_get_status(std::uint64_t hart_id) {
+    return call(Eid::kHsm, SBI_HSM_HART_GET_STATUS, static_cast<long>(hart_id));
 }
 
-}  // namespace loader::sbi
+enum class ResetType : long {
+    kShutdown = SBI_SRST_TYPE_SHUTDOWN,
+    kColdReboot = SBI_SRST_TYPE_COLD_REBOOT,
+    kWarmReboot = SBI_SRST_TYPE_WARM_REBOOT,
+};
+enum class ResetReason : long { kNone = SBI_SRST_REASON_NONE, kSystemFailure = SBI_SRST_REASON_SYSTEM_FAILURE };
+
+// Returns only when the reset could not be done.
+inline Result system_reset(ResetType type, ResetReason reason) {
+    return call(Eid::kSrst, SBI_SRST_SYSTEM_RESET, static_cast<long>(type), static_cast<long>(reason));
+}
+
+}  // namespace examples::sbi
