@@ -327,6 +327,28 @@ TEST_CASE("a kernel without .loader_config, or with a broken one") {
                  "plan: bad .loader_config: stack_size (a multiple of 4 KiB) is 0x3e8 (expected 0x10000)");
 }
 
+TEST_CASE("a LoaderConfig enum value the protocol does not name is refused, listing those it does") {
+    auto kaslr = plan(machine_dtb(kRam128M, kFourHarts), kernel(true),
+                      [](Machine& m) { config_in(m.kernel)->kaslr = static_cast<loader_api::Kaslr>(3); });
+    expect_error(*kaslr, PlanErrorCode::BadLoaderConfig,
+                 "plan: bad .loader_config: kaslr is 3 (accepted: 0 Default, 1 Enabled, 2 Disabled)");
+    auto harts = plan(machine_dtb(kRam128M, kFourHarts), kernel(true),
+                      [](Machine& m) { config_in(m.kernel)->start_harts = static_cast<loader_api::HartSelection>(0x100); });
+    expect_error(*harts, PlanErrorCode::BadLoaderConfig,
+                 "plan: bad .loader_config: start_harts is 256 (accepted: 0 All, 1 BootHartOnly, 2 UpTo)");
+    auto log = plan(machine_dtb(kRam128M, kFourHarts), kernel(true),
+                    [](Machine& m) { config_in(m.kernel)->log_level = static_cast<loader_api::LogLevel>(5); });
+    expect_error(*log, PlanErrorCode::BadLoaderConfig,
+                 "plan: bad .loader_config: log_level is 5 (accepted: 0 Default, 1 Error, 2 Warn, 3 Info, 4 Debug)");
+    // The last named values are accepted.
+    auto last = plan(machine_dtb(kRam128M, kFourHarts), kernel(true), [](Machine& m) {
+        config_in(m.kernel)->kaslr = loader_api::Kaslr::Disabled;
+        config_in(m.kernel)->start_harts = loader_api::HartSelection::UpTo;
+        config_in(m.kernel)->log_level = loader_api::LogLevel::Debug;
+    });
+    REQUIRE_MESSAGE(last->result, error_text(*last));
+}
+
 TEST_CASE("a W+X kernel is refused unless its config allows it") {
     auto bytes = kernel(false);
     auto elf = loader_api::ElfFile::parse(as_bytes(bytes));

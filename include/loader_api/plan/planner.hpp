@@ -266,10 +266,9 @@ inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     if (config.min_paging_mode > config.max_paging_mode)
         return fail(PlanErrorCode::BadLoaderConfig, "min_paging_mode (above max_paging_mode)",
                     static_cast<std::uint32_t>(config.min_paging_mode), static_cast<std::uint32_t>(config.max_paging_mode));
-    if (static_cast<std::uint32_t>(config.kaslr) > 2)
-        return fail(PlanErrorCode::BadLoaderConfig, "kaslr", static_cast<std::uint32_t>(config.kaslr), 0);
-    if (static_cast<std::uint32_t>(config.start_harts) > 2)
-        return fail(PlanErrorCode::BadLoaderConfig, "start_harts", static_cast<std::uint32_t>(config.start_harts), 0);
+    if (!names_value(config.kaslr)) return kmem::unexpected(unnamed_config_value("kaslr", config.kaslr));
+    if (!names_value(config.start_harts)) return kmem::unexpected(unnamed_config_value("start_harts", config.start_harts));
+    if (!names_value(config.log_level)) return kmem::unexpected(unnamed_config_value("log_level", config.log_level));
     return config;
 }
 

@@ -368,6 +368,10 @@ struct PlanError {
     kmem::PageTableError page_table{};
     BuildError build{};
     ValidationError validation{};
+    // BadLoaderConfig of an enum field: its to_string, so that the message
+    // lists what a loader accepts (the values it names, from 0 up) rather
+    // than one value as if it were the only one.
+    std::string_view (*value_name)(std::uint32_t) = nullptr;
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
@@ -387,6 +391,18 @@ struct PlanError {
                 write(sink, "bad .loader_config: ");
                 write(sink, what);
                 write(sink, " is ");
+                if (value_name != nullptr) {
+                    kmem::write_dec(sink, value);
+                    write(sink, " (accepted:");
+                    for (std::uint32_t accepted = 0; value_name(accepted) != "?"; ++accepted) {
+                        write(sink, accepted == 0 ? " " : ", ");
+                        kmem::write_dec(sink, accepted);
+                        sink.put(' ');
+                        write(sink, value_name(accepted));
+                    }
+                    sink.put(')');
+                    break;
+                }
                 write_hex(sink, value);
                 write(sink, " (expected ");
                 write_hex(sink, other);
@@ -526,6 +542,22 @@ struct PlanError {
         }
     }
 };
+
+// A LoaderConfig enum field holding a value its enum does not name (to_string
+// gives "?", as reflect.hpp reads it).
+template <class Enum>
+constexpr bool names_value(Enum value) {
+    return to_string(value) != "?";
+}
+template <class Enum>
+constexpr PlanError unnamed_config_value(std::string_view field, Enum value) {
+    PlanError error{};
+    error.code = PlanErrorCode::BadLoaderConfig;
+    error.what = field;
+    error.value = static_cast<std::uint32_t>(value);
+    error.value_name = [](std::uint32_t named) { return to_string(static_cast<Enum>(named)); };
+    return error;
+}
 
 constexpr std::string_view to_string(PlanErrorCode code) {
     switch (code) {
