@@ -1542,7 +1542,7 @@ Result<void> Planner<P>::build_boot_info() {
     const fdt::Hart* boot = machine.find_hart(input_.options.boot_hart_id);
     std::uint64_t frequency = boot->timebase_frequency != 0 ? boot->timebase_frequency : machine.timebase_frequency;
     if (frequency == 0) {
-        frequency = 10'000'000;
+        frequency = kDefaultTimebaseFrequency;
         warn(WarningCode::NoTimebase, frequency);
     }
     info.timebase_frequency = frequency;

@@ -232,6 +232,10 @@ struct PlanStatistics {
     std::uint64_t relocations = 0;
 };
 
+// BootInfo's timebase when the device tree gives none (WarningCode::NoTimebase):
+// QEMU virt's, the most common machine without a board vendor's tree.
+inline constexpr std::uint64_t kDefaultTimebaseFrequency = 10'000'000;
+
 enum class WarningCode : std::uint8_t {
     NoEntropy,                // value: 0; KASLR off, BootInfo.random from the timestamps
     KernelNotRelocatable,     // KASLR asked for, the kernel is ET_EXEC: it stays at its link address
