@@ -292,8 +292,12 @@ TEST_CASE("out of memory: nothing free besides the inputs") {
     auto dtb = machine_dtb({{base, 8 * kMiB}}, kFourHarts,
                            {{base, 2 * kMiB}, {kernel_end, base + 5 * kMiB - kernel_end}, {base + 5 * kMiB + 16384, 3 * kMiB - 16384}});
     auto run = plan(dtb, kernel_bytes);
-    expect_error(*run, PlanErrorCode::OutOfMemory, "plan: not enough memory for kernel segment (copy): frame allocator: no free block of 48 KiB "
-                 "aligned to 0x1000 in [0x0, 0xffffffffffffffff) (largest free block [0x80501000, 0x80504000), 12 KiB)");
+    // The segment's size and what is left beside it depend on the compiler
+    // that built the kernel: the allocator's own words (kmem's tests check
+    // them) after the planner's.
+    REQUIRE(!run->result);
+    expect_error(*run, PlanErrorCode::OutOfMemory,
+                 "plan: not enough memory for kernel segment (copy): " + text_of(run->result.error().alloc));
     CHECK(run->result.error().what == "kernel segment (copy)");
     CHECK(run->result.error().alloc.largest_free.size() < 16384);
 }
