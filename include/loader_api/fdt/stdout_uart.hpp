@@ -116,6 +116,7 @@ public:
         (void)uarts_.push({hash.value, node_.uart});
         return {};
     }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 
     // stdout-path is a full path or an alias, either with ":options" after it.
     constexpr StdoutUart resolve(std::string_view stdout_path) const {
