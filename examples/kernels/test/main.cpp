@@ -18,6 +18,7 @@
 #include "kernels/common/console.hpp"
 #include "kernels/common/live_tables.hpp"
 #include "kernels/common/platform.hpp"
+#include "kmem/fnv1a.hpp"
 #include "kmem/format.hpp"
 #include "loader_api/fdt.hpp"
 #include "loader_api/loader_config.hpp"
@@ -510,9 +511,9 @@ void print_facts(const BootInfo& info) {
         out.put('"');
     });
     // FNV-1a over the initrd bytes, read through the physmap.
-    std::uint64_t hash = 0xcbf29ce484222325;
+    std::uint64_t hash = kmem::kFnv1aBasis;
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(info.initrd.begin + info.physmap_offset);
-    for (std::uint64_t i = 0; i < info.initrd.size(); ++i) hash = (hash ^ bytes[i]) * 0x100000001b3;
+    for (std::uint64_t i = 0; i < info.initrd.size(); ++i) hash = kmem::fnv1a(hash, bytes[i]);
     kernel::println([&](kernel::ConsoleLine& out) {
         kmem::write(out, "initrd: ");
         kmem::write_dec(out, info.initrd.size());
