@@ -90,16 +90,6 @@ void set_boot_stack_hart_id(std::uint64_t hart_id) {
 
 namespace {
 
-// A hart the loader may hand a kernel to: enabled and with an MMU (the
-// binding's mmu-type; "riscv,none" says there is none).
-bool can_run_kernel(const fdt::Hart& hart) {
-    return hart.enabled() && hart.has_mmu_type && hart.mmu_type != "riscv,none";
-}
-
-std::uint64_t timebase_frequency(const fdt::Hart& boot_hart) {
-    return boot_hart.timebase_frequency != 0 ? boot_hart.timebase_frequency : machine.timebase_frequency;
-}
-
 void print_machine(std::uint64_t boot_hart_id, std::size_t usable_harts, std::uint64_t frequency) {
     std::uint64_t ram = 0;
     for (const fdt::MemoryRange& range : machine.memory) ram += range.range.size();
@@ -190,7 +180,7 @@ sbi::Result start_hart(HartSlot& slot) {
     sbi::Result result = start();
     if (result.error != kAlreadyAvailable) return result;
     const std::uint64_t begin = read_timestamp().time;
-    const std::uint64_t frequency = machine.timebase_frequency != 0 ? machine.timebase_frequency : 10'000'000;
+    const std::uint64_t frequency = plan.boot_info().timebase_frequency;
     while (read_timestamp().time - begin < frequency / 10) {  // 100 ms
         const sbi::Result status = sbi::hart_get_status(slot.hart_id);
         if (status.error == 0 && status.value == static_cast<long>(sbi::HartState::kStopped)) return start();
@@ -234,8 +224,7 @@ void start_harts(std::size_t boot_index) {
 // is started again; one that has not arrived after 10 s is not reported to
 // the kernel as running. Called as late as possible, so the harts come up
 // while the boot hart does its own work.
-void wait_for_arrivals(std::uint64_t frequency) {
-    const std::uint64_t ticks_per_second = frequency != 0 ? frequency : 10'000'000;
+void wait_for_arrivals(std::uint64_t ticks_per_second) {
     // Generous: on a loaded host a QEMU vCPU thread can wait seconds for a core.
     const std::uint64_t limit = 10 * ticks_per_second;
     const std::uint64_t poll_interval = ticks_per_second / 100;  // 10 ms between status checks
@@ -341,6 +330,22 @@ kmem::PhysicalRange find_kernel_file(const DoorInputs& door) {
     return machine.chosen.initrd;
 }
 
+// LoaderConfig.log_level: the loader logs no more than the kernel asks
+// (docs/protocol.md, section 1), from the moment the plan has read it. A
+// ceiling: it lowers the level the command line or the build chose, never
+// raises it.
+void cap_log_level(loader_api::LogLevel kernel_level) {
+    LogLevel cap = kMaxLogLevel;
+    switch (kernel_level) {
+        case loader_api::LogLevel::Default: return;
+        case loader_api::LogLevel::Error: cap = LogLevel::kError; break;
+        case loader_api::LogLevel::Warn: cap = LogLevel::kWarn; break;
+        case loader_api::LogLevel::Info: cap = LogLevel::kInfo; break;
+        case loader_api::LogLevel::Debug: cap = LogLevel::kDebug; break;
+    }
+    if (cap < runtime_log_level()) set_runtime_log_level(cap);
+}
+
 void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& door, const CommandLine& command_line,
                     const PagingModes& supported, const Timestamp& entry) {
     const kmem::PhysicalRange kernel = find_kernel_file(door);
@@ -368,6 +373,7 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& 
     input.machine = &plan.machine;
     auto planned = loader_api::make_plan(input, plan, physical_memory);
     if (!planned) fail_with([&](Console& out) { planned.error().format(out); });
+    cap_log_level(plan.config.log_level);
     for (const loader_api::PlanWarning& warning : plan.warnings)
         log<LogLevel::kWarn>([&](Console& out) { warning.format(out); });
 }
@@ -415,11 +421,9 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     }
     slot_count = machine.harts.size() < kMaxHarts ? machine.harts.size() : kMaxHarts;
     std::size_t boot_index = slot_count;
-    std::size_t usable = 0;
     for (std::size_t i = 0; i < slot_count; ++i) {
         new (&slots[i]) HartSlot;
         slots[i].hart_id = machine.harts[i].hart_id;
-        if (can_run_kernel(machine.harts[i])) ++usable;
         if (machine.harts[i].hart_id == hart_id) boot_index = i;
     }
     if (boot_index == slot_count) {
@@ -428,15 +432,12 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
         });
     }
     const fdt::Hart& boot_hart = machine.harts[boot_index];
-    if (!can_run_kernel(boot_hart)) fail("the boot hart has no usable mmu-type or is not enabled in /cpus");
     HartSlot& boot_slot = slots[boot_index];
     boot_slot.stack_top = reinterpret_cast<std::uint64_t>(loader_boot_stack_top);
     boot_slot.started = true;
     boot_slot.arrived = 1;
     register_hart_slots(slots, slot_count);
 
-    const std::uint64_t frequency = timebase_frequency(boot_hart);
-    print_machine(hart_id, usable, frequency);
     log<LogLevel::kDebug>([&](Console& out) {
         kmem::print(out, "entry to the end of the door (device tree read; EFI: boot services left): ",
                     loader_stats_record.phase[LOADER_PHASE_DOOR], " instructions");
@@ -450,6 +451,12 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     }
     clock.end(LOADER_PHASE_SETUP);
     make_boot_plan(hart_id, dtb, inputs, command_line, supported, entry);
+    // Which harts can run the kernel, and the timebase, are the plan's
+    // decisions (the boot hart's refusal among them), so reported from it.
+    std::size_t usable = 0;
+    for (const loader_api::HartPlan& hart : plan.harts) usable += hart.state != loader_api::HartState::Unusable ? 1 : 0;
+    const std::uint64_t frequency = plan.boot_info().timebase_frequency;
+    print_machine(hart_id, usable, frequency);
     report_plan(supported);
     // Harts past the slot table (see the warning above) cannot be started.
     for (std::size_t i = slot_count; i < machine.harts.size(); ++i) {

@@ -17,6 +17,7 @@
 #include <boost/hana/pair.hpp>
 #include <boost/hana/string.hpp>
 
+#include "kmem/fnv1a.hpp"
 #include "kmem/format.hpp"
 #include "loader_api/boot_info.hpp"
 #include "loader_api/loader_config.hpp"
@@ -110,10 +111,7 @@ constexpr void for_each_field_type(Visit&& visit) {
 // recursively; a nested type is bracketed so that moving a field into or out
 // of a nested struct changes the hash even when offsets stay.
 
-inline constexpr std::uint64_t kFnvBasis = 0xcbf29ce484222325;
-inline constexpr std::uint64_t kFnvPrime = 0x100000001b3;
-
-constexpr std::uint64_t hash_byte(std::uint64_t hash, std::uint8_t byte) { return (hash ^ byte) * kFnvPrime; }
+constexpr std::uint64_t hash_byte(std::uint64_t hash, std::uint8_t byte) { return kmem::fnv1a(hash, byte); }
 constexpr std::uint64_t hash_u64(std::uint64_t hash, std::uint64_t value) {
     for (int i = 0; i < 8; ++i) hash = hash_byte(hash, static_cast<std::uint8_t>(value >> (8 * i)));
     return hash;
@@ -126,7 +124,7 @@ constexpr std::uint64_t hash_text(std::uint64_t hash, std::string_view text) {
 // `prefix_size`: only the fields that begin below it count (the part of a
 // type that later minor versions only append to).
 template <Reflected T>
-constexpr std::uint64_t fingerprint(std::uint64_t hash = kFnvBasis, std::size_t prefix_size = sizeof(T)) {
+constexpr std::uint64_t fingerprint(std::uint64_t hash = kmem::kFnv1aBasis, std::size_t prefix_size = sizeof(T)) {
     hash = hash_byte(hash, '{');
     for_each_field_type<T>([&]<class M>(const FieldLayout& layout, M*) {
         if (layout.offset >= prefix_size) return;
@@ -143,7 +141,7 @@ constexpr std::uint64_t fingerprint(std::uint64_t hash = kFnvBasis, std::size_t 
 // kernel reads. Fields a minor version appends are left out, so the value
 // stays that of 1.0 and an older kernel still accepts a newer block.
 constexpr std::uint64_t abi_fingerprint() {
-    std::uint64_t hash = fingerprint<BootInfo>(kFnvBasis, kBootInfoFixedSizeV1_0);
+    std::uint64_t hash = fingerprint<BootInfo>(kmem::kFnv1aBasis, kBootInfoFixedSizeV1_0);
     hash = fingerprint<HartInfo>(hash);
     hash = fingerprint<MemoryRegion>(hash);
     hash = fingerprint<KernelSegment>(hash);

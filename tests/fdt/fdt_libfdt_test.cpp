@@ -83,6 +83,8 @@ struct Dumper {
         lines.push_back("prop " + path + " " + std::string(prop.name) + " = " + hex(prop.value.data(), prop.value.size()));
         return {};
     }
+    constexpr Result<void> end_properties(const Cursor&) { return {}; }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 };
 
 std::vector<std::string> reader_dump(const Fdt& fdt) {

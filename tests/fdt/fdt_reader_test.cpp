@@ -64,6 +64,9 @@ struct NodeCounter {
         ++nodes;
         return {};
     }
+    constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
+    constexpr Result<void> end_properties(const Cursor&) { return {}; }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 };
 
 // A matcher that fails at a chosen node, to see the walk report its path.
@@ -73,7 +76,40 @@ struct FailAt {
         if (c.name() == name) return fail(ErrorCode::kMissingProperty, c.offset());
         return {};
     }
+    constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
+    constexpr Result<void> end_properties(const Cursor&) { return {}; }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 };
+
+// walk() takes only matchers with every hook (fdt::Matcher): a hook that is
+// misspelled, missing, or returns something else is a compile error rather
+// than a hook never called.
+struct MisspelledHook {
+    Result<void> begin_node(const Cursor&) { return {}; }
+    Result<void> property(const Cursor&, const Property&) { return {}; }
+    Result<void> end_properties(const Cursor&) { return {}; }
+    Result<void> end_nodes(const Cursor&) { return {}; }
+};
+struct OnlyProperty {
+    Result<void> property(const Cursor&, const Property&) { return {}; }
+};
+struct WrongResult {
+    Result<void> begin_node(const Cursor&) { return {}; }
+    bool property(const Cursor&, const Property&) { return true; }
+    Result<void> end_properties(const Cursor&) { return {}; }
+    Result<void> end_node(const Cursor&) { return {}; }
+};
+struct WrongParameter {
+    Result<void> begin_node(const Cursor&) { return {}; }
+    Result<void> property(const Cursor&, std::string_view) { return {}; }
+    Result<void> end_properties(const Cursor&) { return {}; }
+    Result<void> end_node(const Cursor&) { return {}; }
+};
+static_assert(Matcher<Recorder> && Matcher<NodeCounter> && Matcher<FailAt>);
+static_assert(!Matcher<MisspelledHook>);
+static_assert(!Matcher<OnlyProperty>);
+static_assert(!Matcher<WrongResult>);
+static_assert(!Matcher<WrongParameter>);
 
 Property make_prop(std::string_view name, const std::vector<std::uint8_t>& value) {
     return {name, Bytes(value), 0x100};

@@ -85,12 +85,12 @@ TEST_CASE("fingerprint: every kind of field change is detected") {
 TEST_CASE("fingerprint: fields appended after the prefix do not count, every other change does") {
     constexpr auto base = r::fingerprint<probe::Base>();
     CHECK(r::fingerprint<probe::Appended>() != base);
-    CHECK(r::fingerprint<probe::Appended>(r::kFnvBasis, sizeof(probe::Base)) == base);
-    CHECK(r::fingerprint<probe::Renamed>(r::kFnvBasis, sizeof(probe::Base)) != base);
+    CHECK(r::fingerprint<probe::Appended>(kmem::kFnv1aBasis, sizeof(probe::Base)) == base);
+    CHECK(r::fingerprint<probe::Renamed>(kmem::kFnv1aBasis, sizeof(probe::Base)) != base);
     // BootInfo 1.1 appends to the 1.0 part: the block's fingerprint is still 1.0's.
     CHECK(r::abi_fingerprint() == kAbiFingerprint);
     CHECK(r::abi_fingerprint() == 0x509023801325d573);
-    CHECK(r::fingerprint<BootInfo>() != r::fingerprint<BootInfo>(r::kFnvBasis, kBootInfoFixedSizeV1_0));
+    CHECK(r::fingerprint<BootInfo>() != r::fingerprint<BootInfo>(kmem::kFnv1aBasis, kBootInfoFixedSizeV1_0));
 }
 
 TEST_CASE("fingerprint: the header constant is the computed one") {

@@ -61,6 +61,7 @@ public:
         }
         return {};
     }
+    constexpr fdt::Result<void> end_node(const fdt::Cursor&) { return {}; }
     bool found() const { return found_; }
     std::uint64_t address() const { return address_; }
 

@@ -17,6 +17,7 @@
 #include "kernels/common/console.hpp"
 #include "kernels/common/live_tables.hpp"
 #include "kernels/common/platform.hpp"
+#include "kmem/fnv1a.hpp"
 #include "kmem/format.hpp"
 #include "loader_api/audit.hpp"
 #include "loader_api/fdt.hpp"
@@ -461,9 +462,9 @@ void print_facts(const BootInfo& info) {
         out.put('"');
     });
     // FNV-1a over the initrd bytes, read through the physmap.
-    std::uint64_t hash = 0xcbf29ce484222325;
+    std::uint64_t hash = kmem::kFnv1aBasis;
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(info.initrd.begin + info.physmap_offset);
-    for (std::uint64_t i = 0; i < info.initrd.size(); ++i) hash = (hash ^ bytes[i]) * 0x100000001b3;
+    for (std::uint64_t i = 0; i < info.initrd.size(); ++i) hash = kmem::fnv1a(hash, bytes[i]);
     kernel::println([&](kernel::ConsoleLine& out) {
         kmem::print(out, "initrd: ", info.initrd.size(), " bytes fnv1a64 ", kmem::hex(hash, 16));
     });

@@ -206,6 +206,7 @@ public:
         }
         return {};
     }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
     struct State {
@@ -261,6 +262,7 @@ public:
             return limit_error(Limit::kDynamicReservations, kMaxDynamicReservations, cursor.offset());
         return {};
     }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
     struct State {
@@ -324,6 +326,7 @@ public:
         if (!info_.harts.push(hart)) return limit_error(Limit::kHarts, kMaxHarts, cursor.offset());
         return {};
     }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
     struct State {
@@ -375,6 +378,8 @@ public:
         info_.chosen.initrd = {kmem::PhysicalAddress(start_), kmem::PhysicalAddress(end_)};
         return {};
     }
+    constexpr Result<void> begin_node(const Cursor&) { return {}; }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
     MachineInfo& info_;
@@ -414,6 +419,7 @@ public:
         info_.test_device = kmem::PhysicalAddress(reg[0].address);
         return {};
     }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
     MachineInfo& info_;

@@ -8,6 +8,7 @@
 // reservation block, structure block tokens, strings block).
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -444,35 +445,6 @@ constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
     return error;
 }
 
-template <class M>
-constexpr Result<void> begin_node(M& matcher, const Cursor& cursor) {
-    if constexpr (requires { matcher.begin_node(cursor); })
-        return matcher.begin_node(cursor);
-    else
-        return {};
-}
-template <class M>
-constexpr Result<void> property(M& matcher, const Cursor& cursor, const Property& prop) {
-    if constexpr (requires { matcher.property(cursor, prop); })
-        return matcher.property(cursor, prop);
-    else
-        return {};
-}
-template <class M>
-constexpr Result<void> end_properties(M& matcher, const Cursor& cursor) {
-    if constexpr (requires { matcher.end_properties(cursor); })
-        return matcher.end_properties(cursor);
-    else
-        return {};
-}
-template <class M>
-constexpr Result<void> end_node(M& matcher, const Cursor& cursor) {
-    if constexpr (requires { matcher.end_node(cursor); })
-        return matcher.end_node(cursor);
-    else
-        return {};
-}
-
 // call(matcher) for each matcher in turn; the first failure, or success.
 // A result is copied only when it is a failure (an Error is 224 bytes, and
 // there is one call per matcher for every token of the walk).
@@ -504,16 +476,32 @@ struct NameLengthCache {
 
 }  // namespace detail
 
-// A matcher is any object with some of these members, each returning
-// Result<void> (an error stops the walk and is returned with the node path):
+// A matcher has all of these members, each returning Result<void> (an error
+// stops the walk and is returned with the node path); one with nothing to do
+// returns {}:
 //   begin_node(const Cursor&)                     a node opens (no properties seen yet)
 //   property(const Cursor&, const Property&)      one property of the current node
 //   end_properties(const Cursor&)                 the current node's properties are complete
 //                                                 (called before its first subnode opens)
 //   end_node(const Cursor&)                       the current node closes
+// All of them, as Fuchsia's devicetree::Match asks of its matchers: were a
+// hook optional, a misspelled one would compile and never be called. (C++20
+// cannot list a class's members, so an extra, misspelled one beside the full
+// set goes unnoticed; one instead of a hook does not.)
+template <class M>
+concept Matcher = requires(M& matcher, const Cursor& cursor, const Property& prop) {
+    { matcher.begin_node(cursor) } -> std::same_as<Result<void>>;
+    { matcher.property(cursor, prop) } -> std::same_as<Result<void>>;
+    { matcher.end_properties(cursor) } -> std::same_as<Result<void>>;
+    { matcher.end_node(cursor) } -> std::same_as<Result<void>>;
+};
+
 // All matchers see every event of one pass over the structure block, in order.
 template <class... M>
 constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
+    static_assert((Matcher<M> && ...),
+                  "an fdt::walk matcher has begin_node, property, end_properties and end_node, each returning "
+                  "Result<void> (see fdt::Matcher)");
     const Bytes block = fdt.structure_block();
     const std::uint32_t base = fdt.header().off_dt_struct;
     const auto size = static_cast<std::uint32_t>(block.size());
@@ -531,7 +519,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     auto close_properties = [&]() -> Result<void> {
         if (cursor.count_ == 0 || cursor.frames_[cursor.count_ - 1].has_subnode) return {};
         cursor.frames_[cursor.count_ - 1].has_subnode = true;
-        return notify([&](auto& m) { return detail::end_properties(m, cursor); });
+        return notify([&](auto& m) { return m.end_properties(cursor); });
     };
     auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0) {
         return kmem::unexpected(detail::located(
@@ -553,7 +541,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 cursor.frames_[cursor.count_++] =
                     Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
                 seen_root = true;
-                KMEM_TRY(notify([&](auto& m) { return detail::begin_node(m, cursor); }));
+                KMEM_TRY(notify([&](auto& m) { return m.begin_node(cursor); }));
                 const std::uint64_t next = detail::align4(std::uint64_t{name_at} + length + 1);
                 if (next > size) return error_here(ErrorCode::kTruncatedStructure, pos);
                 pos = static_cast<std::uint32_t>(next);
@@ -562,7 +550,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
             case Token::kEndNode: {
                 if (cursor.count_ == 0) return error_here(ErrorCode::kUnbalancedEndNode, pos);
                 KMEM_TRY(close_properties());
-                KMEM_TRY(notify([&](auto& m) { return detail::end_node(m, cursor); }));
+                KMEM_TRY(notify([&](auto& m) { return m.end_node(cursor); }));
                 --cursor.count_;
                 pos += 4;
                 break;
@@ -598,7 +586,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                     frame.cells.address = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
                 else if (prop.name == "#size-cells")
                     frame.cells.size = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
-                KMEM_TRY(notify([&](auto& m) { return detail::property(m, cursor, prop); }));
+                KMEM_TRY(notify([&](auto& m) { return m.property(cursor, prop); }));
                 const std::uint64_t next = detail::align4(std::uint64_t{pos} + 12 + length);
                 // A final value may end the block unpadded; the next round
                 // then reports the missing FDT_END.

@@ -14,6 +14,7 @@
 
 #include "kmem/address.hpp"
 #include "kmem/fixed_list.hpp"
+#include "kmem/fnv1a.hpp"
 #include "loader_api/fdt/decode.hpp"
 #include "loader_api/fdt/reader.hpp"
 
@@ -42,11 +43,8 @@ namespace detail {
 
 // FNV-1a over a node path, fed by Cursor::write_path or by a path string.
 struct PathHash {
-    std::uint64_t value = 0xcbf29ce484222325;
-    constexpr void put(char c) {
-        value ^= static_cast<unsigned char>(c);
-        value *= 0x100000001b3;
-    }
+    std::uint64_t value = kmem::kFnv1aBasis;
+    constexpr void put(char c) { value = kmem::fnv1a(value, static_cast<std::uint8_t>(c)); }
 };
 
 constexpr std::uint64_t path_hash(std::string_view path) {
@@ -116,6 +114,7 @@ public:
         (void)uarts_.push({hash.value, node_.uart});
         return {};
     }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 
     // stdout-path is a full path or an alias, either with ":options" after it.
     constexpr StdoutUart resolve(std::string_view stdout_path) const {

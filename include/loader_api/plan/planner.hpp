@@ -267,10 +267,9 @@ inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     if (config.min_paging_mode > config.max_paging_mode)
         return fail(PlanErrorCode::BadLoaderConfig, "min_paging_mode (above max_paging_mode)",
                     static_cast<std::uint32_t>(config.min_paging_mode), static_cast<std::uint32_t>(config.max_paging_mode));
-    if (static_cast<std::uint32_t>(config.kaslr) > 2)
-        return fail(PlanErrorCode::BadLoaderConfig, "kaslr", static_cast<std::uint32_t>(config.kaslr), 0);
-    if (static_cast<std::uint32_t>(config.start_harts) > 2)
-        return fail(PlanErrorCode::BadLoaderConfig, "start_harts", static_cast<std::uint32_t>(config.start_harts), 0);
+    if (!names_value(config.kaslr)) return kmem::unexpected(unnamed_config_value("kaslr", config.kaslr));
+    if (!names_value(config.start_harts)) return kmem::unexpected(unnamed_config_value("start_harts", config.start_harts));
+    if (!names_value(config.log_level)) return kmem::unexpected(unnamed_config_value("log_level", config.log_level));
     return config;
 }
 
@@ -1544,7 +1543,7 @@ Result<void> Planner<P>::build_boot_info() {
     const fdt::Hart* boot = machine.find_hart(input_.options.boot_hart_id);
     std::uint64_t frequency = boot->timebase_frequency != 0 ? boot->timebase_frequency : machine.timebase_frequency;
     if (frequency == 0) {
-        frequency = 10'000'000;
+        frequency = kDefaultTimebaseFrequency;
         warn(WarningCode::NoTimebase, frequency);
     }
     info.timebase_frequency = frequency;

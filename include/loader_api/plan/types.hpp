@@ -236,6 +236,10 @@ struct PlanStatistics {
     std::uint64_t relocations = 0;
 };
 
+// BootInfo's timebase when the device tree gives none (WarningCode::NoTimebase):
+// QEMU virt's, the most common machine without a board vendor's tree.
+inline constexpr std::uint64_t kDefaultTimebaseFrequency = 10'000'000;
+
 enum class WarningCode : std::uint8_t {
     NoEntropy,                // value: 0; KASLR off, BootInfo.random from the timestamps
     KernelNotRelocatable,     // KASLR asked for, the kernel is ET_EXEC: it stays at its link address
@@ -372,6 +376,10 @@ struct PlanError {
     kmem::PageTableError page_table{};
     BuildError build{};
     ValidationError validation{};
+    // BadLoaderConfig of an enum field: its to_string, so that the message
+    // lists what a loader accepts (the values it names, from 0 up) rather
+    // than one value as if it were the only one.
+    std::string_view (*value_name)(std::uint32_t) = nullptr;
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
@@ -391,6 +399,18 @@ struct PlanError {
                 write(sink, "bad .loader_config: ");
                 write(sink, what);
                 write(sink, " is ");
+                if (value_name != nullptr) {
+                    kmem::write_dec(sink, value);
+                    write(sink, " (accepted:");
+                    for (std::uint32_t accepted = 0; value_name(accepted) != "?"; ++accepted) {
+                        write(sink, accepted == 0 ? " " : ", ");
+                        kmem::write_dec(sink, accepted);
+                        sink.put(' ');
+                        write(sink, value_name(accepted));
+                    }
+                    sink.put(')');
+                    break;
+                }
                 write_hex(sink, value);
                 write(sink, " (expected ");
                 write_hex(sink, other);
@@ -530,6 +550,22 @@ struct PlanError {
         }
     }
 };
+
+// A LoaderConfig enum field holding a value its enum does not name (to_string
+// gives "?", as reflect.hpp reads it).
+template <class Enum>
+constexpr bool names_value(Enum value) {
+    return to_string(value) != "?";
+}
+template <class Enum>
+constexpr PlanError unnamed_config_value(std::string_view field, Enum value) {
+    PlanError error{};
+    error.code = PlanErrorCode::BadLoaderConfig;
+    error.what = field;
+    error.value = static_cast<std::uint32_t>(value);
+    error.value_name = [](std::uint32_t named) { return to_string(static_cast<Enum>(named)); };
+    return error;
+}
 
 constexpr std::string_view to_string(PlanErrorCode code) {
     switch (code) {
