@@ -40,18 +40,11 @@ Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, cons
     const PhysicalRange frames = KMEM_TRY(allocate(plan, size, k4K, MemoryRegionKind::BootInfo, "BootInfo", kNoIndex));
     KMEM_TRY(compute_regions(plan));
 
-    auto builder_result = BootInfoBuilder::create(std::span<std::byte>(plan.boot_info_bytes.data(), size), capacity);
-    if (!builder_result) {
-        PlanError error = make_error(PlanErrorCode::BootInfoBuild);
-        error.build = builder_result.error();
-        return kmem::unexpected(error);
-    }
-    BootInfoBuilder builder = *builder_result;
-    auto check = [](kmem::Expected<void, BuildError> result) -> Result<void> {
-        if (result) return {};
-        PlanError error = make_error(PlanErrorCode::BootInfoBuild);
-        error.build = result.error();
-        return kmem::unexpected(error);
+    BootInfoBuilder builder =
+        KMEM_TRY(BootInfoBuilder::create(std::span<std::byte>(plan.boot_info_bytes.data(), size), capacity)
+                     .map_error(caused_by(PlanErrorCode::BootInfoBuild)));
+    auto check = [](kmem::Expected<void, BuildError> result) {
+        return result.map_error(caused_by(PlanErrorCode::BootInfoBuild));
     };
     BootInfo& info = builder.info();
     info.boot_hart_id = input.options.boot_hart_id;
@@ -129,12 +122,7 @@ Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, cons
     write_physical(memory, frames.begin(), std::span<const std::byte>(plan.boot_info_bytes.data(), size));
     zero_physical(memory, {frames.begin() + size, frames.end()});
 
-    if (auto valid = validate(plan.boot_info(), size); !valid) {
-        PlanError error = make_error(PlanErrorCode::BootInfoInvalid);
-        error.validation = valid.error();
-        return kmem::unexpected(error);
-    }
-    return {};
+    return validate(plan.boot_info(), size).map_error(caused_by(PlanErrorCode::BootInfoInvalid));
 }
 
 template <PhysicalMemory P>

@@ -67,6 +67,24 @@ constexpr void sort(T* first, T* last, Less less) {
     }
 }
 
+// The nested error a PlanError carries as its cause.
+constexpr void set_cause(PlanError& error, const fdt::Error& cause) { error.fdt = cause; }
+constexpr void set_cause(PlanError& error, const ElfError& cause) { error.elf = cause; }
+constexpr void set_cause(PlanError& error, const kmem::AllocError& cause) { error.alloc = cause; }
+constexpr void set_cause(PlanError& error, const kmem::PageTableError& cause) { error.page_table = cause; }
+constexpr void set_cause(PlanError& error, const BuildError& cause) { error.build = cause; }
+constexpr void set_cause(PlanError& error, const ValidationError& cause) { error.validation = cause; }
+
+// For map_error: a nested error (fdt::Error, ElfError, kmem::AllocError...)
+// becomes the cause of a PlanError with `code`.
+constexpr auto caused_by(PlanErrorCode code, std::string_view what = {}, std::uint64_t value = 0) {
+    return [=](const auto& cause) {
+        PlanError error = make_error(code, what, value);
+        set_cause(error, cause);
+        return error;
+    };
+}
+
 // What read_inputs found, for the phases after it.
 struct Inputs {
     ElfFile elf{};
@@ -102,18 +120,15 @@ inline Result<void> record(Plan& plan, PhysicalRange range, MemoryRegionKind kin
 // Frames from free RAM, lowest first, recorded in the allocation list.
 inline Result<PhysicalRange> allocate(Plan& plan, std::uint64_t size, std::uint64_t alignment, MemoryRegionKind kind,
                                       std::string_view label, std::uint64_t index) {
-    auto block = plan.workspace.frames.allocate_contiguous(size, alignment);
-    if (!block) {
-        PlanError error = make_error(block.error().code == kmem::AllocErrorCode::OutOfMemory
-                                         ? PlanErrorCode::OutOfMemory
-                                         : PlanErrorCode::AllocatorCapacity,
-                                     label, index);
-        error.alloc = block.error();
-        return kmem::unexpected(error);
-    }
-    KMEM_TRY(record(plan, *block, kind, AllocationOrigin::Planner, label, index));
-    plan.stats.allocated_bytes += block->size();
-    return *block;
+    const PhysicalRange block =
+        KMEM_TRY(plan.workspace.frames.allocate_contiguous(size, alignment).map_error([&](const kmem::AllocError& cause) {
+            return caused_by(cause.code == kmem::AllocErrorCode::OutOfMemory ? PlanErrorCode::OutOfMemory
+                                                                             : PlanErrorCode::AllocatorCapacity,
+                             label, index)(cause);
+        }));
+    KMEM_TRY(record(plan, block, kind, AllocationOrigin::Planner, label, index));
+    plan.stats.allocated_bytes += block.size();
+    return block;
 }
 
 }  // namespace plan_detail

@@ -108,15 +108,11 @@ Result<void> load_kernel(Plan& plan, P& memory, const Inputs& in, KernelImage& i
         image.clusters[image.cluster_count++] = {i, i, info.page_begin, info.page_end, false, {}};
     }
     // A relocation target must be in a copy; writable segments are copied anyway.
-    auto scan = in.elf.for_each_relocation(0, [&](const Relocation& relocation) {
+    auto copy_target = [&](const Relocation& relocation) {
         ++plan.stats.relocations;
         if (Cluster* cluster = image.cluster_of(relocation.target.value())) cluster->copy = true;
-    });
-    if (!scan) {
-        PlanError error = make_error(PlanErrorCode::Relocation);
-        error.elf = scan.error();
-        return kmem::unexpected(error);
-    }
+    };
+    KMEM_TRY(in.elf.for_each_relocation(0, copy_target).map_error(caused_by(PlanErrorCode::Relocation)));
     for (std::size_t c = 0; c < image.cluster_count; ++c) {
         Cluster& cluster = image.clusters[c];
         const Segment& segment = image.segments[cluster.first].segment;
@@ -155,18 +151,14 @@ Result<void> load_kernel(Plan& plan, P& memory, const Inputs& in, KernelImage& i
     }
     // Relocations, written into the copies with the chosen slide.
     const std::uint64_t slide = plan.kaslr_slide;
-    auto applied = in.elf.for_each_relocation(slide, [&](const Relocation& relocation) {
+    auto write_relocation = [&](const Relocation& relocation) {
         Cluster* cluster = image.cluster_of(relocation.target.value());
         KMEM_ASSERT(cluster != nullptr && cluster->copy);
         std::byte value[8];
         for (unsigned i = 0; i < 8; ++i) value[i] = static_cast<std::byte>(relocation.value >> (8 * i));
         write_physical(memory, cluster->frames + (relocation.target.value() - cluster->page_begin), value);
-    });
-    if (!applied) {
-        PlanError error = make_error(PlanErrorCode::Relocation);
-        error.elf = applied.error();
-        return kmem::unexpected(error);
-    }
+    };
+    KMEM_TRY(in.elf.for_each_relocation(slide, write_relocation).map_error(caused_by(PlanErrorCode::Relocation)));
     // Pieces: each run of pages with one set of permissions. RELRO pages lose
     // W (glibc's rule: both ends rounded down to a page).
     const RelroSegment relro = in.elf.relro();

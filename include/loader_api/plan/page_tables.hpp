@@ -95,30 +95,23 @@ constexpr void add_leaves(std::uint64_t va, std::uint64_t pa, std::uint64_t size
 template <kmem::PagingMode M, PhysicalMemory P>
 Result<void> build_tables(Plan& plan, P& memory, const PlanOptions& options, const KernelImage& image) {
     TableMemory<P> tables(plan.workspace.frames, memory, plan);
+    // No frame for a table: the allocator's own error says why.
+    auto out_of_frames = [&] {
+        return caused_by(tables.capacity_hit() ? PlanErrorCode::CapacityExceeded : PlanErrorCode::OutOfMemory,
+                         tables.capacity_hit() ? "allocations" : "page tables", kPlanMaxAllocations)(tables.last_error());
+    };
     auto created = kmem::PageTable<M, TableMemory<P>>::create(tables);
-    if (!created) {
-        PlanError error = make_error(tables.capacity_hit() ? PlanErrorCode::CapacityExceeded : PlanErrorCode::OutOfMemory,
-                                     tables.capacity_hit() ? "allocations" : "page tables", kPlanMaxAllocations);
-        error.alloc = tables.last_error();
-        return kmem::unexpected(error);
-    }
+    if (!created) return kmem::unexpected(out_of_frames());
     auto table = std::move(*created);
     auto map = [&](VirtualAddress va, PhysicalAddress pa, std::uint64_t size, kmem::PageFlags flags) -> Result<void> {
-        auto mapped = table.map(va, pa, size, flags);
-        if (mapped) {
-            add_leaves<M>(va.value(), pa.value(), size, plan.stats.leaves);
-            return {};
-        }
-        PlanError error{};
-        if (mapped.error().code == kmem::PageTableErrorCode::OutOfFrames) {
-            error = make_error(tables.capacity_hit() ? PlanErrorCode::CapacityExceeded : PlanErrorCode::OutOfMemory,
-                               tables.capacity_hit() ? "allocations" : "page tables", kPlanMaxAllocations);
-            error.alloc = tables.last_error();
-        } else {
-            error = make_error(PlanErrorCode::PageTable);
-        }
-        error.page_table = mapped.error();
-        return kmem::unexpected(error);
+        KMEM_TRY(table.map(va, pa, size, flags).map_error([&](const kmem::PageTableError& cause) {
+            PlanError error = cause.code == kmem::PageTableErrorCode::OutOfFrames ? out_of_frames()
+                                                                                  : make_error(PlanErrorCode::PageTable);
+            error.page_table = cause;
+            return error;
+        }));
+        add_leaves<M>(va.value(), pa.value(), size, plan.stats.leaves);
+        return {};
     };
     const std::uint64_t offset = plan.physmap_offset;
     for (const PhysicalRange range : plan.workspace.ram)

@@ -108,43 +108,21 @@ inline Result<void> check_initrd_apart(const PlanOptions& options, const Inputs&
 inline Result<Inputs> read_inputs(const PlanInput& in, Plan& plan) {
     Inputs found;
     // Device tree.
-    auto fdt = fdt::Fdt::create(in.device_tree);
-    if (!fdt) {
-        PlanError error = make_error(PlanErrorCode::DeviceTree);
-        error.fdt = fdt.error();
-        return kmem::unexpected(error);
-    }
+    const fdt::Fdt fdt = KMEM_TRY(fdt::Fdt::create(in.device_tree).map_error(caused_by(PlanErrorCode::DeviceTree)));
     if (in.machine != nullptr) {
         if (in.machine != &plan.machine) plan.machine = *in.machine;
-    } else if (auto read = fdt::read_machine_info(*fdt, plan.machine); !read) {
-        PlanError error = make_error(PlanErrorCode::DeviceTree);
-        error.fdt = read.error();
-        return kmem::unexpected(error);
+    } else {
+        KMEM_TRY(fdt::read_machine_info(fdt, plan.machine).map_error(caused_by(PlanErrorCode::DeviceTree)));
     }
     const fdt::MachineInfo& machine = plan.machine;
 
     // Kernel.
-    auto elf = ElfFile::parse(in.kernel);
-    if (!elf) {
-        PlanError error = make_error(PlanErrorCode::KernelElf);
-        error.elf = elf.error();
-        return kmem::unexpected(error);
-    }
-    found.elf = *elf;
+    found.elf = KMEM_TRY(ElfFile::parse(in.kernel).map_error(caused_by(PlanErrorCode::KernelElf)));
     plan.config = KMEM_TRY(read_config(found.elf));
     const LoaderConfig& config = plan.config;
-    if (config.allow_write_execute == 0) {
-        if (auto wx = found.elf.check_no_write_execute(); !wx) {
-            PlanError error = make_error(PlanErrorCode::WriteExecute);
-            error.elf = wx.error();
-            return kmem::unexpected(error);
-        }
-    }
-    if (auto entry = found.elf.check_entry_executable(); !entry) {
-        PlanError error = make_error(PlanErrorCode::EntryNotExecutable);
-        error.elf = entry.error();
-        return kmem::unexpected(error);
-    }
+    if (config.allow_write_execute == 0)
+        KMEM_TRY(found.elf.check_no_write_execute().map_error(caused_by(PlanErrorCode::WriteExecute)));
+    KMEM_TRY(found.elf.check_entry_executable().map_error(caused_by(PlanErrorCode::EntryNotExecutable)));
     // The kernel is entered through stvec, whose two low bits are MODE: an
     // entry at 4n+2 (legal with the C extension) would trap to 4n, or
     // vector, and hang. The slide keeps the low bits (2 MiB multiples).
@@ -339,23 +317,13 @@ inline Result<void> choose_mode_and_layout(Plan& plan, const PlanOptions& option
 inline Result<void> reserve_inputs(Plan& plan, const PlanOptions& options, const Inputs& in) {
     auto& frames = plan.workspace.frames;
     frames = Frames{};
-    for (const PhysicalRange range : plan.workspace.ram) {
-        if (auto added = frames.add_free(range); !added) {
-            PlanError error = make_error(PlanErrorCode::AllocatorCapacity, "free RAM");
-            error.alloc = added.error();
-            return kmem::unexpected(error);
-        }
-    }
+    for (const PhysicalRange range : plan.workspace.ram)
+        KMEM_TRY(frames.add_free(range).map_error(caused_by(PlanErrorCode::AllocatorCapacity, "free RAM")));
     auto take = [&](PhysicalRange range, MemoryRegionKind kind, AllocationOrigin origin,
                     std::string_view label) -> Result<void> {
         if (range.empty()) return {};
         KMEM_TRY(record(plan, range, kind, origin, label));
-        if (auto reserved = frames.reserve(range); !reserved) {
-            PlanError error = make_error(PlanErrorCode::AllocatorCapacity, label);
-            error.alloc = reserved.error();
-            return kmem::unexpected(error);
-        }
-        return {};
+        return frames.reserve(range).map_error(caused_by(PlanErrorCode::AllocatorCapacity, label));
     };
     const fdt::MachineInfo& machine = plan.machine;
     for (const fdt::ReservedRange& reserved : machine.reserved) {
