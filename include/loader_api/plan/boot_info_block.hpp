@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "loader_api/plan/common.hpp"
-#include "loader_api/plan/kernel_image.hpp"
+#include "loader_api/plan/segments.hpp"
 #include "loader_api/plan/memory_map.hpp"
 #include "loader_api/plan/physical_io.hpp"
 #include "loader_api/plan/random.hpp"

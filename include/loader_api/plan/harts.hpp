@@ -8,7 +8,7 @@
 #include <span>
 
 #include "loader_api/plan/common.hpp"
-#include "loader_api/plan/kernel_image.hpp"
+#include "loader_api/plan/segments.hpp"
 #include "loader_api/plan/physical_io.hpp"
 
 namespace loader_api {

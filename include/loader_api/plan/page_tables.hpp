@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "loader_api/plan/common.hpp"
-#include "loader_api/plan/kernel_image.hpp"
+#include "loader_api/plan/segments.hpp"
 
 namespace loader_api {
 

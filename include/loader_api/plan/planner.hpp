@@ -26,7 +26,7 @@
 // allocated (a warning names them; the kernel reads them from the tree).
 //
 // Each phase has its own header: plan/config.hpp (LoaderConfig),
-// plan/harts.hpp, plan/layout.hpp (the virtual layout), plan/kernel_image.hpp,
+// plan/harts.hpp, plan/layout.hpp (the virtual layout), plan/segments.hpp (the kernel image),
 // plan/page_tables.hpp, plan/memory_map.hpp, plan/boot_info_block.hpp; this
 // one reads the inputs, picks the paging mode and runs the phases in order.
 
@@ -39,7 +39,7 @@
 #include "loader_api/plan/common.hpp"
 #include "loader_api/plan/config.hpp"
 #include "loader_api/plan/harts.hpp"
-#include "loader_api/plan/kernel_image.hpp"
+#include "loader_api/plan/segments.hpp"
 #include "loader_api/plan/layout.hpp"
 #include "loader_api/plan/memory_map.hpp"
 #include "loader_api/plan/page_tables.hpp"
