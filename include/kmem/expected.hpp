@@ -20,6 +20,10 @@ constexpr Unexpected<std::decay_t<E>> unexpected(E&& error) {
     return {std::forward<E>(error)};
 }
 
+// What map_error(f) turns an error E into.
+template <class E, class F>
+using MappedError = std::remove_cvref_t<decltype(std::declval<F&>()(std::declval<const E&>()))>;
+
 // One of the two is stored, in a union, and a copy copies only that one: a
 // successful Result<void> of the device-tree reader is a flag, not a
 // 300-byte Error to zero or copy at every matcher event (that had been a
@@ -80,6 +84,14 @@ public:
 
     constexpr T value_or(T fallback) const { return has_value_ ? value_ : fallback; }
 
+    // The error passed through f, the value kept (frigg's map_error): how a
+    // caller wraps a nested error into its own without unwrapping by hand.
+    template <class F>
+    constexpr Expected<T, MappedError<E, F>> map_error(F&& f) const {
+        if (has_value_) return value_;
+        return Unexpected<MappedError<E, F>>{f(error_)};
+    }
+
 private:
     constexpr void copy_from(const Expected& other) {
         if (other.has_value_)
@@ -122,6 +134,13 @@ public:
     constexpr bool has_value() const { return has_value_; }
     constexpr explicit operator bool() const { return has_value_; }
     constexpr void value() const { KMEM_ASSERT(has_value_); }
+
+    // As Expected<T, E>::map_error.
+    template <class F>
+    constexpr Expected<void, MappedError<E, F>> map_error(F&& f) const {
+        if (has_value_) return {};
+        return Unexpected<MappedError<E, F>>{f(error_)};
+    }
 
     constexpr const E& error() const {
         KMEM_ASSERT(!has_value_);

@@ -3,7 +3,8 @@
 // the device tree, the kernel ELF, the loader's options and entropy to a
 // Plan (physical allocations, virtual layout, page tables, BootInfo) or a
 // PlanError naming the cause. plan/types.hpp holds the data types,
-// plan/planner.hpp the algorithm, plan/random.hpp the deterministic PRNG.
+// plan/planner.hpp the algorithm (one header per phase beside it),
+// plan/random.hpp the deterministic PRNG.
 //
 //   loader_api::Plan& plan = ...;                      // large: static or heap
 //   loader_api::IdentityPhysicalMemory memory;         // target: MMU off

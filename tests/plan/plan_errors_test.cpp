@@ -589,14 +589,14 @@ TEST_CASE("check_plan notices a broken plan") {
 // the Sv39 higher half, a fixed kernel keeps its link address and the
 // stacks take the highest free 2 MiB block below it.
 static_assert([] {
-    loader_api::plan_detail::LayoutRequest request;
+    loader_api::LayoutRequest request;
     request.va_bits = 39;
     request.physmap_size = std::uint64_t{1} << 30;
     request.kernel_link = 0xffff'ffff'8000'0000;
     request.kernel_size = 2 << 20;
     request.kernel_movable = false;
     request.stacks_size = 2 << 20;
-    const auto layout = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv39);
+    const auto layout = loader_api::plan_layout(request, kmem::PagingModeId::Sv39);
     return layout && layout->physmap.block.begin().value() == 0xffff'ffc0'0000'0000 &&
            layout->kernel.block.begin().value() == 0xffff'ffff'8000'0000 &&
            layout->stacks.block.begin().value() == 0xffff'ffff'ffc0'0000 &&
@@ -607,35 +607,35 @@ static_assert([] {
 // linked in the higher half stays at its link address; one linked at 0 takes
 // the highest free 2 MiB-aligned place, and the stacks go below it.
 static_assert([] {
-    loader_api::plan_detail::LayoutRequest request;
+    loader_api::LayoutRequest request;
     request.va_bits = 39;
     request.physmap_size = std::uint64_t{1} << 30;
     request.kernel_link = 0xffff'ffff'c000'0000;
     request.kernel_size = 2 << 20;
     request.kernel_movable = true;
     request.stacks_size = 2 << 20;
-    const auto in_place = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv39);
+    const auto in_place = loader_api::plan_layout(request, kmem::PagingModeId::Sv39);
     request.kernel_link = 0;
-    const auto at_zero = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv39);
+    const auto at_zero = loader_api::plan_layout(request, kmem::PagingModeId::Sv39);
     return in_place && in_place->kernel.block.begin().value() == 0xffff'ffff'c000'0000 &&
            at_zero && at_zero->kernel.block.begin().value() == 0xffff'ffff'ffc0'0000 &&
            at_zero->stacks.block.begin().value() == 0xffff'ffff'ffa0'0000;
 }());
 
 TEST_CASE("an ET_EXEC linked outside the higher half is refused by name") {
-    loader_api::plan_detail::LayoutRequest request;
+    loader_api::LayoutRequest request;
     request.va_bits = 48;
     request.physmap_size = std::uint64_t{1} << 30;
     request.kernel_link = 0x8020'0000;
     request.kernel_size = 2 << 20;
     request.kernel_movable = false;
     request.stacks_size = 2 << 20;
-    const auto layout = loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv48);
+    const auto layout = loader_api::plan_layout(request, kmem::PagingModeId::Sv48);
     expect_error(layout, PlanErrorCode::KernelDoesNotFit,
                  "plan: the kernel [0x80200000, 0x80400000) does not fit Sv48: its link address is not in the higher half");
     // The same link address is fine for a PIE: it is moved.
     request.kernel_movable = true;
-    CHECK(loader_api::plan_detail::plan_layout(request, kmem::PagingModeId::Sv48));
+    CHECK(loader_api::plan_layout(request, kmem::PagingModeId::Sv48));
 }
 
 // What U-Boot's booti hands over: /chosen/boot-hartid, and the initrd it

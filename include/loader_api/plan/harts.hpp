@@ -1,0 +1,149 @@
+#pragma once
+// The harts: which can run the kernel in a paging mode (mmu-type and the
+// boot hart's satp probe), which LoaderConfig starts, and each started
+// hart's stack and TLS block.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "loader_api/plan/common.hpp"
+#include "loader_api/plan/segments.hpp"
+#include "loader_api/plan/physical_io.hpp"
+
+namespace loader_api {
+
+namespace plan_detail {
+
+struct HartMode {
+    bool usable = false;
+    kmem::PagingModeId max{};
+};
+
+// The widest mode a hart's mmu-type names; harts that are not "okay" or
+// name no Sv39/48/57 MMU cannot run the kernel.
+constexpr HartMode hart_mode(const fdt::Hart& hart) {
+    if (!hart.enabled() || !hart.has_mmu_type) return {};
+    if (hart.mmu_type == "riscv,sv39") return {true, kmem::PagingModeId::Sv39};
+    if (hart.mmu_type == "riscv,sv48") return {true, kmem::PagingModeId::Sv48};
+    if (hart.mmu_type == "riscv,sv57") return {true, kmem::PagingModeId::Sv57};
+    return {};
+}
+
+constexpr bool mode_at_least(kmem::PagingModeId have, kmem::PagingModeId want) {
+    return static_cast<unsigned>(have) >= static_cast<unsigned>(want);
+}
+
+// mmu-type names the widest mode a hart implements, but device trees
+// understate it (QEMU 7.2 writes "riscv,sv48" for harts that implement
+// Sv57). The boot hart's satp probe is direct evidence, so harts described
+// exactly like the boot hart (same mmu-type) are taken to implement what the
+// probe found; a hart described differently keeps its own mmu-type.
+constexpr HartMode effective_hart_mode(const fdt::Hart& hart, const fdt::Hart& boot, PagingModeSet probed) {
+    HartMode mode = hart_mode(hart);
+    if (!mode.usable || hart.mmu_type != boot.mmu_type) return mode;
+    for (auto widest : {kmem::PagingModeId::Sv57, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv39}) {
+        if (probed.contains(widest)) {
+            mode.max = widest;
+            break;
+        }
+    }
+    return mode;
+}
+
+// Fills plan.harts for `mode`: every hart of the device tree, sorted by id;
+// those that can run the mode Started as LoaderConfig selects (the boot hart
+// always), else NotStarted; the others (disabled, no or an unknown
+// mmu-type, one too narrow for the mode) Unusable, so that the kernel sees
+// every cpu the tree lists (protocol 1.1). Returns how many are Started.
+inline std::uint64_t select_harts(Plan& plan, const PlanOptions& options, kmem::PagingModeId mode, bool warn_excluded) {
+    const fdt::MachineInfo& machine = plan.machine;
+    const fdt::Hart& boot_hart = *machine.find_hart(options.boot_hart_id);
+    plan.harts.clear();
+    std::uint64_t usable = 0;
+    for (const fdt::Hart& hart : machine.harts) {
+        const HartMode hm = effective_hart_mode(hart, boot_hart, options.supported_modes);
+        HartPlan entry{};
+        entry.hart_id = hart.hart_id;
+        if (!hm.usable) {
+            entry.state = HartState::Unusable;
+        } else if (!mode_at_least(hm.max, mode)) {
+            entry.state = HartState::Unusable;
+            if (warn_excluded) warn(plan, WarningCode::HartWithoutPagingMode, hart.hart_id, 0, hart.mmu_type);
+        } else {
+            ++usable;
+        }
+        (void)plan.harts.push(entry);  // capacity equals fdt::kMaxHarts
+    }
+    plan_detail::sort(plan.harts.begin(), plan.harts.end(),
+                      [](const HartPlan& a, const HartPlan& b) { return a.hart_id < b.hart_id; });
+    const LoaderConfig& config = plan.config;
+    const std::uint64_t boot = options.boot_hart_id;
+    std::uint64_t limit = usable;
+    if (config.start_harts == HartSelection::BootHartOnly) limit = 1;
+    if (config.start_harts == HartSelection::UpTo) limit = config.max_harts == 0 ? 1 : config.max_harts;
+    std::uint64_t started = 0;
+    for (HartPlan& hart : plan.harts) {
+        if (hart.hart_id == boot) {
+            hart.state = HartState::Started;
+            ++started;
+        }
+    }
+    for (HartPlan& hart : plan.harts) {
+        if (hart.state != HartState::NotStarted || started >= limit) continue;
+        hart.state = HartState::Started;
+        ++started;
+    }
+    if (warn_excluded && usable > started) warn(plan, WarningCode::HartsNotStarted, usable - started);
+    return started;
+}
+
+// Stacks in the stack block (plan.stats.stacks), a guard page below each,
+// and one TLS block per started hart, initialised from the (relocated) kernel.
+template <PhysicalMemory P>
+Result<void> allocate_stacks_and_tls(Plan& plan, P& memory, const ElfFile& elf, const KernelImage& image) {
+    const std::uint64_t stack_size = plan.config.stack_size;
+    const std::uint64_t base = plan.stats.stacks.block.begin().value();
+    std::uint64_t slot = 0;
+    for (HartPlan& hart : plan.harts) {
+        if (hart.state != HartState::Started) continue;
+        const std::uint64_t guard = base + slot * (stack_size + k4K);
+        ++slot;
+        hart.stack = {VirtualAddress(guard + k4K), VirtualAddress(guard + k4K + stack_size)};
+        hart.sp = hart.stack.end();
+        hart.stack_frames = KMEM_TRY(allocate(plan, stack_size, k4K, MemoryRegionKind::KernelStack, "stack", hart.hart_id));
+    }
+    const std::uint64_t started = slot;
+    const TlsSegment tls = elf.tls();
+    if (!tls.present || tls.memsz == 0) return {};
+    const std::uint64_t alignment = tls.align < 8 ? 8 : tls.align;
+    const std::uint64_t tls_stride = round_up(tls.memsz, alignment);
+    const PhysicalRange tls_frames = KMEM_TRY(allocate(plan, tls_stride * started, alignment < k4K ? k4K : alignment,
+                                                       MemoryRegionKind::Tls, "TLS blocks", kNoIndex));
+    // One block, relocated as the kernel sees it, then copied per hart.
+    zero_physical(memory, tls_frames);
+    std::byte chunk[256];
+    for (std::uint64_t done = 0; done < tls.init_image.size();) {
+        std::uint64_t n = tls.init_image.size() - done;
+        if (n > sizeof chunk) n = sizeof chunk;
+        read_kernel(memory, elf, image, tls.vaddr.value() + done, {chunk, static_cast<std::size_t>(n)});
+        std::uint64_t at = tls_frames.begin().value() + done;
+        for (std::uint64_t k = 0; k < started; ++k, at += tls_stride)
+            write_physical(memory, PhysicalAddress(at), {chunk, static_cast<std::size_t>(n)});
+        done += n;
+    }
+    std::uint64_t index = 0;
+    for (HartPlan& hart : plan.harts) {
+        if (hart.state != HartState::Started) continue;
+        const PhysicalAddress block = tls_frames.begin() + index * tls_stride;
+        ++index;
+        hart.tls_frames = {block, block + tls_stride};
+        hart.tp = VirtualAddress(block.value() + plan.physmap_offset);
+        hart.tls = {hart.tp, hart.tp + tls.memsz};
+    }
+    return {};
+}
+
+}  // namespace plan_detail
+
+}  // namespace loader_api
