@@ -47,52 +47,33 @@ struct AllocError {
 
     template <CharSink S>
     constexpr void format(S& sink) const {
-        write(sink, "frame allocator: ");
+        kmem::print(sink, "frame allocator: ");
         switch (code) {
             case AllocErrorCode::OutOfMemory:
-                write(sink, "no free block of ");
-                write_size(sink, size);
-                write(sink, " aligned to ");
-                write_hex(sink, alignment);
-                write(sink, " in ");
-                range.format(sink);
-                write(sink, " (largest free block ");
-                largest_free.format(sink);
-                write(sink, ", ");
-                write_size(sink, largest_free.size());
+                kmem::print(sink, "no free block of ", kmem::size(size), " aligned to ", kmem::hex(alignment), " in ",
+                            range, " (largest free block ", largest_free, ", ", kmem::size(largest_free.size()));
                 sink.put(')');
                 break;
             case AllocErrorCode::InvalidSize:
-                write(sink, "cannot allocate a block of ");
-                write_size(sink, size);
+                kmem::print(sink, "cannot allocate a block of ", kmem::size(size));
                 break;
             case AllocErrorCode::InvalidAlignment:
-                write(sink, "alignment ");
-                write_hex(sink, alignment);
-                write(sink, " is not a power of two (block of ");
-                write_size(sink, size);
+                kmem::print(sink, "alignment ", kmem::hex(alignment), " is not a power of two (block of ",
+                            kmem::size(size));
                 sink.put(')');
                 break;
             case AllocErrorCode::CapacityExceeded:
-                write(sink, "more than ");
-                write_dec(sink, capacity);
-                write(sink, " ranges needed to track ");
+                kmem::print(sink, "more than ", capacity, " ranges needed to track ");
                 if (size != 0) {
-                    write(sink, "a block of ");
-                    write_size(sink, size);
-                    write(sink, " in ");
+                    kmem::print(sink, "a block of ", kmem::size(size), " in ");
                 }
                 range.format(sink);
                 break;
             case AllocErrorCode::NotAllocated:
-                write(sink, "released ");
-                range.format(sink);
-                write(sink, ", which was not allocated");
+                kmem::print(sink, "released ", range, ", which was not allocated");
                 break;
             case AllocErrorCode::AlreadyUsed:
-                write(sink, "free memory ");
-                range.format(sink);
-                write(sink, " overlaps allocated memory");
+                kmem::print(sink, "free memory ", range, " overlaps allocated memory");
                 break;
         }
     }

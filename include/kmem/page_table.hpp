@@ -100,9 +100,7 @@ struct PageTableError {
     // e.g. "page table Sv39: map 0xffffffc000000000 +2 MiB -> 0x80200000 rw---: 0xffffffc000001000 is already mapped (to 0x80001000)"
     template <CharSink S>
     constexpr void format(S& sink) const {
-        write(sink, "page table ");
-        write(sink, name(mode));
-        write(sink, ": ");
+        kmem::print(sink, "page table ", name(mode), ": ");
         switch (operation) {
             case PageTableOperation::Create: write(sink, "create"); break;
             case PageTableOperation::Adopt: write(sink, "adopt root "); break;
@@ -115,64 +113,51 @@ struct PageTableError {
         else if (operation != PageTableOperation::Create) write_hex(sink, request_va.value());
         if (operation == PageTableOperation::Map || operation == PageTableOperation::Unmap ||
             operation == PageTableOperation::Protect) {
-            write(sink, " +");
-            write_size(sink, request_size);
+            kmem::print(sink, " +", kmem::size(request_size));
         }
         if (operation == PageTableOperation::Map) {
-            write(sink, " -> ");
-            write_hex(sink, request_pa.value());
+            kmem::print(sink, " -> ", kmem::hex(request_pa.value()));
         }
         if (operation == PageTableOperation::Map || operation == PageTableOperation::Protect) {
             sink.put(' ');
             flags.format(sink);
         }
-        write(sink, ": ");
+        kmem::print(sink, ": ");
         switch (code) {
             case PageTableErrorCode::AlreadyMapped:
-                write_hex(sink, va.value());
-                write(sink, " is already mapped (to ");
-                write_hex(sink, pa.value());
+                kmem::print(sink, kmem::hex(va.value()), " is already mapped (to ", kmem::hex(pa.value()));
                 sink.put(')');
                 break;
             case PageTableErrorCode::NotMapped:
-                write_hex(sink, va.value());
-                write(sink, " is not mapped");
+                kmem::print(sink, kmem::hex(va.value()), " is not mapped");
                 break;
             case PageTableErrorCode::Misaligned: write(sink, "address and size must be multiples of 4 KiB"); break;
             case PageTableErrorCode::OutOfFrames:
                 if (operation == PageTableOperation::Create) {
-                    write(sink, "no frame for the root table");
+                    kmem::print(sink, "no frame for the root table");
                     break;
                 }
-                write(sink, "out of frames for a page table at ");
-                write_hex(sink, va.value());
+                kmem::print(sink, "out of frames for a page table at ", kmem::hex(va.value()));
                 break;
             case PageTableErrorCode::NonCanonical:
-                write_hex(sink, va.value());
-                write(sink, " is not canonical");
+                kmem::print(sink, kmem::hex(va.value()), " is not canonical");
                 break;
             case PageTableErrorCode::WriteExecute:
             case PageTableErrorCode::InvalidFlags: write(sink, describe(check_flags(flags))); break;
             case PageTableErrorCode::AddressOverflow: write(sink, "the range wraps past the top of the address space"); break;
             case PageTableErrorCode::PhysicalOutOfRange:
-                write_hex(sink, va.value());
-                write(sink, " would map ");
-                write_hex(sink, pa.value());
-                write(sink, ", beyond the 56-bit physical address space");
+                kmem::print(sink, kmem::hex(va.value()), " would map ", kmem::hex(pa.value()),
+                            ", beyond the 56-bit physical address space");
                 break;
             case PageTableErrorCode::MalformedTable:
                 if (problem == TableProblem::RootMisaligned) {
-                    write(sink, "the root ");
+                    kmem::print(sink, "the root ");
                 } else {
-                    write(sink, "the entry for ");
-                    write_hex(sink, va.value());
-                    write(sink, " in the level-");
-                    write_dec(sink, level);
-                    write(sink, " table at ");
-                    write_hex(sink, pa.value());
+                    kmem::print(sink, "the entry for ", kmem::hex(va.value()), " in the level-", level, " table at ",
+                                kmem::hex(pa.value()));
                     sink.put(' ');
                 }
-                write(sink, describe(problem));
+                kmem::print(sink, describe(problem));
                 break;
         }
     }
@@ -944,9 +929,7 @@ public:
         std::size_t live = 0;
         template <CharSink S>
         constexpr void format(S& sink) const {
-            write(sink, "array memory: no frame left (");
-            write_dec(sink, live);
-            write(sink, " in use)");
+            kmem::print(sink, "array memory: no frame left (", live, " in use)");
         }
     };
 

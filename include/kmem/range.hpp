@@ -110,9 +110,7 @@ public:
     template <CharSink S>
     constexpr void format(S& sink) const {
         sink.put('[');
-        write_hex(sink, begin_.value());
-        write(sink, ", ");
-        write_hex(sink, end_.value());
+        kmem::print(sink, kmem::hex(begin_.value()), ", ", kmem::hex(end_.value()));
         sink.put(')');
     }
 
@@ -153,40 +151,25 @@ struct RangeSetError {
     template <CharSink S>
     constexpr void format(S& sink) const {
         if constexpr (std::is_same_v<A, PhysicalAddress>) {
-            write(sink, "physical range set: ");
+            kmem::print(sink, "physical range set: ");
         } else {
-            write(sink, "virtual range set: ");
+            kmem::print(sink, "virtual range set: ");
         }
         switch (code) {
             case RangeSetErrorCode::CapacityExceeded:
-                write(sink, "no room for ");
-                range.format(sink);
-                write(sink, ": the result needs more than ");
-                write_dec(sink, capacity);
-                write(sink, " ranges");
+                kmem::print(sink, "no room for ", range, ": the result needs more than ", capacity, " ranges");
                 break;
             case RangeSetErrorCode::NoFit:
-                write(sink, "no block of ");
-                write_size(sink, size);
-                write(sink, " aligned to ");
-                write_hex(sink, alignment);
-                write(sink, " in ");
-                range.format(sink);
-                write(sink, " (largest block there ");
-                largest.format(sink);
-                write(sink, ", ");
-                write_size(sink, largest.size());
+                kmem::print(sink, "no block of ", kmem::size(size), " aligned to ", kmem::hex(alignment), " in ",
+                            range, " (largest block there ", largest, ", ", kmem::size(largest.size()));
                 sink.put(')');
                 break;
             case RangeSetErrorCode::InvalidSize:
-                write(sink, "requested a block of size 0 in ");
-                range.format(sink);
+                kmem::print(sink, "requested a block of size 0 in ", range);
                 break;
             case RangeSetErrorCode::InvalidAlignment:
-                write(sink, "alignment ");
-                write_hex(sink, alignment);
-                write(sink, " is not a power of two (block of ");
-                write_size(sink, size);
+                kmem::print(sink, "alignment ", kmem::hex(alignment), " is not a power of two (block of ",
+                            kmem::size(size));
                 sink.put(')');
                 break;
         }

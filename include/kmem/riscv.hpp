@@ -135,9 +135,7 @@ struct UnknownSatpMode {
     std::uint64_t mode = 0;
     template <CharSink S>
     constexpr void format(S& sink) const {
-        write(sink, "satp: MODE ");
-        write_dec(sink, mode);
-        write(sink, " is not Sv39 (8), Sv48 (9) or Sv57 (10)");
+        kmem::print(sink, "satp: MODE ", mode, " is not Sv39 (8), Sv48 (9) or Sv57 (10)");
     }
 };
 
@@ -195,7 +193,7 @@ struct PageFlags {
         if (memory_type == MemoryType::Io) kmem::write(sink, " io");
         if (memory_type != MemoryType::Pma && memory_type != MemoryType::NonCacheable &&
             memory_type != MemoryType::Io)
-            kmem::write(sink, " pbmt?");
+            kmem::print(sink, " pbmt?");
     }
 };
 

@@ -43,7 +43,7 @@ struct BuildError {
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
-        kmem::write(sink, "boot info builder: ");
+        kmem::print(sink, "boot info builder: ");
         switch (code) {
             case Code::BufferTooSmall: kmem::write(sink, "buffer too small: need "); break;
             case Code::BufferMisaligned: kmem::write(sink, "buffer not aligned to "); break;
@@ -56,7 +56,7 @@ struct BuildError {
             case Code::CommandLineTooLong: kmem::write(sink, "command line too long: "); break;
             case Code::EfiMemoryMapTooLarge: kmem::write(sink, "EFI memory map too large: "); break;
         }
-        kmem::write_hex(sink, needed);
+        kmem::print(sink, kmem::hex(needed));
         switch (code) {
             case Code::BufferMisaligned: kmem::write(sink, ", buffer at "); break;
             case Code::RegionOutOfOrder: kmem::write(sink, ", previous ends at "); break;
@@ -64,7 +64,7 @@ struct BuildError {
             case Code::DuplicateHart: return;
             default: kmem::write(sink, ", capacity "); break;
         }
-        kmem::write_hex(sink, available);
+        kmem::print(sink, kmem::hex(available));
     }
 };
 

@@ -187,8 +187,7 @@ constexpr void format_fields(S& sink, const T& value) {
     for_each_field(value, [&](const FieldLayout& layout, const auto& member) {
         if (!first) kmem::write(sink, ", ");
         first = false;
-        kmem::write(sink, layout.name);
-        kmem::write(sink, ": ");
+        kmem::print(sink, layout.name, ": ");
         format_value(sink, member);
     });
     sink.put('}');
@@ -198,13 +197,11 @@ template <kmem::CharSink S, class M>
 constexpr void format_value(S& sink, const M& value) {
     if constexpr (RangeLike<M>) {
         sink.put('[');
-        kmem::write_hex(sink, value.begin);
-        kmem::write(sink, ", ");
-        kmem::write_hex(sink, value.end);
+        kmem::print(sink, kmem::hex(value.begin), ", ", kmem::hex(value.end));
         sink.put(')');
         if (value.begin <= value.end && !value.empty()) {
             sink.put(' ');
-            kmem::write_size(sink, value.size());
+            kmem::print(sink, kmem::size(value.size()));
         }
     } else if constexpr (Reflected<M>) {
         format_fields(sink, value);
@@ -226,7 +223,7 @@ constexpr void format_value(S& sink, const M& value) {
         }
         sink.put(']');
     } else if constexpr (std::is_signed_v<M>) {
-        kmem::write_signed(sink, value);
+        kmem::print(sink, value);
     } else {
         static_assert(std::is_unsigned_v<M>, "reflect: no formatting for this field type");
         write_number(sink, value);
@@ -236,21 +233,17 @@ constexpr void format_value(S& sink, const M& value) {
 // Every field of the block on its own line, then the arrays it points to.
 template <kmem::CharSink S>
 void format_boot_info(S& sink, const BootInfo& info) {
-    kmem::write(sink, "BootInfo\n");
+    kmem::print(sink, "BootInfo\n");
     for_each_field(info, [&](const FieldLayout& layout, const auto& member) {
-        kmem::write(sink, "  ");
-        kmem::write(sink, layout.name);
-        kmem::write(sink, ": ");
+        kmem::print(sink, "  ", layout.name, ": ");
         format_value(sink, member);
         sink.put('\n');
     });
     const auto list = [&](std::string_view name, auto entries) {
         for (std::size_t i = 0; i < entries.size(); ++i) {
-            kmem::write(sink, "  ");
-            kmem::write(sink, name);
+            kmem::print(sink, "  ", name);
             sink.put('[');
-            kmem::write_dec(sink, i);
-            kmem::write(sink, "]: ");
+            kmem::print(sink, i, "]: ");
             format_value(sink, entries[i]);
             sink.put('\n');
         }
@@ -258,9 +251,7 @@ void format_boot_info(S& sink, const BootInfo& info) {
     list("harts", info.hart_table());
     list("memory_regions", info.regions());
     list("kernel_segments", info.segments());
-    kmem::write(sink, "  command_line: \"");
-    kmem::write(sink, info.cmdline());
-    kmem::write(sink, "\"\n");
+    kmem::print(sink, "  command_line: \"", info.cmdline(), "\"\n");
 }
 
 // --- JSON: objects for structs, numbers as exact decimal integers (64-bit
@@ -279,7 +270,7 @@ constexpr void write_json_string(S& sink, std::string_view text) {
         } else if (byte < 0x20 || byte >= 0x7f) {
             // Bytes that are not printable ASCII: the command line is not
             // promised to be UTF-8, so each byte is escaped on its own.
-            kmem::write(sink, "\\u00");
+            kmem::print(sink, "\\u00");
             sink.put(kDigits[byte >> 4]);
             sink.put(kDigits[byte & 0xf]);
         } else {
@@ -320,10 +311,10 @@ constexpr void write_json(S& sink, const M& value) {
         }
         sink.put(']');
     } else if constexpr (std::is_signed_v<M>) {
-        kmem::write_signed(sink, value);
+        kmem::print(sink, value);
     } else {
         static_assert(std::is_unsigned_v<M>, "reflect: no JSON for this field type");
-        kmem::write_dec(sink, value);
+        kmem::print(sink, value);
     }
 }
 
@@ -336,7 +327,7 @@ void write_boot_info_json(S& sink, const BootInfo& info) {
     const auto list = [&](std::string_view name, auto entries) {
         sink.put(',');
         write_json_string(sink, name);
-        kmem::write(sink, ":[");
+        kmem::print(sink, ":[");
         for (std::size_t i = 0; i < entries.size(); ++i) {
             if (i != 0) sink.put(',');
             write_json(sink, entries[i]);
@@ -346,7 +337,7 @@ void write_boot_info_json(S& sink, const BootInfo& info) {
     list("harts_entries", info.hart_table());
     list("memory_regions_entries", info.regions());
     list("kernel_segments_entries", info.segments());
-    kmem::write(sink, ",\"command_line_text\":");
+    kmem::print(sink, ",\"command_line_text\":");
     write_json_string(sink, info.cmdline());
     sink.put('}');
 }

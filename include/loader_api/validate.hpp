@@ -144,22 +144,19 @@ struct ValidationError {
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
         const Text text = describe(code);
-        kmem::write(sink, "boot_info: ");
-        kmem::write(sink, field);
+        kmem::print(sink, "boot_info: ", field);
         if (index != kNoIndex) {
             sink.put('[');
-            kmem::write_dec(sink, index);
+            kmem::print(sink, index);
             sink.put(']');
         }
-        kmem::write(sink, ": ");
-        kmem::write(sink, text.problem);
+        kmem::print(sink, ": ", text.problem);
         sink.put(' ');
-        kmem::write_hex(sink, value);
+        kmem::print(sink, kmem::hex(value));
         if (!text.other_label.empty()) {
-            kmem::write(sink, " (");
-            kmem::write(sink, text.other_label);
+            kmem::print(sink, " (", text.other_label);
             sink.put(' ');
-            kmem::write_hex(sink, other);
+            kmem::print(sink, kmem::hex(other));
             sink.put(')');
         }
     }

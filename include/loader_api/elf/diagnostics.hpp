@@ -81,310 +81,182 @@ struct ElfError {
         using kmem::write_dec;
         using kmem::write_hex;
         auto segment = [&] {
-            write(sink, "segment ");
-            write_dec(sink, index);
+            kmem::print(sink, "segment ", index);
         };
         auto quoted_name = [&] {
             sink.put('"');
-            write(sink, name_view());
+            kmem::print(sink, name_view());
             if (name_truncated) write(sink, "...");
             sink.put('"');
         };
-        write(sink, "elf: ");
+        kmem::print(sink, "elf: ");
         switch (code) {
         case ElfErrorCode::None: write(sink, "no error"); break;
         case ElfErrorCode::Truncated:
-            write(sink, "file of ");
-            write_dec(sink, value);
-            write(sink, " bytes is shorter than the ELF header (");
-            write_dec(sink, limit);
-            write(sink, " bytes)");
+            kmem::print(sink, "file of ", value, " bytes is shorter than the ELF header (", limit, " bytes)");
             break;
         case ElfErrorCode::BadMagic:
-            write(sink, "bad magic");
+            kmem::print(sink, "bad magic");
             for (int i = 0; i < 4; ++i) {
                 sink.put(' ');
-                write_hex(sink, (value >> (8 * i)) & 0xff, 2);
+                kmem::print(sink, kmem::hex((value >> (8 * i)) & 0xff, 2));
             }
-            write(sink, " at offset 0 (want 0x7f 0x45 0x4c 0x46)");
+            kmem::print(sink, " at offset 0 (want 0x7f 0x45 0x4c 0x46)");
             break;
         case ElfErrorCode::BadClass:
-            write(sink, "class ");
-            write_dec(sink, value);
-            write(sink, " at offset 4 is not ELFCLASS64 (2)");
+            kmem::print(sink, "class ", value, " at offset 4 is not ELFCLASS64 (2)");
             break;
         case ElfErrorCode::BadDataEncoding:
-            write(sink, "data encoding ");
-            write_dec(sink, value);
-            write(sink, " at offset 5 is not little-endian (1)");
+            kmem::print(sink, "data encoding ", value, " at offset 5 is not little-endian (1)");
             break;
         case ElfErrorCode::BadVersion:
-            write(sink, "version ");
-            write_dec(sink, value);
-            write(sink, " at offset ");
-            write_dec(sink, offset);
-            write(sink, " is not EV_CURRENT (1)");
+            kmem::print(sink, "version ", value, " at offset ", offset, " is not EV_CURRENT (1)");
             break;
         case ElfErrorCode::BadMachine:
-            write(sink, "machine ");
-            write_dec(sink, value);
-            write(sink, " is not RISC-V (243)");
+            kmem::print(sink, "machine ", value, " is not RISC-V (243)");
             break;
         case ElfErrorCode::BadType:
-            write(sink, "type ");
-            write_dec(sink, value);
-            write(sink, " is neither ET_EXEC (2) nor ET_DYN (3)");
+            kmem::print(sink, "type ", value, " is neither ET_EXEC (2) nor ET_DYN (3)");
             break;
         case ElfErrorCode::BadHeaderSize:
-            write(sink, "e_ehsize ");
-            write_dec(sink, value);
-            write(sink, " is not 64");
+            kmem::print(sink, "e_ehsize ", value, " is not 64");
             break;
         case ElfErrorCode::BadProgramHeaderSize:
-            write(sink, "e_phentsize ");
-            write_dec(sink, value);
-            write(sink, " is not 56");
+            kmem::print(sink, "e_phentsize ", value, " is not 56");
             break;
         case ElfErrorCode::ProgramHeadersOutsideFile:
-            write(sink, "program header table at offset ");
-            write_hex(sink, offset);
-            write(sink, " (");
-            write_dec(sink, value);
-            write(sink, " entries) runs past the end of the file (");
-            write_hex(sink, limit);
-            write(sink, " bytes)");
+            kmem::print(sink, "program header table at offset ", kmem::hex(offset), " (", value,
+                        " entries) runs past the end of the file (", kmem::hex(limit), " bytes)");
             break;
         case ElfErrorCode::ExtendedCountWithoutSections:
-            write(sink, "e_phnum is PN_XNUM (0xffff) but there is no section header 0 to hold the count");
+            kmem::print(sink, "e_phnum is PN_XNUM (0xffff) but there is no section header 0 to hold the count");
             break;
         case ElfErrorCode::BadSectionHeaderSize:
-            write(sink, "e_shentsize ");
-            write_dec(sink, value);
-            write(sink, " is not 64");
+            kmem::print(sink, "e_shentsize ", value, " is not 64");
             break;
         case ElfErrorCode::SectionHeadersOutsideFile:
-            write(sink, "section header table at offset ");
-            write_hex(sink, offset);
-            write(sink, " (");
-            write_dec(sink, value);
-            write(sink, " entries) runs past the end of the file (");
-            write_hex(sink, limit);
-            write(sink, " bytes)");
+            kmem::print(sink, "section header table at offset ", kmem::hex(offset), " (", value,
+                        " entries) runs past the end of the file (", kmem::hex(limit), " bytes)");
             break;
         case ElfErrorCode::BadSectionNameTableIndex:
-            write(sink, "section name table index ");
-            write_dec(sink, value);
-            write(sink, " is not below the section count ");
-            write_dec(sink, limit);
+            kmem::print(sink, "section name table index ", value, " is not below the section count ", limit);
             break;
         case ElfErrorCode::SectionOutsideFile:
-            write(sink, "section ");
-            write_dec(sink, index);
-            write(sink, " at offset ");
-            write_hex(sink, offset);
-            write(sink, " size ");
-            write_hex(sink, value);
-            write(sink, " runs past the end of the file (");
-            write_hex(sink, limit);
-            write(sink, " bytes)");
+            kmem::print(sink, "section ", index, " at offset ", kmem::hex(offset), " size ", kmem::hex(value),
+                        " runs past the end of the file (", kmem::hex(limit), " bytes)");
             break;
         case ElfErrorCode::SectionNameOutOfRange:
-            write(sink, "section ");
-            write_dec(sink, index);
-            write(sink, " name offset ");
-            write_hex(sink, value);
-            write(sink, " is not a terminated string inside the section name table (");
-            write_hex(sink, limit);
-            write(sink, " bytes)");
+            kmem::print(sink, "section ", index, " name offset ", kmem::hex(value),
+                        " is not a terminated string inside the section name table (", kmem::hex(limit), " bytes)");
             break;
         case ElfErrorCode::SegmentOutsideFile:
             segment();
-            write(sink, " file range offset ");
-            write_hex(sink, offset);
-            write(sink, " size ");
-            write_hex(sink, value);
-            write(sink, " runs past the end of the file (");
-            write_hex(sink, limit);
-            write(sink, " bytes)");
+            kmem::print(sink, " file range offset ", kmem::hex(offset), " size ", kmem::hex(value),
+                        " runs past the end of the file (", kmem::hex(limit), " bytes)");
             break;
         case ElfErrorCode::SegmentFileSizeExceedsMemorySize:
             segment();
-            write(sink, " p_filesz ");
-            write_hex(sink, value);
-            write(sink, " exceeds p_memsz ");
-            write_hex(sink, limit);
+            kmem::print(sink, " p_filesz ", kmem::hex(value), " exceeds p_memsz ", kmem::hex(limit));
             break;
         case ElfErrorCode::SegmentAlignmentNotPowerOfTwo:
             segment();
-            write(sink, " p_align ");
-            write_hex(sink, value);
-            write(sink, " is not a power of two");
+            kmem::print(sink, " p_align ", kmem::hex(value), " is not a power of two");
             break;
         case ElfErrorCode::SegmentMisaligned:
             segment();
-            write(sink, " p_vaddr ");
-            write_hex(sink, value);
-            write(sink, " and p_offset ");
-            write_hex(sink, offset);
-            write(sink, " differ modulo p_align ");
-            write_hex(sink, limit);
+            kmem::print(sink, " p_vaddr ", kmem::hex(value), " and p_offset ", kmem::hex(offset),
+                        " differ modulo p_align ", kmem::hex(limit));
             break;
         case ElfErrorCode::SegmentAddressOverflow:
             segment();
-            write(sink, " p_vaddr ");
-            write_hex(sink, offset);
-            write(sink, " + p_memsz ");
-            write_hex(sink, value);
-            write(sink, " overflows the address space");
+            kmem::print(sink, " p_vaddr ", kmem::hex(offset), " + p_memsz ", kmem::hex(value),
+                        " overflows the address space");
             break;
         case ElfErrorCode::SegmentsOverlap:
         case ElfErrorCode::SegmentsOutOfOrder:
-            write(sink, "PT_LOAD segment ");
-            write_dec(sink, index);
-            write(sink, " at ");
-            write_hex(sink, offset);
+            kmem::print(sink, "PT_LOAD segment ", index, " at ", kmem::hex(offset));
             write(sink, code == ElfErrorCode::SegmentsOverlap ? " overlaps PT_LOAD segment "
                                                               : " is below the preceding PT_LOAD segment ");
-            write_dec(sink, limit);
-            write(sink, " which ends at ");
-            write_hex(sink, value);
+            kmem::print(sink, limit, " which ends at ", kmem::hex(value));
             break;
         case ElfErrorCode::DuplicateSegment:
             segment();
-            write(sink, " is a second ");
-            write(sink, what);
-            write(sink, " (the first is segment ");
-            write_dec(sink, limit);
+            kmem::print(sink, " is a second ", what, " (the first is segment ", limit);
             sink.put(')');
             break;
         case ElfErrorCode::NoLoadSegments: write(sink, "no PT_LOAD segment with a non-zero p_memsz"); break;
         case ElfErrorCode::RelroOutsideLoad:
             segment();
-            write(sink, " PT_GNU_RELRO at ");
-            write_hex(sink, offset);
-            write(sink, " does not start inside a PT_LOAD segment");
+            kmem::print(sink, " PT_GNU_RELRO at ", kmem::hex(offset), " does not start inside a PT_LOAD segment");
             break;
         case ElfErrorCode::DynamicMissingTag:
-            write(sink, "dynamic table has ");
-            write(sink, what);
-            write(sink, " but not its companion tag");
+            kmem::print(sink, "dynamic table has ", what, " but not its companion tag");
             break;
         case ElfErrorCode::DynamicBadEntrySize:
-            write(sink, "dynamic entry size ");
-            write(sink, what);
+            kmem::print(sink, "dynamic entry size ", what);
             sink.put(' ');
-            write_dec(sink, value);
-            write(sink, " is not ");
-            write_dec(sink, limit);
+            kmem::print(sink, value, " is not ", limit);
             break;
         case ElfErrorCode::DynamicBadTableSize:
-            write(sink, "dynamic table size ");
-            write(sink, what);
+            kmem::print(sink, "dynamic table size ", what);
             sink.put(' ');
-            write_dec(sink, value);
-            write(sink, " is not a multiple of the entry size ");
-            write_dec(sink, limit);
+            kmem::print(sink, value, " is not a multiple of the entry size ", limit);
             break;
         case ElfErrorCode::DynamicAddressUnmapped:
-            write(sink, what);
-            write(sink, " address ");
-            write_hex(sink, offset);
-            write(sink, " size ");
-            write_hex(sink, value);
-            write(sink, " is not inside the file part of one PT_LOAD segment");
+            kmem::print(sink, what, " address ", kmem::hex(offset), " size ", kmem::hex(value),
+                        " is not inside the file part of one PT_LOAD segment");
             break;
         case ElfErrorCode::UnsupportedPltRel:
-            write(sink, "DT_PLTREL ");
-            write_dec(sink, value);
-            write(sink, " is not DT_RELA (7)");
+            kmem::print(sink, "DT_PLTREL ", value, " is not DT_RELA (7)");
             break;
         case ElfErrorCode::UnsupportedRelTable:
-            write(sink, "DT_REL table at ");
-            write_hex(sink, offset);
-            write(sink, ": relocations without addends are not used on RISC-V and not supported");
+            kmem::print(sink, "DT_REL table at ", kmem::hex(offset),
+                        ": relocations without addends are not used on RISC-V and not supported");
             break;
         case ElfErrorCode::UnsupportedRelocation:
-            write(sink, "unsupported relocation type ");
-            write_dec(sink, value);
+            kmem::print(sink, "unsupported relocation type ", value);
             if (!elf::relocation_type_name(static_cast<std::uint32_t>(value)).empty()) {
-                write(sink, " (");
-                write(sink, elf::relocation_type_name(static_cast<std::uint32_t>(value)));
+                kmem::print(sink, " (", elf::relocation_type_name(static_cast<std::uint32_t>(value)));
                 sink.put(')');
             }
-            write(sink, " at ");
-            write(sink, what);
-            write(sink, " index ");
-            write_dec(sink, index);
-            write(sink, ", target ");
-            write_hex(sink, offset);
+            kmem::print(sink, " at ", what, " index ", index, ", target ", kmem::hex(offset));
             break;
         case ElfErrorCode::RelocationTargetUnmapped:
-            write(sink, what);
-            write(sink, " relocation ");
-            write_dec(sink, index);
-            write(sink, " target ");
-            write_hex(sink, offset);
+            kmem::print(sink, what, " relocation ", index, " target ", kmem::hex(offset));
             write(sink, value != 0 ? " (8 bytes) is not inside the file part of a PT_LOAD segment"
                                    : " (8 bytes) is not inside a PT_LOAD segment");
             break;
         case ElfErrorCode::RelrBitmapFirst:
-            write(sink, "DT_RELR entry ");
-            write_dec(sink, index);
-            write(sink, " is a bitmap ");
-            write_hex(sink, value);
-            write(sink, " with no address entry before it");
+            kmem::print(sink, "DT_RELR entry ", index, " is a bitmap ", kmem::hex(value),
+                        " with no address entry before it");
             break;
         case ElfErrorCode::SymbolOutOfRange:
-            write(sink, what);
-            write(sink, " relocation ");
-            write_dec(sink, index);
-            write(sink, " names symbol ");
-            write_dec(sink, value);
-            write(sink, " outside the symbol table (");
-            write_dec(sink, limit);
-            write(sink, " symbols fit)");
+            kmem::print(sink, what, " relocation ", index, " names symbol ", value, " outside the symbol table (",
+                        limit, " symbols fit)");
             break;
         case ElfErrorCode::SymbolNameOutOfRange:
-            write(sink, what);
-            write(sink, " relocation ");
-            write_dec(sink, index);
-            write(sink, ": symbol ");
-            write_dec(sink, value);
-            write(sink, " name offset ");
-            write_hex(sink, offset);
-            write(sink, " is not a terminated string inside DT_STRTAB (");
-            write_dec(sink, limit);
-            write(sink, " bytes)");
+            kmem::print(sink, what, " relocation ", index, ": symbol ", value, " name offset ", kmem::hex(offset),
+                        " is not a terminated string inside DT_STRTAB (", limit, " bytes)");
             break;
         case ElfErrorCode::UndefinedSymbol:
-            write(sink, what);
-            write(sink, " relocation ");
-            write_dec(sink, index);
-            write(sink, " (R_RISCV_64 at ");
-            write_hex(sink, offset);
-            write(sink, ") refers to undefined symbol ");
+            kmem::print(sink, what, " relocation ", index, " (R_RISCV_64 at ", kmem::hex(offset),
+                        ") refers to undefined symbol ");
             quoted_name();
-            write(sink, " (index ");
-            write_dec(sink, value);
+            kmem::print(sink, " (index ", value);
             sink.put(')');
             break;
         case ElfErrorCode::SectionNotFound:
-            write(sink, "no section named ");
+            kmem::print(sink, "no section named ");
             quoted_name();
             break;
         case ElfErrorCode::WriteExecute:
-            write(sink, "PT_LOAD ");
+            kmem::print(sink, "PT_LOAD ");
             segment();
-            write(sink, " at ");
-            write_hex(sink, offset);
-            write(sink, " size ");
-            write_hex(sink, value);
-            write(sink, " is both writable and executable");
+            kmem::print(sink, " at ", kmem::hex(offset), " size ", kmem::hex(value),
+                        " is both writable and executable");
             break;
         case ElfErrorCode::EntryNotExecutable:
-            write(sink, "entry point ");
-            write_hex(sink, offset);
-            write(sink, " is not inside an executable PT_LOAD segment");
+            kmem::print(sink, "entry point ", kmem::hex(offset), " is not inside an executable PT_LOAD segment");
             break;
         }
     }

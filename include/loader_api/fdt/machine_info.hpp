@@ -430,11 +430,8 @@ private:
 template <kmem::CharSink S>
 constexpr void write_range(S& sink, kmem::PhysicalRange range) {
     sink.put('[');
-    kmem::write_hex(sink, range.begin().value());
-    kmem::write(sink, ", ");
-    kmem::write_hex(sink, range.end().value());
-    kmem::write(sink, ") ");
-    kmem::write_size(sink, range.size());
+    kmem::print(sink, kmem::hex(range.begin().value()), ", ", kmem::hex(range.end().value()), ") ",
+                kmem::size(range.size()));
 }
 
 // Printable ASCII as is, the rest escaped, so odd bootargs stay one line.
@@ -450,7 +447,7 @@ constexpr void write_quoted(S& sink, std::string_view text) {
             sink.put(c);
         } else {
             constexpr char kDigits[] = "0123456789abcdef";
-            kmem::write(sink, "\\x");
+            kmem::print(sink, "\\x");
             sink.put(kDigits[byte >> 4]);
             sink.put(kDigits[byte & 0xf]);
         }
@@ -520,121 +517,82 @@ inline Result<void> read_machine_info(Bytes buffer, MachineInfo& info) {
 template <kmem::CharSink S>
 constexpr void MachineInfo::format(S& sink) const {
     using kmem::write;
-    write(sink, "device tree: ");
-    kmem::write_dec(sink, fdt_size);
-    write(sink, " bytes, boot_cpuid_phys ");
-    kmem::write_dec(sink, boot_cpuid_phys);
-    write(sink, "\nmemory: ");
-    kmem::write_dec(sink, memory.size());
-    write(sink, " ranges\n");
+    kmem::print(sink, "device tree: ", fdt_size, " bytes, boot_cpuid_phys ", boot_cpuid_phys, "\nmemory: ",
+                memory.size(), " ranges\n");
     for (const MemoryRange& m : memory) {
-        write(sink, "  ");
+        kmem::print(sink, "  ");
         detail::write_range(sink, m.range);
-        write(sink, " ");
-        write(sink, m.node);
+        kmem::print(sink, " ", m.node);
         sink.put('\n');
     }
-    write(sink, "reserved: ");
-    kmem::write_dec(sink, reserved.size());
-    write(sink, " ranges\n");
+    kmem::print(sink, "reserved: ", reserved.size(), " ranges\n");
     for (const ReservedRange& r : reserved) {
-        write(sink, "  ");
+        kmem::print(sink, "  ");
         detail::write_range(sink, r.range);
         if (r.source == ReservationSource::kMemReserve) {
-            write(sink, " /memreserve/");
+            kmem::print(sink, " /memreserve/");
         } else {
-            write(sink, " /reserved-memory/");
-            write(sink, r.node);
+            kmem::print(sink, " /reserved-memory/", r.node);
         }
         if (r.no_map) write(sink, " no-map");
         sink.put('\n');
     }
-    write(sink, "dynamic reservations: ");
-    kmem::write_dec(sink, dynamic_reservations.size());
+    kmem::print(sink, "dynamic reservations: ", dynamic_reservations.size());
     sink.put('\n');
     for (const DynamicReservation& d : dynamic_reservations) {
-        write(sink, "  /reserved-memory/");
-        write(sink, d.node);
-        write(sink, " size ");
-        kmem::write_size(sink, d.size);
+        kmem::print(sink, "  /reserved-memory/", d.node, " size ", kmem::size(d.size));
         if (d.alignment != 0) {
-            write(sink, " alignment ");
-            kmem::write_hex(sink, d.alignment);
+            kmem::print(sink, " alignment ", kmem::hex(d.alignment));
         }
         if (d.no_map) write(sink, " no-map");
         for (RegEntry entry : d.alloc_ranges) {
-            write(sink, " in ");
-            kmem::write_hex(sink, entry.address);
-            write(sink, "+");
-            kmem::write_hex(sink, entry.size);
+            kmem::print(sink, " in ", kmem::hex(entry.address), "+", kmem::hex(entry.size));
         }
         sink.put('\n');
     }
     std::size_t enabled = 0;
     for (const Hart& hart : harts) enabled += hart.enabled() ? 1 : 0;
-    write(sink, "harts: ");
-    kmem::write_dec(sink, harts.size());
-    write(sink, " (");
-    kmem::write_dec(sink, enabled);
-    write(sink, " okay), timebase ");
-    kmem::write_dec(sink, timebase_frequency);
-    write(sink, " Hz\n");
+    kmem::print(sink, "harts: ", harts.size(), " (", enabled, " okay), timebase ", timebase_frequency, " Hz\n");
     for (const Hart& hart : harts) {
-        write(sink, "  hart ");
-        kmem::write_dec(sink, hart.hart_id);
+        kmem::print(sink, "  hart ", hart.hart_id);
         sink.put(' ');
-        write(sink, describe(hart.status));
-        write(sink, " mmu ");
-        write(sink, hart.has_mmu_type ? hart.mmu_type : "(none)");
-        write(sink, " isa ");
-        write(sink, hart.isa.empty() ? "(none)" : hart.isa);
+        kmem::print(sink, describe(hart.status), " mmu ", hart.has_mmu_type ? hart.mmu_type : "(none)", " isa ",
+                    hart.isa.empty() ? "(none)" : hart.isa);
         if (!hart.isa_extensions.empty()) {
-            write(sink, " extensions ");
-            kmem::write_dec(sink, hart.isa_extensions.count());
+            kmem::print(sink, " extensions ", hart.isa_extensions.count());
         }
         if (hart.timebase_frequency != timebase_frequency) {
-            write(sink, " timebase ");
-            kmem::write_dec(sink, hart.timebase_frequency);
+            kmem::print(sink, " timebase ", hart.timebase_frequency);
         }
         sink.put(' ');
-        write(sink, hart.node);
+        kmem::print(sink, hart.node);
         sink.put('\n');
     }
-    write(sink, "chosen: bootargs ");
+    kmem::print(sink, "chosen: bootargs ");
     if (chosen.has_bootargs)
         detail::write_quoted(sink, chosen.bootargs);
     else
-        write(sink, "(none)");
-    write(sink, ", stdout-path ");
-    write(sink, chosen.stdout_path.empty() ? "(none)" : chosen.stdout_path);
-    write(sink, ", rng-seed ");
-    kmem::write_dec(sink, chosen.rng_seed.size());
-    write(sink, " bytes, initrd ");
+        kmem::print(sink, "(none)");
+    kmem::print(sink, ", stdout-path ", chosen.stdout_path.empty() ? "(none)" : chosen.stdout_path, ", rng-seed ",
+                chosen.rng_seed.size(), " bytes, initrd ");
     if (chosen.has_initrd)
         detail::write_range(sink, chosen.initrd);
     else
-        write(sink, "(none)");
-    write(sink, ", boot-hartid ");
+        kmem::print(sink, "(none)");
+    kmem::print(sink, ", boot-hartid ");
     if (chosen.has_boot_hartid)
-        kmem::write_dec(sink, chosen.boot_hartid);
+        kmem::print(sink, chosen.boot_hartid);
     else
-        write(sink, "(none)");
-    write(sink, "\ntest device: ");
+        kmem::print(sink, "(none)");
+    kmem::print(sink, "\ntest device: ");
     if (has_test_device)
-        kmem::write_hex(sink, test_device.value());
+        kmem::print(sink, kmem::hex(test_device.value()));
     else
-        write(sink, "(none)");
-    write(sink, "\nstdout uart: ");
-    write(sink, describe(stdout_uart.kind));
+        kmem::print(sink, "(none)");
+    kmem::print(sink, "\nstdout uart: ", describe(stdout_uart.kind));
     if (stdout_uart.kind != UartKind::kNone) {
-        write(sink, " at ");
-        kmem::write_hex(sink, stdout_uart.base.value());
-        write(sink, " reg-shift ");
-        kmem::write_dec(sink, stdout_uart.reg_shift);
-        write(sink, " reg-io-width ");
-        kmem::write_dec(sink, stdout_uart.reg_io_width);
-        write(sink, " ");
-        write(sink, stdout_uart.node);
+        kmem::print(sink, " at ", kmem::hex(stdout_uart.base.value()), " reg-shift ", stdout_uart.reg_shift,
+                    " reg-io-width ", stdout_uart.reg_io_width, " ", stdout_uart.node);
     }
     sink.put('\n');
 }

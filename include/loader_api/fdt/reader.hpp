@@ -174,39 +174,27 @@ struct Error {
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
-        kmem::write(sink, "fdt: ");
-        kmem::write(sink, describe(code));
+        kmem::print(sink, "fdt: ", describe(code));
         if (block != Block::kNone) {
-            kmem::write(sink, " (");
-            kmem::write(sink, describe(block));
-            kmem::write(sink, " block)");
+            kmem::print(sink, " (", describe(block), " block)");
         }
         if (limit != Limit::kNone) {
-            kmem::write(sink, ": ");
-            kmem::write(sink, describe(limit));
-            kmem::write(sink, " = ");
-            kmem::write_dec(sink, detail);
+            kmem::print(sink, ": ", describe(limit), " = ", detail);
         } else if (code == ErrorCode::kNestingTooDeep) {
-            kmem::write(sink, ": limit ");
-            kmem::write_dec(sink, detail);
+            kmem::print(sink, ": limit ", detail);
         } else if (detail != 0 || detail2 != 0) {
-            kmem::write(sink, ": ");
-            kmem::write_hex(sink, detail);
+            kmem::print(sink, ": ", kmem::hex(detail));
             if (detail2 != 0) {
-                kmem::write(sink, ", ");
-                kmem::write_hex(sink, detail2);
+                kmem::print(sink, ", ", kmem::hex(detail2));
             }
         }
         if (!property.empty()) {
-            kmem::write(sink, " in property \"");
-            kmem::write(sink, property);
+            kmem::print(sink, " in property \"", property);
             sink.put('"');
         }
-        kmem::write(sink, " at offset ");
-        kmem::write_hex(sink, offset);
+        kmem::print(sink, " at offset ", kmem::hex(offset));
         if (node.length != 0) {
-            kmem::write(sink, " (node ");
-            kmem::write(sink, node.view());
+            kmem::print(sink, " (node ", node.view());
             if (node.truncated) kmem::write(sink, "...");
             sink.put(')');
         }
@@ -414,7 +402,7 @@ public:
         }
         for (std::uint32_t i = 1; i < count_; ++i) {
             sink.put('/');
-            kmem::write(sink, frames_[i].name);
+            kmem::print(sink, frames_[i].name);
         }
     }
 

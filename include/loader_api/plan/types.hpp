@@ -87,7 +87,7 @@ public:
         for (auto mode : {kmem::PagingModeId::Sv39, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv57}) {
             if (!contains(mode)) continue;
             if (!first) sink.put(' ');
-            kmem::write(sink, kmem::name(mode));
+            kmem::print(sink, kmem::name(mode));
             first = false;
         }
         if (first) kmem::write(sink, "none");
@@ -262,69 +262,45 @@ struct PlanWarning {
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
         using kmem::write;
-        write(sink, "plan warning: ");
+        kmem::print(sink, "plan warning: ");
         switch (code) {
             case WarningCode::NoEntropy:
                 write(sink, "no entropy (no /chosen/rng-seed, none from the loader): KASLR off, BootInfo.random "
                             "derived from the timestamps");
                 break;
             case WarningCode::KernelNotRelocatable:
-                write(sink, "KASLR asked for, but the kernel is not position-independent (ET_EXEC): it stays at ");
-                kmem::write_hex(sink, value);
-                write(sink, "; physmap and stacks are still randomised");
+                kmem::print(sink, "KASLR asked for, but the kernel is not position-independent (ET_EXEC): it stays at ",
+                            kmem::hex(value), "; physmap and stacks are still randomised");
                 break;
             case WarningCode::DynamicReservationLeft:
-                write(sink, "/reserved-memory/");
-                write(sink, text);
-                write(sink, " has a size (");
-                kmem::write_size(sink, value);
-                write(sink, ") but no address: left to the kernel, the memory map shows it as usable");
+                kmem::print(sink, "/reserved-memory/", text, " has a size (", kmem::size(value),
+                            ") but no address: left to the kernel, the memory map shows it as usable");
                 break;
             case WarningCode::HartWithoutPagingMode:
-                write(sink, "hart ");
-                kmem::write_dec(sink, value);
-                write(sink, " (mmu-type \"");
-                write(sink, text);
-                write(sink, "\") cannot run the chosen paging mode: listed as Unusable, not started");
+                kmem::print(sink, "hart ", value, " (mmu-type \"", text,
+                            "\") cannot run the chosen paging mode: listed as Unusable, not started");
                 break;
             case WarningCode::SharedPagePermissions:
-                write(sink, "the page at ");
-                kmem::write_hex(sink, value);
-                write(sink, " (link address) is shared by segments with different permissions: mapped with their union");
+                kmem::print(sink, "the page at ", kmem::hex(value),
+                            " (link address) is shared by segments with different permissions: mapped with their union");
                 break;
             case WarningCode::HartsNotStarted:
-                kmem::write_dec(sink, value);
-                write(sink, " usable harts left stopped (LoaderConfig.start_harts)");
+                kmem::print(sink, value, " usable harts left stopped (LoaderConfig.start_harts)");
                 break;
             case WarningCode::InputInReservedMemory:
-                write(sink, "the ");
-                write(sink, text);
-                write(sink, " at ");
-                kmem::write_hex(sink, value);
-                write(sink, " overlaps reserved memory");
+                kmem::print(sink, "the ", text, " at ", kmem::hex(value), " overlaps reserved memory");
                 break;
             case WarningCode::NoTimebase:
-                write(sink, "no timebase-frequency under /cpus: BootInfo says ");
-                kmem::write_dec(sink, value);
-                write(sink, " Hz");
+                kmem::print(sink, "no timebase-frequency under /cpus: BootInfo says ", value, " Hz");
                 break;
             case WarningCode::BootHartMismatch:
-                write(sink, "/chosen/boot-hartid is ");
-                kmem::write_dec(sink, value);
-                write(sink, " but the firmware entered the loader on hart ");
-                kmem::write_dec(sink, other);
-                write(sink, " (a0): hart ");
-                kmem::write_dec(sink, other);
-                write(sink, " is the boot hart");
+                kmem::print(sink, "/chosen/boot-hartid is ", value, " but the firmware entered the loader on hart ",
+                            other, " (a0): hart ", other, " is the boot hart");
                 break;
             case WarningCode::RamBeyondPhysmap:
-                write(sink, "RAM beyond what a physmap in the higher half of ");
-                write(sink, text);
-                write(sink, " can reach: ");
-                kmem::write_size(sink, value);
-                write(sink, " from ");
-                kmem::write_hex(sink, other);
-                write(sink, " on is UsableUnmapped, for the kernel to map itself");
+                kmem::print(sink, "RAM beyond what a physmap in the higher half of ", text, " can reach: ",
+                            kmem::size(value), " from ", kmem::hex(other),
+                            " on is UsableUnmapped, for the kernel to map itself");
                 break;
         }
     }
@@ -385,163 +361,119 @@ struct PlanError {
     constexpr void format(S& sink) const {
         using kmem::write;
         using kmem::write_hex;
-        write(sink, "plan: ");
+        kmem::print(sink, "plan: ");
         switch (code) {
             case PlanErrorCode::DeviceTree: fdt.format(sink); break;
             case PlanErrorCode::KernelElf:
-                write(sink, "kernel ELF: ");
-                elf.format(sink);
+                kmem::print(sink, "kernel ELF: ", elf);
                 break;
             case PlanErrorCode::MissingLoaderConfig:
-                write(sink, "the kernel has no .loader_config section (declare it with LOADER_API_KERNEL)");
+                kmem::print(sink, "the kernel has no .loader_config section (declare it with LOADER_API_KERNEL)");
                 break;
             case PlanErrorCode::BadLoaderConfig:
-                write(sink, "bad .loader_config: ");
-                write(sink, what);
-                write(sink, " is ");
+                kmem::print(sink, "bad .loader_config: ", what, " is ");
                 if (value_name != nullptr) {
-                    kmem::write_dec(sink, value);
-                    write(sink, " (accepted:");
+                    kmem::print(sink, value, " (accepted:");
                     for (std::uint32_t accepted = 0; value_name(accepted) != "?"; ++accepted) {
-                        write(sink, accepted == 0 ? " " : ", ");
-                        kmem::write_dec(sink, accepted);
+                        kmem::print(sink, accepted == 0 ? " " : ", ", accepted);
                         sink.put(' ');
-                        write(sink, value_name(accepted));
+                        kmem::print(sink, value_name(accepted));
                     }
                     sink.put(')');
                     break;
                 }
-                write_hex(sink, value);
-                write(sink, " (expected ");
-                write_hex(sink, other);
+                kmem::print(sink, kmem::hex(value), " (expected ", kmem::hex(other));
                 sink.put(')');
                 break;
             case PlanErrorCode::WriteExecute:
-                write(sink, "the kernel has a writable and executable segment and LoaderConfig.allow_write_execute is 0: ");
-                elf.format(sink);
+                kmem::print(sink, "the kernel has a writable and executable segment and LoaderConfig.allow_write_execute is 0: ",
+                            elf);
                 break;
             case PlanErrorCode::SharedPageWriteExecute:
-                write(sink, "the page at ");
-                write_hex(sink, value);
-                write(sink, " is shared by a writable and an executable segment (allow_write_execute is 0)");
+                kmem::print(sink, "the page at ", kmem::hex(value),
+                            " is shared by a writable and an executable segment (allow_write_execute is 0)");
                 break;
             case PlanErrorCode::Relocation:
-                write(sink, "kernel relocation: ");
-                elf.format(sink);
+                kmem::print(sink, "kernel relocation: ", elf);
                 break;
             case PlanErrorCode::EntryNotExecutable:
-                write(sink, "kernel entry: ");
-                elf.format(sink);
+                kmem::print(sink, "kernel entry: ", elf);
                 break;
             case PlanErrorCode::EntryMisaligned:
-                write(sink, "the kernel entry ");
-                write_hex(sink, value);
+                kmem::print(sink, "the kernel entry ", kmem::hex(value));
                 write(sink, " is not 4-byte aligned (the loader enters it through stvec, which holds only such "
                             "addresses)");
                 break;
             case PlanErrorCode::NoRam: write(sink, "the device tree describes no RAM (no whole page in any memory node)"); break;
             case PlanErrorCode::InputOutsideRam:
-                write(sink, "the ");
-                write(sink, what);
+                kmem::print(sink, "the ", what);
                 sink.put(' ');
                 kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                write(sink, " is not inside RAM");
+                kmem::print(sink, " is not inside RAM");
                 break;
             case PlanErrorCode::LoaderRangesSharePage:
-                write(sink, "loader text and data share the page at ");
-                write_hex(sink, value);
-                write(sink, " (they need different permissions)");
+                kmem::print(sink, "loader text and data share the page at ", kmem::hex(value),
+                            " (they need different permissions)");
                 break;
             case PlanErrorCode::BootHartNotFound:
-                write(sink, "the boot hart ");
-                kmem::write_dec(sink, value);
-                write(sink, " is not under /cpus");
+                kmem::print(sink, "the boot hart ", value, " is not under /cpus");
                 break;
             case PlanErrorCode::NoSModeHart:
-                write(sink, "no hart can run the kernel in S-mode: the boot hart ");
-                kmem::write_dec(sink, value);
-                write(sink, " ");
-                write(sink, what);
+                kmem::print(sink, "no hart can run the kernel in S-mode: the boot hart ", value, " ", what);
                 break;
             case PlanErrorCode::NoPagingMode:
-                write(sink, "no paging mode in the allowed range: ");
-                write(sink, what);
+                kmem::print(sink, "no paging mode in the allowed range: ", what);
                 break;
             case PlanErrorCode::RamTooLargeForPhysmap:
-                write(sink, "RAM needs a physmap of ");
-                kmem::write_size(sink, value);
-                write(sink, " but the higher half of ");
-                write(sink, kmem::name(mode));
-                write(sink, " (the largest allowed mode) has ");
-                kmem::write_size(sink, other);
+                kmem::print(sink, "RAM needs a physmap of ", kmem::size(value), " but the higher half of ",
+                            kmem::name(mode), " (the largest allowed mode) has ", kmem::size(other));
                 break;
             case PlanErrorCode::KernelDoesNotFit:
-                write(sink, "the kernel ");
+                kmem::print(sink, "the kernel ");
                 kmem::VirtualRange(kmem::VirtualAddress(value), kmem::VirtualAddress(other)).format(sink);
-                write(sink, " does not fit ");
-                write(sink, kmem::name(mode));
-                write(sink, ": ");
-                write(sink, what);
+                kmem::print(sink, " does not fit ", kmem::name(mode), ": ", what);
                 break;
             case PlanErrorCode::OutOfMemory:
-                write(sink, "not enough memory for ");
-                write(sink, what);
-                write(sink, ": ");
-                alloc.format(sink);
+                kmem::print(sink, "not enough memory for ", what, ": ", alloc);
                 break;
             case PlanErrorCode::AllocatorCapacity:
-                write(sink, "while allocating ");
-                write(sink, what);
-                write(sink, ": ");
-                alloc.format(sink);
+                kmem::print(sink, "while allocating ", what, ": ", alloc);
                 break;
             case PlanErrorCode::PageTable: page_table.format(sink); break;
             case PlanErrorCode::BootInfoBuild: build.format(sink); break;
             case PlanErrorCode::BootInfoInvalid:
-                write(sink, "the planned BootInfo fails validation (planner bug): ");
-                validation.format(sink);
+                kmem::print(sink, "the planned BootInfo fails validation (planner bug): ", validation);
                 break;
             case PlanErrorCode::CapacityExceeded:
-                write(sink, "more ");
-                write(sink, what);
-                write(sink, " than the planner's capacity of ");
-                kmem::write_dec(sink, value);
+                kmem::print(sink, "more ", what, " than the planner's capacity of ", value);
                 break;
             case PlanErrorCode::UnknownHart:
-                write(sink, "hart ");
-                kmem::write_dec(sink, value);
-                write(sink, what.empty() ? std::string_view(" is not a started hart of the plan") : what);
+                kmem::print(sink, "hart ", value,
+                            what.empty() ? std::string_view(" is not a started hart of the plan") : what);
                 break;
             case PlanErrorCode::LoaderNotIdentityMappable:
-                write(sink, "the loader image ");
+                kmem::print(sink, "the loader image ");
                 kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                write(sink, " lies above the lower half of ");
-                write(sink, kmem::name(mode));
-                write(sink, ", so it cannot be identity-mapped there");
+                kmem::print(sink, " lies above the lower half of ", kmem::name(mode),
+                            ", so it cannot be identity-mapped there");
                 break;
             case PlanErrorCode::InputBeyondPhysmap:
-                write(sink, "the ");
-                write(sink, what);
+                kmem::print(sink, "the ", what);
                 sink.put(' ');
                 kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                write(sink, " lies in RAM beyond what a physmap in the higher half of ");
-                write(sink, kmem::name(mode));
-                write(sink, " can reach");
+                kmem::print(sink, " lies in RAM beyond what a physmap in the higher half of ", kmem::name(mode),
+                            " can reach");
                 break;
             case PlanErrorCode::RamBeyondPhysicalAddresses:
-                write(sink, "the device tree's ");
-                write(sink, what);
-                write(sink, " has RAM at ");
+                kmem::print(sink, "the device tree's ", what, " has RAM at ");
                 kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                write(sink, ", past the 56-bit physical addresses RISC-V page tables can map");
+                kmem::print(sink, ", past the 56-bit physical addresses RISC-V page tables can map");
                 break;
             case PlanErrorCode::InitrdOverlapsInput:
             {
                 const kmem::PhysicalRange initrd{kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)};
-                write(sink, "the /chosen initrd ");
-                initrd.format(sink);
-                write(sink, initrd.overlaps(range) ? " overlaps the " : " shares a page with the ");
-                write(sink, what);
+                kmem::print(sink, "the /chosen initrd ", initrd,
+                            initrd.overlaps(range) ? " overlaps the " : " shares a page with the ", what);
                 sink.put(' ');
                 range.format(sink);
                 if (!initrd.overlaps(range)) write(sink, " (the memory map gives each page one kind)");
