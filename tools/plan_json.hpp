@@ -41,6 +41,8 @@ template <class T>
 struct IsFixedList : std::false_type {};
 template <class T, std::size_t N>
 struct IsFixedList<kmem::FixedList<T, N>> : std::true_type {};
+template <class T>
+struct IsFixedList<kmem::BoundedList<T>> : std::true_type {};
 
 template <class T>
 struct IsAddress : std::false_type {};

@@ -19,8 +19,11 @@ extern const char loader_image_start[];
 namespace loader {
 
 // Reads the device tree at `dtb` into the plan's MachineInfo and returns it;
-// a malformed tree stops the machine with the reader's error.
-loader_api::fdt::MachineInfo& read_machine(std::uint64_t dtb);
+// a malformed tree stops the machine with the reader's error. A tree with
+// more harts than the image has room for takes room right after the image;
+// a door that owns memory passes claim_room, which takes that range from
+// the firmware (false: refused).
+loader_api::fdt::BasicMachineInfo& read_machine(std::uint64_t dtb, bool (*claim_room)(kmem::PhysicalRange));
 
 // loader.log= of a command line, in force from here on (read_machine applies
 // the tree's bootargs; the EFI door its load options).

@@ -71,7 +71,7 @@ struct BootHart {
 
 // RISCV_EFI_BOOT_PROTOCOL first; the device tree's /chosen/boot-hartid
 // (which U-Boot also writes) when the firmware has no such protocol.
-BootHart find_boot_hart(efi::BootServices& services, const fdt::MachineInfo& machine) {
+BootHart find_boot_hart(efi::BootServices& services, const fdt::BasicMachineInfo& machine) {
     void* interface = nullptr;
     if (firmware([&] { return services.locate_protocol(&efi::kRiscvBootProtocolGuid, nullptr, &interface); }) ==
             efi::kSuccess &&
@@ -127,7 +127,7 @@ efi::MemoryMapView exit_boot_services(efi::Handle image, efi::BootServices& serv
 
 // The reservations added, or a named error that stops the machine.
 std::size_t reserve_firmware_memory(const efi::MemoryMapView& map, kmem::PhysicalRange device_tree,
-                                    fdt::MachineInfo& machine) {
+                                    fdt::BasicMachineInfo& machine) {
     const auto result = efi::keep_firmware_memory(map, device_tree, machine);
     if (result) return *result;
     const efi::KeepError& error = result.error();
@@ -279,6 +279,21 @@ void firmware_console_write(std::string_view text) {
     firmware([&] { return firmware_text()->output_string(firmware_text(), wide); });
 }
 
+namespace {
+
+// Room right after the image for a machine with many harts (read_machine):
+// memory there is the firmware's to give, so asked for at that address.
+efi::BootServices* room_services = nullptr;
+bool claim_room(kmem::PhysicalRange room) {
+    std::uint64_t address = room.begin().value();
+    return firmware([&] {
+               return room_services->allocate_pages(efi::AllocateType::Address, efi::MemoryType::LoaderData,
+                                                    room.size() / kmem::kPageSize, &address);
+           }) == efi::kSuccess;
+}
+
+}  // namespace
+
 }  // namespace loader
 
 extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::efi::SystemTable* system,
@@ -287,7 +302,8 @@ extern "C" [[noreturn]] void loader_efi_main(loader::efi::Handle image, loader::
     firmware_console = system->con_out;
     efi::BootServices& services = *system->boot_services;
     const std::uint8_t* device_tree = find_device_tree(*system);
-    fdt::MachineInfo& machine = read_machine(reinterpret_cast<std::uint64_t>(device_tree));
+    room_services = &services;
+    fdt::BasicMachineInfo& machine = read_machine(reinterpret_cast<std::uint64_t>(device_tree), claim_room);
     const BootHart boot_hart = find_boot_hart(services, machine);
     set_boot_stack_hart_id(boot_hart.id);
 

@@ -221,7 +221,7 @@ struct KeepError {
 // descriptor stays reserved. Returns how many reservations were added.
 inline kmem::Expected<std::size_t, KeepError> keep_firmware_memory(const MemoryMapView& map,
                                                                    kmem::PhysicalRange device_tree,
-                                                                   loader_api::fdt::MachineInfo& machine) {
+                                                                   loader_api::fdt::BasicMachineInfo& machine) {
     namespace fdt = loader_api::fdt;
     std::size_t kept = 0;
     const auto keep = [&](std::uint64_t begin, std::uint64_t end, MemoryType type) -> bool {

@@ -45,9 +45,6 @@ enum class HandoffState : std::uint32_t {
 // start_error of a hart that hart_start accepted but that never ran loader
 // code (not an SBI error code: those are small negative numbers).
 inline constexpr std::int32_t kNotArrived = -1000;
-// start_error of a hart the device tree lists beyond the loader's slot
-// table (kMaxHarts): never started.
-inline constexpr std::int32_t kNoSlot = -1001;
 
 // What a started hart gets in a1 from hart_start. The record comes first so
 // that its address is the slot's.
@@ -71,8 +68,6 @@ static_assert(sizeof(HandoffRecord) == HANDOFF_SIZE);
 static_assert(offsetof(HartSlot, record) == SLOT_RECORD);
 static_assert(offsetof(HartSlot, stack_top) == SLOT_STACK_TOP);
 static_assert(sizeof(HartSlot) == SLOT_SIZE);
-
-inline constexpr std::size_t kMaxHarts = MAX_HARTS;
 
 // For large objects the loader initialises itself before use: the linker
 // script keeps them out of the range entry.S clears (zeroing 100 KiB that is

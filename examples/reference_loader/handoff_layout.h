@@ -42,6 +42,3 @@
 /* Measured high-water mark (a painted stack, session 5): 35 KiB with gcc -O2,
    EFI door included; the rest is margin for error paths and other compilers. */
 #define BOOT_STACK_SIZE (64 * 1024)
-/* QEMU virt's maximum hart count (VIRT_CPUS_MAX); more harts than this are
-   reported as not started. */
-#define MAX_HARTS 512

@@ -25,23 +25,63 @@ namespace {
 namespace fdt = loader_api::fdt;
 namespace sbi = examples::sbi;
 
-LOADER_NOCLEAR HartSlot slots[kMaxHarts];
-std::size_t slot_count = 0;
-
-// The plan is large (about 600 KiB: every list has a fixed capacity, and
-// MachineInfo alone holds fdt::kMaxHarts cpu nodes), so static rather than
-// on the boot stack, and constructed at run time: its default value is not
-// all zeros, which would otherwise put it into .data and into the image.
-// The device tree is read once, into plan.machine, which the planner reuses.
+// The plan is large (about 100 KiB besides its lists that grow with the
+// harts), so static rather than on the boot stack, and constructed at run
+// time: its default value is not all zeros, which would otherwise put it
+// into .data and into the image. The device tree is read once, into
+// plan.machine, which the planner reuses.
 union PlanStorage {
     constexpr PlanStorage() : unused(0) {}
     char unused;
-    loader_api::Plan plan;
+    loader_api::BasicPlan plan;
 };
 LOADER_NOCLEAR PlanStorage plan_storage;
-loader_api::Plan& plan = plan_storage.plan;
-const fdt::MachineInfo& machine = plan.machine;
+loader_api::BasicPlan& plan = plan_storage.plan;
+const fdt::BasicMachineInfo& machine = plan.machine;
 loader_api::IdentityPhysicalMemory physical_memory;
+
+// The room of the lists that grow with the harts (BasicPlan::use_storage)
+// and of the hart slots, sized by the machine: in the image for up to
+// kImageRoomHarts, the common boards, at about 0.6 KiB a hart; a device
+// tree with more harts gets room for exactly its count right after the
+// image (read_many_harts), which the plan then reports as loader memory.
+constexpr std::size_t kImageRoomHarts = 16;
+constexpr std::size_t room_bytes(std::size_t harts) {
+    return harts * sizeof(HartSlot) + loader_api::BasicPlan::storage_bytes(harts);
+}
+LOADER_NOCLEAR alignas(HartSlot) std::byte image_room[room_bytes(kImageRoomHarts)];
+HartSlot* slots = nullptr;  // one per hart of the device tree
+std::size_t slot_count = 0;
+// The end of the memory the loader occupies: its image's, or the room's after it.
+std::uintptr_t loader_memory_end = 0;
+
+void use_room(std::byte* room, std::size_t harts) {
+    slots = reinterpret_cast<HartSlot*>(room);
+    plan.use_storage(room + harts * sizeof(HartSlot), harts);
+}
+
+// More harts than the image has room for: room for the count right after
+// the image, whole pages, then the tree read again. The room must not hold
+// the tree itself, and a door that owns memory (EFI) must grant it.
+fdt::Result<void> read_many_harts(fdt::Bytes tree, bool (*claim_room)(kmem::PhysicalRange)) {
+    const fdt::Fdt blob = KMEM_TRY(fdt::Fdt::create(tree));
+    const std::size_t harts = KMEM_TRY(fdt::count_cpus_children(blob));
+    const std::uint64_t begin = reinterpret_cast<std::uintptr_t>(__loader_end);
+    const std::uint64_t size = (room_bytes(harts) + kmem::kPageSize - 1) & ~(kmem::kPageSize - 1);
+    const kmem::PhysicalRange room{kmem::PhysicalAddress(begin), kmem::PhysicalAddress(begin + size)};
+    const auto tree_begin = reinterpret_cast<std::uintptr_t>(tree.data());
+    const kmem::PhysicalRange tree_range{kmem::PhysicalAddress(tree_begin), kmem::PhysicalAddress(tree_begin + tree.size())};
+    if (room.overlaps(tree_range) || (claim_room != nullptr && !claim_room(room))) {
+        fail_with([&](Console& out) {
+            kmem::print(out, "the device tree lists ", harts, " nodes under /cpus; the loader has room for ",
+                        kImageRoomHarts, " harts and needs ", room, " right after its image for the rest, ",
+                        room.overlaps(tree_range) ? "where the device tree lies" : "which the firmware did not grant");
+        });
+    }
+    use_room(reinterpret_cast<std::byte*>(begin), harts);
+    loader_memory_end = begin + size;
+    return fdt::read_machine_info(blob, plan.machine);
+}
 
 constexpr std::string_view kCompiler =
 #if defined(__clang__)
@@ -54,12 +94,16 @@ constexpr std::string_view kCompiler =
 
 // The device tree's size is in its header; Fdt::create checks the magic
 // before it trusts that size.
-fdt::MachineInfo& read_machine(std::uint64_t dtb) {
-    new (&plan_storage.plan) loader_api::Plan;
+fdt::BasicMachineInfo& read_machine(std::uint64_t dtb, bool (*claim_room)(kmem::PhysicalRange)) {
+    new (&plan_storage.plan) loader_api::BasicPlan;
+    use_room(image_room, kImageRoomHarts);
+    loader_memory_end = reinterpret_cast<std::uintptr_t>(__loader_end);
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(dtb);
     std::uint32_t size = fdt::load_be32(fdt::Bytes(bytes, fdt::kHeaderSize), 4);
     if (size < fdt::kHeaderSize) size = fdt::kHeaderSize;
     auto result = fdt::read_machine_info(fdt::Bytes(bytes, size), plan.machine);
+    if (!result && result.error().code == fdt::ErrorCode::kLimitExceeded && result.error().limit == fdt::Limit::kHarts)
+        result = read_many_harts(fdt::Bytes(bytes, size), claim_room);
     if (!result) {
         // Exit through the tree's sifive,test device if it is there, so that
         // the failure reaches QEMU's exit status (the board's firmware may
@@ -367,7 +411,8 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& 
     input.options.efi_memory_descriptor_version = door.efi_memory_descriptor_version;
     input.options.boot_hart_id = hart_id;
     input.options.loader_text = image_range(__loader_start, __loader_data_start);
-    input.options.loader_data = image_range(__loader_data_start, __loader_end);
+    input.options.loader_data = {kmem::PhysicalAddress(reinterpret_cast<std::uintptr_t>(__loader_data_start)),
+                                 kmem::PhysicalAddress(loader_memory_end)};
     input.options.loader_entry_time = entry.time;
     input.options.loader_entry_instret = entry.instret;
     input.machine = &plan.machine;
@@ -412,14 +457,9 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
         asm volatile("unimp");
     }
 
-    // Slots follow the device tree's cpu order, so sparse hart ids cost nothing.
-    if (machine.harts.size() > kMaxHarts) {
-        log<LogLevel::kWarn>([&](Console& out) {
-            kmem::print(out, "the device tree lists ", machine.harts.size(), " harts; the loader starts at most ",
-                        kMaxHarts);
-        });
-    }
-    slot_count = machine.harts.size() < kMaxHarts ? machine.harts.size() : kMaxHarts;
+    // Slots follow the device tree's cpu order, so sparse hart ids cost
+    // nothing; there is one for every hart (use_room).
+    slot_count = machine.harts.size();
     std::size_t boot_index = slot_count;
     for (std::size_t i = 0; i < slot_count; ++i) {
         new (&slots[i]) HartSlot;
@@ -458,12 +498,6 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     const std::uint64_t frequency = plan.boot_info().timebase_frequency;
     print_machine(hart_id, usable, frequency);
     report_plan(supported);
-    // Harts past the slot table (see the warning above) cannot be started.
-    for (std::size_t i = slot_count; i < machine.harts.size(); ++i) {
-        if (!planned_to_start(machine.harts[i].hart_id)) continue;
-        auto marked = loader_api::mark_hart_failed(plan, machine.harts[i].hart_id, kNoSlot, physical_memory);
-        if (!marked) fail_with([&](Console& out) { marked.error().format(out); });
-    }
 
     clock.end(LOADER_PHASE_PLAN);
 
@@ -528,6 +562,6 @@ extern "C" [[noreturn]] void loader_secondary_main(std::uint64_t hart_id, loader
 
 extern "C" [[noreturn]] void loader_main(std::uint64_t hart_id, std::uint64_t dtb, std::uint64_t entry_time,
                                          std::uint64_t entry_instret) {
-    loader::read_machine(dtb);
+    loader::read_machine(dtb, nullptr);
     loader::boot(hart_id, dtb, loader::Timestamp{entry_time, entry_instret});
 }

@@ -11,7 +11,9 @@
 #include <string_view>
 
 #include "kmem/address.hpp"
+#include "kmem/bounded_list.hpp"
 #include "kmem/fixed_list.hpp"
+#include "kmem/lazy_array.hpp"
 #include "kmem/format.hpp"
 #include "kmem/range.hpp"
 #include "loader_api/fdt/decode.hpp"
@@ -107,17 +109,22 @@ struct Chosen {
     std::uint64_t boot_hartid = 0;
 };
 
-struct MachineInfo {
-    // User-provided, so that MachineInfo() does not zero every list first
-    // (value-initialisation does for an implicit constructor).
-    constexpr MachineInfo() {}
+// MachineInfo's contents with the hart list in storage its owner gives:
+// what the readers fill and the planner reads. MachineInfo below owns room
+// for kMaxHarts; the reference loader gives room for the harts its tree has.
+struct BasicMachineInfo {
+    // User-provided, so that value-initialisation does not zero every list
+    // first.
+    constexpr BasicMachineInfo() {}
+    BasicMachineInfo(const BasicMachineInfo&) = delete;
+    constexpr BasicMachineInfo& operator=(const BasicMachineInfo&) = default;
 
     std::uint32_t fdt_size = 0;         // header totalsize: the bytes to keep for the kernel
     std::uint32_t boot_cpuid_phys = 0;  // header field; OpenSBI passes the boot hart in a0 instead
     FixedList<MemoryRange, kMaxMemoryRanges> memory{};
     FixedList<ReservedRange, kMaxReservedRanges> reserved{};
     FixedList<DynamicReservation, kMaxDynamicReservations> dynamic_reservations{};
-    FixedList<Hart, kMaxHarts> harts{};
+    kmem::BoundedList<Hart> harts{};
     std::uint64_t timebase_frequency = 0;  // /cpus/timebase-frequency; 0 when absent
     Chosen chosen{};
     bool has_test_device = false;
@@ -132,6 +139,19 @@ struct MachineInfo {
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const;
+};
+
+// A BasicMachineInfo with room for kMaxHarts harts (about 110 KiB).
+struct MachineInfo : BasicMachineInfo {
+    constexpr MachineInfo() { harts.assign_storage(hart_storage_.data(), kMaxHarts); }
+    constexpr MachineInfo(const MachineInfo& other) : MachineInfo() { *this = other; }
+    constexpr MachineInfo& operator=(const MachineInfo& other) {
+        BasicMachineInfo::operator=(other);
+        return *this;
+    }
+
+private:
+    kmem::LazyArray<Hart, kMaxHarts> hart_storage_;
 };
 
 namespace detail {
@@ -176,7 +196,7 @@ struct Optional {
 
 class MemoryMatcher {
 public:
-    constexpr explicit MemoryMatcher(MachineInfo& info) : info_(info) {}
+    constexpr explicit MemoryMatcher(BasicMachineInfo& info) : info_(info) {}
 
     constexpr Result<void> begin_node(const Cursor&) {
         state_ = {};
@@ -214,13 +234,13 @@ private:
         Status status = Status::kOkay;
         Optional reg{};
     };
-    MachineInfo& info_;
+    BasicMachineInfo& info_;
     State state_{};
 };
 
 class ReservedMemoryMatcher {
 public:
-    constexpr explicit ReservedMemoryMatcher(MachineInfo& info) : info_(info) {}
+    constexpr explicit ReservedMemoryMatcher(BasicMachineInfo& info) : info_(info) {}
 
     constexpr Result<void> begin_node(const Cursor&) {
         state_ = {};
@@ -270,13 +290,13 @@ private:
         bool no_map = false;
         Status status = Status::kOkay;
     };
-    MachineInfo& info_;
+    BasicMachineInfo& info_;
     State state_{};
 };
 
 class CpuMatcher {
 public:
-    constexpr explicit CpuMatcher(MachineInfo& info) : info_(info) {}
+    constexpr explicit CpuMatcher(BasicMachineInfo& info) : info_(info) {}
 
     constexpr Result<void> begin_node(const Cursor&) {
         state_ = {};
@@ -323,7 +343,7 @@ public:
         if (info_.find_hart(hart.hart_id) != nullptr)
             return kmem::unexpected(Error{.code = ErrorCode::kDuplicateHartId, .offset = state_.reg.prop.offset,
                                           .detail = hart.hart_id, .property = state_.reg.prop.name});
-        if (!info_.harts.push(hart)) return limit_error(Limit::kHarts, kMaxHarts, cursor.offset());
+        if (!info_.harts.push(hart)) return limit_error(Limit::kHarts, info_.harts.capacity(), cursor.offset());
         return {};
     }
     constexpr Result<void> end_node(const Cursor&) { return {}; }
@@ -335,13 +355,13 @@ private:
         Optional reg{};
         Hart hart{};
     };
-    MachineInfo& info_;
+    BasicMachineInfo& info_;
     State state_{};
 };
 
 class ChosenMatcher {
 public:
-    constexpr explicit ChosenMatcher(MachineInfo& info) : info_(info) {}
+    constexpr explicit ChosenMatcher(BasicMachineInfo& info) : info_(info) {}
 
     Result<void> property(const Cursor& cursor, const Property& prop) {
         if (!cursor.is_top("chosen")) return {};
@@ -382,14 +402,14 @@ public:
     constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
-    MachineInfo& info_;
+    BasicMachineInfo& info_;
     std::uint64_t start_ = 0, end_ = 0;
     bool start_seen_ = false, end_seen_ = false;
 };
 
 class TestDeviceMatcher {
 public:
-    constexpr explicit TestDeviceMatcher(MachineInfo& info) : info_(info) {}
+    constexpr explicit TestDeviceMatcher(BasicMachineInfo& info) : info_(info) {}
 
     constexpr Result<void> begin_node(const Cursor&) {
         compatible_ = false;
@@ -422,7 +442,7 @@ public:
     constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
-    MachineInfo& info_;
+    BasicMachineInfo& info_;
     bool compatible_ = false;
     Optional reg_{};
 };
@@ -458,9 +478,10 @@ constexpr void write_quoted(S& sink, std::string_view text) {
 }  // namespace detail
 
 // Everything in MachineInfo from one pass over the structure block. `info` is
-// overwritten (it is large, so the caller owns the storage: about
-// sizeof(MachineInfo) bytes, dominated by kMaxHarts).
-inline Result<void> read_machine_info(const Fdt& fdt, MachineInfo& info) {
+// overwritten (it is large, so the caller owns the storage: a MachineInfo is
+// about 110 KiB, dominated by kMaxHarts; a BasicMachineInfo holds as many
+// harts as its owner gave room for, count_cpus_children tells how many).
+inline Result<void> read_machine_info(const Fdt& fdt, BasicMachineInfo& info) {
     // Reset in place: `info = MachineInfo{}` would build a temporary of
     // sizeof(MachineInfo) (~110 KiB) on the stack, too much for a loader stack.
     info.memory.clear();
@@ -502,20 +523,39 @@ inline Result<void> read_machine_info(const Fdt& fdt, MachineInfo& info) {
 // shutdown QEMU virt under OpenSBI 1.1 reports as success (its reset driver
 // writes the pass value whatever the reason). Fails only where the structure
 // itself, or the device's own node, is broken.
-inline Result<void> read_test_device(const Fdt& fdt, MachineInfo& info) {
+inline Result<void> read_test_device(const Fdt& fdt, BasicMachineInfo& info) {
     info.has_test_device = false;
     info.test_device = kmem::PhysicalAddress{};
     detail::TestDeviceMatcher test(info);
     return walk(fdt, test);
 }
 
-inline Result<void> read_machine_info(Bytes buffer, MachineInfo& info) {
+// At least as many as the harts read_machine_info finds: the nodes right
+// under /cpus (cpu nodes, and others such as cpu-map). For sizing the hart
+// list of a BasicMachineInfo before reading into it.
+inline Result<std::size_t> count_cpus_children(const Fdt& fdt) {
+    struct Counter {
+        std::size_t count = 0;
+        constexpr Result<void> begin_node(const Cursor& cursor) {
+            if (cursor.is_child_of_top("cpus")) ++count;
+            return {};
+        }
+        constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
+        constexpr Result<void> end_properties(const Cursor&) { return {}; }
+        constexpr Result<void> end_node(const Cursor&) { return {}; }
+    };
+    Counter counter;
+    KMEM_TRY(walk(fdt, counter));
+    return counter.count;
+}
+
+inline Result<void> read_machine_info(Bytes buffer, BasicMachineInfo& info) {
     const Fdt fdt = KMEM_TRY(Fdt::create(buffer));
     return read_machine_info(fdt, info);
 }
 
 template <kmem::CharSink S>
-constexpr void MachineInfo::format(S& sink) const {
+constexpr void BasicMachineInfo::format(S& sink) const {
     using kmem::write;
     kmem::print(sink, "device tree: ", fdt_size, " bytes, boot_cpuid_phys ", boot_cpuid_phys, "\nmemory: ",
                 memory.size(), " ranges\n");

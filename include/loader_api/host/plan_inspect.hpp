@@ -31,7 +31,7 @@ private:
 // kmem::PageTable<Mode, InspectMemory<P>>; adopt()'s error when they are
 // malformed.
 template <PhysicalMemory P, class F>
-kmem::Expected<void, kmem::PageTableError> with_plan_table(const Plan& plan, P& memory, F&& f) {
+kmem::Expected<void, kmem::PageTableError> with_plan_table(const BasicPlan& plan, P& memory, F&& f) {
     InspectMemory<P> inspect(memory);
     return kmem::with_adopted_table(plan.mode, inspect, plan.root, f);
 }
@@ -39,7 +39,7 @@ kmem::Expected<void, kmem::PageTableError> with_plan_table(const Plan& plan, P& 
 // Every leaf of the plan's tables in ascending va order (none when the
 // tables are malformed: with_plan_table names the problem).
 template <PhysicalMemory P>
-std::vector<kmem::Leaf> collect_leaves(const Plan& plan, P& memory) {
+std::vector<kmem::Leaf> collect_leaves(const BasicPlan& plan, P& memory) {
     std::vector<kmem::Leaf> leaves;
     (void)with_plan_table(plan, memory, [&](const auto& table) {
         table.for_each_leaf([&](const kmem::Leaf& leaf) { leaves.push_back(leaf); });
@@ -49,7 +49,7 @@ std::vector<kmem::Leaf> collect_leaves(const Plan& plan, P& memory) {
 
 // Every table frame reachable from the root, root included.
 template <PhysicalMemory P>
-std::vector<kmem::PhysicalAddress> collect_tables(const Plan& plan, P& memory) {
+std::vector<kmem::PhysicalAddress> collect_tables(const BasicPlan& plan, P& memory) {
     std::vector<kmem::PhysicalAddress> tables;
     (void)with_plan_table(plan, memory, [&](const auto& table) {
         table.for_each_table([&](kmem::PhysicalAddress frame, unsigned) { tables.push_back(frame); });
@@ -70,7 +70,7 @@ inline const kmem::Leaf* find_leaf(const std::vector<kmem::Leaf>& leaves, kmem::
 }
 
 template <PhysicalMemory P>
-std::uint64_t minimum_table_frames(const Plan& plan, P& memory) {
+std::uint64_t minimum_table_frames(const BasicPlan& plan, P& memory) {
     const auto leaves = collect_leaves(plan, memory);
     return kmem::with_paging_mode(plan.mode, [&]<kmem::PagingMode M>(M) {
         return kmem::minimum_table_frames<M>(leaves);

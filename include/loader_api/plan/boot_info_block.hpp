@@ -20,8 +20,8 @@ namespace loader_api {
 namespace plan_detail {
 
 template <PhysicalMemory P>
-Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, const Inputs& in, const KernelImage& image) {
-    const fdt::MachineInfo& machine = plan.machine;
+Result<void> build_boot_info(BasicPlan& plan, P& memory, const PlanInput& input, const Inputs& in, const KernelImage& image) {
+    const fdt::BasicMachineInfo& machine = plan.machine;
     const std::string_view command_line = machine.chosen.has_bootargs ? machine.chosen.bootargs : std::string_view{};
     if (command_line.size() > kPlanMaxCommandLine)
         return fail(PlanErrorCode::CapacityExceeded, "command line bytes", kPlanMaxCommandLine);
@@ -37,8 +37,13 @@ Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, cons
     if (capacity.regions > kPlanMaxRegions)
         return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
     const std::uint64_t size = required_size(capacity);
+    if constexpr (!ContiguousPhysicalMemory<P>) {
+        if (size > plan.boot_info_bytes.size())
+            return fail(PlanErrorCode::CapacityExceeded, "BootInfo bytes", plan.boot_info_bytes.size());
+    }
     const PhysicalRange frames = KMEM_TRY(allocate(plan, size, k4K, MemoryRegionKind::BootInfo, "BootInfo", kNoIndex));
     KMEM_TRY(compute_regions(plan));
+    if constexpr (ContiguousPhysicalMemory<P>) plan.boot_info_bytes = {memory.bytes(frames.begin()), frames.size()};
 
     BootInfoBuilder builder =
         KMEM_TRY(BootInfoBuilder::create(std::span<std::byte>(plan.boot_info_bytes.data(), size), capacity)
@@ -119,16 +124,19 @@ Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, cons
     plan.boot_info_physical = frames.begin();
     plan.boot_info_virtual = VirtualAddress(frames.begin().value() + plan.physmap_offset);
     plan.boot_info_size = info.header.total_size;
-    write_physical(memory, frames.begin(), std::span<const std::byte>(plan.boot_info_bytes.data(), size));
+    if constexpr (!ContiguousPhysicalMemory<P>)
+        write_physical(memory, frames.begin(), std::span<const std::byte>(plan.boot_info_bytes.data(), size));
     zero_physical(memory, {frames.begin() + size, frames.end()});
 
     return validate(plan.boot_info(), size).map_error(caused_by(PlanErrorCode::BootInfoInvalid));
 }
 
+// The plan's copy of the block into its frames, unless it was built there.
 template <PhysicalMemory P>
-void write_boot_info(Plan& plan, P& memory) {
-    write_physical(memory, plan.boot_info_physical,
-                   std::span<const std::byte>(plan.boot_info_bytes.data(), plan.boot_info_size));
+void write_boot_info(BasicPlan& plan, P& memory) {
+    if constexpr (!ContiguousPhysicalMemory<P>)
+        write_physical(memory, plan.boot_info_physical,
+                       std::span<const std::byte>(plan.boot_info_bytes.data(), plan.boot_info_size));
 }
 
 }  // namespace plan_detail
@@ -138,7 +146,7 @@ void write_boot_info(Plan& plan, P& memory) {
 // hart_start failed with `sbi_error`), in the Plan and in the BootInfo
 // frames. The boot hart cannot fail.
 template <PhysicalMemory P>
-kmem::Expected<void, PlanError> mark_hart_failed(Plan& plan, std::uint64_t hart_id, std::int32_t sbi_error, P& memory) {
+kmem::Expected<void, PlanError> mark_hart_failed(BasicPlan& plan, std::uint64_t hart_id, std::int32_t sbi_error, P& memory) {
     const BootInfo& info = plan.boot_info();
     if (hart_id == info.boot_hart_id)
         return plan_detail::fail(PlanErrorCode::UnknownHart, " is the boot hart, which cannot fail", hart_id);
@@ -158,7 +166,7 @@ kmem::Expected<void, PlanError> mark_hart_failed(Plan& plan, std::uint64_t hart_
 
 // The boot hart's rdtime and rdinstret just before the jump.
 template <PhysicalMemory P>
-void set_handoff_timestamps(Plan& plan, std::uint64_t time, std::uint64_t instret, P& memory) {
+void set_handoff_timestamps(BasicPlan& plan, std::uint64_t time, std::uint64_t instret, P& memory) {
     auto& info = *reinterpret_cast<BootInfo*>(plan.boot_info_bytes.data());
     info.timestamps.handoff_time = time;
     info.timestamps.handoff_instret = instret;

@@ -101,25 +101,25 @@ struct Inputs {
     constexpr bool have_entropy() const { return entropy_sources != 0; }
 };
 
-inline void warn(Plan& plan, WarningCode code, std::uint64_t value = 0, std::uint64_t other = 0,
+inline void warn(BasicPlan& plan, WarningCode code, std::uint64_t value = 0, std::uint64_t other = 0,
                  std::string_view text = {}) {
     if (!plan.warnings.push({code, value, other, text})) ++plan.warnings_dropped;
 }
 
-inline Result<void> add_area(Plan& plan, const VirtualArea& area) {
-    if (!plan.areas.push(area)) return fail(PlanErrorCode::CapacityExceeded, "virtual areas", kPlanMaxAreas);
+inline Result<void> add_area(BasicPlan& plan, const VirtualArea& area) {
+    if (!plan.areas.push(area)) return fail(PlanErrorCode::CapacityExceeded, "virtual areas", plan.areas.capacity());
     return {};
 }
 
-inline Result<void> record(Plan& plan, PhysicalRange range, MemoryRegionKind kind, AllocationOrigin origin,
+inline Result<void> record(BasicPlan& plan, PhysicalRange range, MemoryRegionKind kind, AllocationOrigin origin,
                            std::string_view label, std::uint64_t index = kNoIndex) {
     if (!plan.allocations.push({range, kind, origin, label, index}))
-        return fail(PlanErrorCode::CapacityExceeded, "allocations", kPlanMaxAllocations);
+        return fail(PlanErrorCode::CapacityExceeded, "allocations", plan.allocations.capacity());
     return {};
 }
 
 // Frames from free RAM, lowest first, recorded in the allocation list.
-inline Result<PhysicalRange> allocate(Plan& plan, std::uint64_t size, std::uint64_t alignment, MemoryRegionKind kind,
+inline Result<PhysicalRange> allocate(BasicPlan& plan, std::uint64_t size, std::uint64_t alignment, MemoryRegionKind kind,
                                       std::string_view label, std::uint64_t index) {
     const PhysicalRange block =
         KMEM_TRY(plan.workspace.frames.allocate_contiguous(size, alignment).map_error([&](const kmem::AllocError& cause) {

@@ -56,8 +56,8 @@ constexpr HartMode effective_hart_mode(const fdt::Hart& hart, const fdt::Hart& b
 // always), else NotStarted; the others (disabled, no or an unknown
 // mmu-type, one too narrow for the mode) Unusable, so that the kernel sees
 // every cpu the tree lists (protocol 1.1). Returns how many are Started.
-inline std::uint64_t select_harts(Plan& plan, const PlanOptions& options, kmem::PagingModeId mode, bool warn_excluded) {
-    const fdt::MachineInfo& machine = plan.machine;
+inline std::uint64_t select_harts(BasicPlan& plan, const PlanOptions& options, kmem::PagingModeId mode, bool warn_excluded) {
+    const fdt::BasicMachineInfo& machine = plan.machine;
     const fdt::Hart& boot_hart = *machine.find_hart(options.boot_hart_id);
     plan.harts.clear();
     std::uint64_t usable = 0;
@@ -73,7 +73,7 @@ inline std::uint64_t select_harts(Plan& plan, const PlanOptions& options, kmem::
         } else {
             ++usable;
         }
-        (void)plan.harts.push(entry);  // capacity equals fdt::kMaxHarts
+        (void)plan.harts.push(entry);  // as long as machine.harts (use_storage)
     }
     plan_detail::sort(plan.harts.begin(), plan.harts.end(),
                       [](const HartPlan& a, const HartPlan& b) { return a.hart_id < b.hart_id; });
@@ -101,7 +101,7 @@ inline std::uint64_t select_harts(Plan& plan, const PlanOptions& options, kmem::
 // Stacks in the stack block (plan.stats.stacks), a guard page below each,
 // and one TLS block per started hart, initialised from the (relocated) kernel.
 template <PhysicalMemory P>
-Result<void> allocate_stacks_and_tls(Plan& plan, P& memory, const ElfFile& elf, const KernelImage& image) {
+Result<void> allocate_stacks_and_tls(BasicPlan& plan, P& memory, const ElfFile& elf, const KernelImage& image) {
     const std::uint64_t stack_size = plan.config.stack_size;
     const std::uint64_t base = plan.stats.stacks.block.begin().value();
     std::uint64_t slot = 0;

@@ -16,7 +16,7 @@ namespace plan_detail {
 // RAM from `limit` on is beyond the physmap: the planner places nothing
 // there, the memory map calls its free pages UsableUnmapped, and every input
 // must lie below it (the kernel reads them through the physmap).
-inline Result<void> leave_unmapped(Plan& plan, const PlanOptions& options, const Inputs& in, PhysicalAddress limit,
+inline Result<void> leave_unmapped(BasicPlan& plan, const PlanOptions& options, const Inputs& in, PhysicalAddress limit,
                                    kmem::PagingModeId mode) {
     auto& ram = plan.workspace.ram;
     auto& unmapped = plan.workspace.unmapped_ram;
@@ -61,7 +61,7 @@ constexpr int region_priority(const Allocation& allocation) {
 }
 
 // Fills plan.regions from plan.allocations.
-inline Result<void> compute_regions(Plan& plan) {
+inline Result<void> compute_regions(BasicPlan& plan) {
     auto& pieces = plan.workspace.pieces;
     auto& claimed = plan.workspace.claimed;
     const auto& ram = plan.workspace.ram;
@@ -101,7 +101,7 @@ inline Result<void> compute_regions(Plan& plan) {
             }
             if (cursor < range.end().value()) KMEM_TRY(add_piece({PhysicalAddress(cursor), range.end()}, allocation.kind));
             if (!claimed.insert(range))
-                return fail(PlanErrorCode::CapacityExceeded, "claimed ranges", kPlanMaxAllocations);
+                return fail(PlanErrorCode::CapacityExceeded, "claimed ranges", kPlanMaxClaimedRanges);
         }
     }
     plan_detail::sort(pieces.begin(), pieces.end(),

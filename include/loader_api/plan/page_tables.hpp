@@ -19,7 +19,7 @@ using Frames = kmem::FrameAllocator<kPlanMaxFreeRanges, kPlanMaxUsedRanges>;
 template <PhysicalMemory P>
 class TableMemory {
 public:
-    TableMemory(Frames& frames, P& memory, Plan& plan) : frames_(frames), memory_(memory), plan_(plan) {}
+    TableMemory(Frames& frames, P& memory, BasicPlan& plan) : frames_(frames), memory_(memory), plan_(plan) {}
 
     kmem::Expected<PhysicalAddress, kmem::AllocError> allocate_zeroed_frame() {
         auto frame = frames_.allocate();
@@ -40,7 +40,7 @@ public:
             kmem::AllocError error{};
             error.code = kmem::AllocErrorCode::CapacityExceeded;
             error.range = range;
-            error.capacity = kPlanMaxAllocations;
+            error.capacity = list.capacity();
             last_error_ = error;
             return kmem::unexpected(error);
         }
@@ -68,7 +68,7 @@ public:
 private:
     Frames& frames_;
     P& memory_;
-    Plan& plan_;
+    BasicPlan& plan_;
     bool capacity_hit_ = false;
     kmem::AllocError last_error_{};
 };
@@ -93,12 +93,12 @@ constexpr void add_leaves(std::uint64_t va, std::uint64_t pa, std::uint64_t size
 }
 
 template <kmem::PagingMode M, PhysicalMemory P>
-Result<void> build_tables(Plan& plan, P& memory, const PlanOptions& options, const KernelImage& image) {
+Result<void> build_tables(BasicPlan& plan, P& memory, const PlanOptions& options, const KernelImage& image) {
     TableMemory<P> tables(plan.workspace.frames, memory, plan);
     // No frame for a table: the allocator's own error says why.
     auto out_of_frames = [&] {
         return caused_by(tables.capacity_hit() ? PlanErrorCode::CapacityExceeded : PlanErrorCode::OutOfMemory,
-                         tables.capacity_hit() ? "allocations" : "page tables", kPlanMaxAllocations)(tables.last_error());
+                         tables.capacity_hit() ? "allocations" : "page tables", plan.allocations.capacity())(tables.last_error());
     };
     auto created = kmem::PageTable<M, TableMemory<P>>::create(tables);
     if (!created) return kmem::unexpected(out_of_frames());

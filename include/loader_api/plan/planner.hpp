@@ -51,7 +51,7 @@ namespace loader_api {
 
 namespace plan_detail {
 
-inline Result<void> check_in_ram(const Plan& plan, PhysicalRange range, std::string_view what) {
+inline Result<void> check_in_ram(const BasicPlan& plan, PhysicalRange range, std::string_view what) {
     if (range.empty()) return {};
     if (!plan.workspace.ram.contains(range))
         return fail(PlanErrorCode::InputOutsideRam, what, range.begin().value(), range.end().value());
@@ -62,7 +62,7 @@ inline Result<void> check_in_ram(const Plan& plan, PhysicalRange range, std::str
 // (fdt_initrd). That entry names the initrd, not firmware memory: the initrd
 // (or the kernel file, when the initrd carries the kernel) is reported as
 // such, and nothing else is placed there either way.
-inline bool reserves_initrd(const Plan& plan, const fdt::ReservedRange& reserved) {
+inline bool reserves_initrd(const BasicPlan& plan, const fdt::ReservedRange& reserved) {
     const fdt::Chosen& chosen = plan.machine.chosen;
     return reserved.source == fdt::ReservationSource::kMemReserve && chosen.has_initrd && !chosen.initrd.empty() &&
            reserved.range == chosen.initrd;
@@ -105,16 +105,20 @@ inline Result<void> check_initrd_apart(const PlanOptions& options, const Inputs&
 // The device tree (into plan.machine), the kernel ELF and its LoaderConfig
 // (into plan.config), RAM (plan.workspace.ram), where the inputs lie, the
 // boot hart and the entropy, each checked.
-inline Result<Inputs> read_inputs(const PlanInput& in, Plan& plan) {
+inline Result<Inputs> read_inputs(const PlanInput& in, BasicPlan& plan) {
     Inputs found;
     // Device tree.
     const fdt::Fdt fdt = KMEM_TRY(fdt::Fdt::create(in.device_tree).map_error(caused_by(PlanErrorCode::DeviceTree)));
     if (in.machine != nullptr) {
-        if (in.machine != &plan.machine) plan.machine = *in.machine;
+        if (in.machine != &plan.machine) {
+            if (in.machine->harts.size() > plan.machine.harts.capacity())
+                return fail(PlanErrorCode::CapacityExceeded, "harts", plan.machine.harts.capacity());
+            plan.machine = *in.machine;
+        }
     } else {
         KMEM_TRY(fdt::read_machine_info(fdt, plan.machine).map_error(caused_by(PlanErrorCode::DeviceTree)));
     }
-    const fdt::MachineInfo& machine = plan.machine;
+    const fdt::BasicMachineInfo& machine = plan.machine;
 
     // Kernel.
     found.elf = KMEM_TRY(ElfFile::parse(in.kernel).map_error(caused_by(PlanErrorCode::KernelElf)));
@@ -201,7 +205,7 @@ inline Result<Inputs> read_inputs(const PlanInput& in, Plan& plan) {
 
 // The paging mode and the virtual layout (plan.mode, physmap_offset,
 // kaslr_slide, stats), and the harts for that mode.
-inline Result<void> choose_mode_and_layout(Plan& plan, const PlanOptions& options, const Inputs& in) {
+inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& options, const Inputs& in) {
     const LoaderConfig& config = plan.config;
     const fdt::Hart* boot = plan.machine.find_hart(options.boot_hart_id);
     const HartMode boot_mode = effective_hart_mode(*boot, *boot, options.supported_modes);
@@ -314,7 +318,7 @@ inline Result<void> choose_mode_and_layout(Plan& plan, const PlanOptions& option
 
 // Free RAM for the frame allocator, less reserved memory and the inputs,
 // each recorded in the allocation list.
-inline Result<void> reserve_inputs(Plan& plan, const PlanOptions& options, const Inputs& in) {
+inline Result<void> reserve_inputs(BasicPlan& plan, const PlanOptions& options, const Inputs& in) {
     auto& frames = plan.workspace.frames;
     frames = Frames{};
     for (const PhysicalRange range : plan.workspace.ram)
@@ -325,7 +329,7 @@ inline Result<void> reserve_inputs(Plan& plan, const PlanOptions& options, const
         KMEM_TRY(record(plan, range, kind, origin, label));
         return frames.reserve(range).map_error(caused_by(PlanErrorCode::AllocatorCapacity, label));
     };
-    const fdt::MachineInfo& machine = plan.machine;
+    const fdt::BasicMachineInfo& machine = plan.machine;
     for (const fdt::ReservedRange& reserved : machine.reserved) {
         if (reserves_initrd(plan, reserved)) continue;
         const std::string_view label = reserved.source == fdt::ReservationSource::kMemReserve ? std::string_view("/memreserve/")
@@ -362,7 +366,7 @@ inline Result<void> reserve_inputs(Plan& plan, const PlanOptions& options, const
 }
 
 // The virtual areas, for printing: lower half first, ascending.
-inline Result<void> list_areas(Plan& plan, const PlanOptions& options, const KernelImage& image) {
+inline Result<void> list_areas(BasicPlan& plan, const PlanOptions& options, const KernelImage& image) {
     if (options.identity_map_loader) {
         if (!options.loader_text.empty()) {
             const PhysicalRange text = page_span(options.loader_text);
@@ -406,7 +410,7 @@ inline Result<void> list_areas(Plan& plan, const PlanOptions& options, const Ker
 // The phases in order; each hands the next what it found (Inputs, the
 // KernelImage) or leaves it in the Plan.
 template <PhysicalMemory P>
-Result<void> run(const PlanInput& input, Plan& plan, P& memory) {
+Result<void> run(const PlanInput& input, BasicPlan& plan, P& memory) {
     const Inputs in = KMEM_TRY(read_inputs(input, plan));
     const PlanOptions& options = input.options;
     KMEM_TRY(choose_mode_and_layout(plan, options, in));
@@ -429,7 +433,7 @@ Result<void> run(const PlanInput& input, Plan& plan, P& memory) {
 // `plan` holds whatever was done so far and `memory` may have been written
 // in frames that were free.
 template <PhysicalMemory P>
-kmem::Expected<void, PlanError> make_plan(const PlanInput& input, Plan& plan, P& memory) {
+kmem::Expected<void, PlanError> make_plan(const PlanInput& input, BasicPlan& plan, P& memory) {
     plan.allocations.clear();
     plan.areas.clear();
     plan.regions.clear();

@@ -83,7 +83,7 @@ constexpr kmem::PageFlags union_flags(kmem::PageFlags a, kmem::PageFlags b) {
 // Places the kernel (plan.kaslr_slide chosen): fills `image`, records its
 // frames and writes the copies into `memory`.
 template <PhysicalMemory P>
-Result<void> load_kernel(Plan& plan, P& memory, const Inputs& in, KernelImage& image) {
+Result<void> load_kernel(BasicPlan& plan, P& memory, const Inputs& in, KernelImage& image) {
     const LoaderConfig& config = plan.config;
     const bool allow_wx = config.allow_write_execute != 0;
     for (const Segment segment : in.elf.load_segments()) {

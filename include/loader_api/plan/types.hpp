@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "kmem/address.hpp"
+#include "kmem/bounded_list.hpp"
 #include "kmem/expected.hpp"
 #include "kmem/format.hpp"
 #include "kmem/fixed_list.hpp"
@@ -39,9 +40,15 @@ namespace loader_api {
 inline constexpr std::size_t kPlanMaxHarts = fdt::kMaxHarts;
 inline constexpr std::size_t kPlanMaxKernelSegments = 16;   // PT_LOAD segments with memory
 inline constexpr std::size_t kPlanMaxKernelPieces = 32;     // mapped pieces (RELRO and shared pages split segments)
-inline constexpr std::size_t kPlanMaxAllocations = kPlanMaxHarts + 512;
-inline constexpr std::size_t kPlanMaxAreas = kPlanMaxHarts * 2 + 64;  // a stack and a guard per hart
+// The lists that grow with the harts have room for these besides them.
+inline constexpr std::size_t kPlanAllocationsBesideHarts = 512;
+inline constexpr std::size_t kPlanAreasBesideHarts = 64;
+inline constexpr std::size_t kPlanMaxAllocations = kPlanMaxHarts + kPlanAllocationsBesideHarts;
+inline constexpr std::size_t kPlanMaxAreas = kPlanMaxHarts * 2 + kPlanAreasBesideHarts;  // a stack and a guard per hart
 inline constexpr std::size_t kPlanMaxRegions = 1024;        // BootInfo memory map entries
+// Memory map pieces of the inputs and reservations (the planner's own
+// frames never overlap them): at most the 5 inputs and every reservation.
+inline constexpr std::size_t kPlanMaxClaimedRanges = fdt::kMaxReservedRanges + 8;
 inline constexpr std::size_t kPlanMaxRamRanges = 256;       // merged RAM ranges
 inline constexpr std::size_t kPlanMaxFreeRanges = 1024;     // frame allocator: free set
 inline constexpr std::size_t kPlanMaxUsedRanges = 1024;     // frame allocator: used set
@@ -136,7 +143,7 @@ struct PlanInput {
     // What fdt::read_machine_info made of device_tree, when the caller has
     // already read it (the loader needs the tree before it plans): spares
     // the planner a second walk. It may be the plan's own `machine`.
-    const fdt::MachineInfo* machine = nullptr;
+    const fdt::BasicMachineInfo* machine = nullptr;
     std::span<const std::byte> kernel{};          // the kernel ELF file
     kmem::PhysicalAddress kernel_address{};       // where those bytes lie in RAM
     PlanOptions options{};
@@ -544,10 +551,21 @@ concept PhysicalMemory = requires(P& memory, kmem::PhysicalAddress frame) {
     { memory.frame(frame) } -> std::same_as<std::uint64_t*>;
 };
 
+// Physical memory whose ranges are one piece each, reached from their first
+// byte: the planner then builds the BootInfo block in its own frames rather
+// than in a copy (BasicPlan::boot_info_bytes).
+template <class P>
+concept ContiguousPhysicalMemory = PhysicalMemory<P> && requires(P& memory, kmem::PhysicalAddress at) {
+    { memory.bytes(at) } -> std::same_as<std::byte*>;
+};
+
 // The target's policy: physical address = pointer.
 struct IdentityPhysicalMemory {
     std::uint64_t* frame(kmem::PhysicalAddress frame) const {
         return reinterpret_cast<std::uint64_t*>(static_cast<std::uintptr_t>(frame.value()));
+    }
+    std::byte* bytes(kmem::PhysicalAddress at) const {
+        return reinterpret_cast<std::byte*>(static_cast<std::uintptr_t>(at.value()));
     }
 };
 
@@ -560,21 +578,24 @@ struct PlanWorkspace {
     kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxRamRanges> ram{};  // what the physmap maps
     kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxRamRanges> unmapped_ram{};  // beyond its reach (UsableUnmapped)
     kmem::FrameAllocator<kPlanMaxFreeRanges, kPlanMaxUsedRanges> frames{};
-    kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxAllocations> claimed{};
+    kmem::RangeSet<kmem::PhysicalAddress, kPlanMaxClaimedRanges> claimed{};
     kmem::FixedList<MemoryRegion, kPlanMaxRegions> pieces;
 };
 
-// Large (MachineInfo alone is ~110 KiB): the caller owns the storage (a
-// static object in the loader, the heap on the host) and make_plan fills it.
-// Constructing one costs O(1): the lists construct their elements as they
-// are pushed, and boot_info_bytes is left as it is until the planner writes
-// (and zeroes) the block's own bytes.
-struct Plan {
-    // User-provided, so that Plan() and Plan{} do not zero the whole object
-    // first as value-initialisation does for an implicit constructor.
-    Plan() {}
+// The plan, its lists in storage the owner gives (use_storage): sized for
+// the harts of the machine at hand, so that a loader on a small machine
+// does not carry room for the largest one. Plan below owns room for
+// kPlanMaxHarts; the reference loader gives room for the harts its device
+// tree lists. make_plan fills it. Constructing one costs O(1): the lists
+// construct their elements as they are pushed.
+struct BasicPlan {
+    // User-provided, so that value-initialisation does not zero the whole
+    // object first.
+    BasicPlan() {}
+    BasicPlan(const BasicPlan&) = delete;
+    BasicPlan& operator=(const BasicPlan&) = delete;
 
-    fdt::MachineInfo machine{};
+    fdt::BasicMachineInfo machine{};
     LoaderConfig config{};
 
     kmem::PagingModeId mode = kmem::PagingModeId::Sv39;
@@ -591,18 +612,20 @@ struct Plan {
     kmem::VirtualAddress boot_info_virtual{};
     std::uint64_t boot_info_size = 0;  // header.total_size
 
-    kmem::FixedList<HartPlan, kPlanMaxHarts> harts;  // sorted by hart id, the BootInfo hart table
-    kmem::FixedList<Allocation, kPlanMaxAllocations> allocations;
-    kmem::FixedList<VirtualArea, kPlanMaxAreas> areas;  // sorted by virtual address
+    kmem::BoundedList<HartPlan> harts;  // sorted by hart id, the BootInfo hart table
+    kmem::BoundedList<Allocation> allocations;
+    kmem::BoundedList<VirtualArea> areas;  // sorted by virtual address
     kmem::FixedList<MemoryRegion, kPlanMaxRegions> regions;  // the BootInfo memory map
     kmem::FixedList<PlanWarning, kPlanMaxWarnings> warnings;
     std::size_t warnings_dropped = 0;
     PlanStatistics stats{};
     PlanWorkspace workspace{};
 
-    // A copy of the block the kernel gets (also written to its frames): its
-    // first boot_info_size bytes, the rest is not initialised.
-    alignas(8) std::array<std::byte, kPlanMaxBootInfoBytes> boot_info_bytes;
+    // The block the kernel gets, its first boot_info_size bytes. In
+    // ContiguousPhysicalMemory the planner builds it in its own frames and
+    // this views them; elsewhere it is built in the room the owner gave here
+    // (Plan gives kPlanMaxBootInfoBytes) and copied to the frames.
+    std::span<std::byte> boot_info_bytes{};
 
     const BootInfo& boot_info() const { return *reinterpret_cast<const BootInfo*>(boot_info_bytes.data()); }
     const HartPlan* find_hart(std::uint64_t hart_id) const {
@@ -610,6 +633,40 @@ struct Plan {
             if (hart.hart_id == hart_id) return &hart;
         return nullptr;
     }
+
+    // The room the lists that grow with the harts (machine.harts, harts,
+    // allocations, areas) take for a machine of `hart_count` harts, and
+    // handing them that room, 8-byte aligned; the lists start empty.
+    static constexpr std::size_t storage_bytes(std::size_t hart_count) {
+        return hart_count * (sizeof(fdt::Hart) + sizeof(HartPlan)) +
+               (hart_count + kPlanAllocationsBesideHarts) * sizeof(Allocation) +
+               (hart_count * 2 + kPlanAreasBesideHarts) * sizeof(VirtualArea);
+    }
+    void use_storage(std::byte* room, std::size_t hart_count) {
+        machine.harts.assign_storage(reinterpret_cast<fdt::Hart*>(room), hart_count);
+        room += hart_count * sizeof(fdt::Hart);
+        harts.assign_storage(reinterpret_cast<HartPlan*>(room), hart_count);
+        room += hart_count * sizeof(HartPlan);
+        allocations.assign_storage(reinterpret_cast<Allocation*>(room), hart_count + kPlanAllocationsBesideHarts);
+        room += (hart_count + kPlanAllocationsBesideHarts) * sizeof(Allocation);
+        areas.assign_storage(reinterpret_cast<VirtualArea*>(room), hart_count * 2 + kPlanAreasBesideHarts);
+    }
+};
+static_assert(sizeof(fdt::Hart) % 8 == 0 && sizeof(HartPlan) % 8 == 0 && sizeof(Allocation) % 8 == 0,
+              "use_storage keeps every list 8-byte aligned");
+
+// A BasicPlan with room for the largest machine (kPlanMaxHarts) and for a
+// copy of its BootInfo: what the host tools and tests plan into. Large
+// (over 600 KiB): the caller owns the storage (the heap on the host).
+struct Plan : BasicPlan {
+    Plan() {
+        use_storage(storage_, kPlanMaxHarts);
+        boot_info_bytes = boot_info_storage_;
+    }
+
+private:
+    alignas(8) std::byte storage_[storage_bytes(kPlanMaxHarts)];
+    alignas(8) std::byte boot_info_storage_[kPlanMaxBootInfoBytes];
 };
 
 }  // namespace loader_api
