@@ -335,7 +335,7 @@ SUMMARY_MACHINE = (4, "2G")
 VARIANTS = 200  # more host plans per machine, with other KASLR positions
 
 KERNEL_LINE = re.compile(r"^bench: instret kernel entry (\d+), loader entry (\d+), handoff (\d+); "
-                         r"bytes kernel (\d+), page tables (\d+), boot info (\d+)$", re.M)
+                         r"bytes kernel (\d+), page tables (\d+), boot info (\d+), loader (\d+)$", re.M)
 # The test kernel's copy of the loader's statistics record (loader_stats.h):
 # instret spans of the loader's phases, console output and firmware calls.
 PHASES = ["door", "setup", "plan", "harts", "handoff"]
@@ -385,6 +385,7 @@ def boot(image, smp, memory, timeout, uboot=False, efi=False):
         "mode": paging.group(1), "frames": int(kernel.group(5)) // 4096,
         "bytes": {"kernel": int(kernel.group(4)), "page tables": int(kernel.group(5)),
                   "boot info": int(kernel.group(6))},
+        "loader_bytes": int(kernel.group(7)),
     }
 
 
@@ -520,17 +521,22 @@ def dump_dtb(smp, memory, path):
         raise NotMeasurable(f"QEMU dumped no device tree for -smp {smp} -m {memory}")
 
 
-def loader_layout(image):
-    """The loader image as it lies in RAM: text, data, end, embedded kernel."""
+def loader_symbols(image, names):
+    """The addresses of `names` in the loader's ELF file."""
     symbols = {}
     for line in run(["riscv64-linux-gnu-nm", image]).splitlines():
         parts = line.split()
         if len(parts) == 3:
             symbols[parts[2]] = int(parts[0], 16)
-    names = ["__loader_start", "__loader_data_start", "__loader_end", "loader_kernel_elf_start"]
     if any(n not in symbols for n in names):
         raise NotMeasurable(f"{image} lacks one of the symbols {names}")
-    return ",".join(hex(symbols[n]) for n in names)
+    return [symbols[n] for n in names]
+
+
+def loader_layout(image):
+    """The loader image as it lies in RAM: text, data, end, embedded kernel."""
+    names = ["__loader_start", "__loader_data_start", "__loader_end", "loader_kernel_elf_start"]
+    return ",".join(hex(address) for address in loader_symbols(image, names))
 
 
 def qemu_dtb_address(memory_gib, dtb_size):
@@ -546,12 +552,30 @@ def plan_fields(output):
     raise NotMeasurable("plan_bench printed no result line")
 
 
+def loader_footprint(image):
+    """The loader's memory from its ELF symbols: image (code, data) and NOLOAD (boot stack, plan, room for
+    the harts of most machines), less the embedded kernel file's pages."""
+    start, end, kernel_start, kernel_end = loader_symbols(
+        image, ["__loader_start", "__loader_end", "loader_kernel_elf_start", "loader_kernel_elf_end"])
+    return end - start - (kernel_end - kernel_start + 4095) // 4096 * 4096
+
+
 def section_memory(table, build_dir, results, summary):
     bench = os.path.join(build_dir, "bench", "plan_bench")
     kernel = os.path.join(build_dir, "examples", "kernels", "test-kernel-pie.elf")
     image = image_path(build_dir, MATRIX_IMAGE)
     build(build_dir, ["bench/plan_bench", os.path.relpath(kernel, build_dir), os.path.relpath(image, build_dir)])
     layout = loader_layout(image)
+    footprint = loader_footprint(image)
+    summary["footprint"] = footprint / 1024
+    table.add("memory.loader_footprint_kib", footprint / 1024, "KiB",
+              f"loader-{MATRIX_IMAGE}.elf __loader_end - __loader_start less the embedded kernel: image and NOLOAD "
+              "(boot stack, plan, room for 16 harts); a tree with more harts adds room after the image")
+    for smp in SMP:
+        real = results.get((smp, "2G"))
+        if real:
+            table.add(f"memory.smp{smp}.m2G.loader_kib", real["loader_bytes"] / 1024, "KiB",
+                      "real boot: LoaderReclaimable regions of the BootInfo less the kernel file's pages")
     with tempfile.TemporaryDirectory(prefix="bench-dtb-") as scratch:
         for smp in SMP:
             for memory, gib in MEMORY:
@@ -686,6 +710,11 @@ def summary_lines(table, summary, markdown):
                      f"Kernel + PageTables + BootInfo: one plan {parts} KiB; the real boot {real_text}"))
     else:
         rows.append(("permanently used KiB (besides stacks, TLS)", "NOT MEASURED", ""))
+    if "footprint" in summary:
+        rows.append(("loader footprint KiB (image + NOLOAD + stacks)", f"{summary['footprint']:.0f}",
+                     "gcc -O2, embedded kernel not counted; the same for 1-16 harts"))
+    else:
+        rows.append(("loader footprint KiB (image + NOLOAD + stacks)", "NOT MEASURED", ""))
     for compiler in ("gcc", "clang"):
         text, total = table.get(f"size.{compiler}.O2.text"), table.get(f"size.{compiler}.O2.total")
         rows.append((f"loader .text / total, {compiler} -O2",

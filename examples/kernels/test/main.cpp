@@ -533,16 +533,24 @@ extern "C" [[noreturn]] void test_kernel_enter(std::uint64_t hart_id, const Boot
     // For bench/run.py: entry.S keeps the instret of _start's first instruction just above *regs.
     if (boot_hart) kernel::println([&](kernel::ConsoleLine& out) {
         std::uint64_t bytes[3] = {};  // what stays in use besides stacks and TLS: Kernel, PageTables, BootInfo
+        // What the loader itself occupied: LoaderReclaimable outside the kernel file's pages.
+        const std::uint64_t file_begin = kmem::align_down(info.kernel_file.begin, kmem::kPageSize);
+        const std::uint64_t file_end = kmem::align_down(info.kernel_file.end + kmem::kPageSize - 1, kmem::kPageSize);
+        std::uint64_t loader = 0;
         for (const loader_api::MemoryRegion& region : info.regions()) {
             if (region.kind == loader_api::MemoryRegionKind::Kernel) bytes[0] += region.range.size();
             if (region.kind == loader_api::MemoryRegionKind::PageTables) bytes[1] += region.range.size();
             if (region.kind == loader_api::MemoryRegionKind::BootInfo) bytes[2] += region.range.size();
+            if (region.kind != loader_api::MemoryRegionKind::LoaderReclaimable) continue;
+            const std::uint64_t begin = region.range.begin > file_begin ? region.range.begin : file_begin;
+            const std::uint64_t end = region.range.end < file_end ? region.range.end : file_end;
+            loader += region.range.size() - (begin < end ? end - begin : 0);
         }
         kmem::print(out, "bench: instret kernel entry ",
                     *reinterpret_cast<const std::uint64_t*>(reinterpret_cast<const std::byte*>(regs) + sizeof(EntryRegisters)),
                     ", loader entry ", info.timestamps.loader_entry_instret, ", handoff ",
                     info.timestamps.handoff_instret, "; bytes kernel ", bytes[0], ", page tables ", bytes[1],
-                    ", boot info ", bytes[2]);
+                    ", boot info ", bytes[2], ", loader ", loader);
     });
     if (boot_hart) print_loader_stats(info, regs->sepc);
     kernel::println([&](kernel::ConsoleLine& out) {
