@@ -31,7 +31,7 @@ LOADER_API_REFLECT(loader_api::PlanWarning, code, value, other, text);
 // The decisions of the plan; `machine` (the parsed tree) and the workspace
 // are inputs and scratch, and boot_info_bytes is written out as the
 // BootInfo itself.
-LOADER_API_REFLECT(loader_api::Plan, config, mode, satp, root, entry, kaslr, kaslr_slide, physmap_offset, physmap,
+LOADER_API_REFLECT(loader_api::BasicPlan, config, mode, satp, root, entry, kaslr, kaslr_slide, physmap_offset, physmap,
                    kernel_virtual, boot_info_physical, boot_info_virtual, boot_info_size, harts, allocations, areas,
                    regions, warnings, warnings_dropped, stats);
 
@@ -175,7 +175,7 @@ void write_json_document(S& sink, const Context& context) {
     sink.put('}');
     sink.put(',');
     key("plan");
-    json::write(sink, *context.plan);
+    json::write(sink, static_cast<const loader_api::BasicPlan&>(*context.plan));
     sink.put(',');
     key("boot_info");
     reflect::write_boot_info_json(sink, context.plan->boot_info());

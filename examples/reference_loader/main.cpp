@@ -54,6 +54,7 @@ HartSlot* slots = nullptr;  // one per hart of the device tree
 std::size_t slot_count = 0;
 // The end of the memory the loader occupies: its image's, or the room's after it.
 std::uintptr_t loader_memory_end = 0;
+std::size_t room_harts = 0;  // harts of the room after the image, 0 without one
 
 void use_room(std::byte* room, std::size_t harts) {
     slots = reinterpret_cast<HartSlot*>(room);
@@ -80,6 +81,7 @@ fdt::Result<void> read_many_harts(fdt::Bytes tree, bool (*claim_room)(kmem::Phys
     }
     use_room(reinterpret_cast<std::byte*>(begin), harts);
     loader_memory_end = begin + size;
+    room_harts = harts;
     return fdt::read_machine_info(blob, plan.machine);
 }
 
@@ -497,6 +499,12 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     for (const loader_api::HartPlan& hart : plan.harts) usable += hart.state != loader_api::HartState::Unusable ? 1 : 0;
     const std::uint64_t frequency = plan.boot_info().timebase_frequency;
     print_machine(hart_id, usable, frequency);
+    if (room_harts != 0) {
+        log<LogLevel::kInfo>([&](Console& out) {
+            kmem::print(out, "memory: room for ", room_harts, " harts after the image at ",
+                        image_range(__loader_end, reinterpret_cast<const void*>(loader_memory_end)));
+        });
+    }
     report_plan(supported);
 
     clock.end(LOADER_PHASE_PLAN);
