@@ -12,23 +12,17 @@
 
 namespace kmem {
 
-template <class T, std::size_t N>
-class FixedList {
+namespace detail {
+
+// The interface FixedList and BoundedList (kmem/bounded_list.hpp) share,
+// over the owner's room: Owner gives items() (the first slot), capacity()
+// and set(index, item) (begins a slot's life).
+template <class Owner, class T>
+class ListBase {
 public:
-    static constexpr std::size_t kCapacity = N;
-
-    // User-provided: value-initialisation (FixedList{}) would otherwise
-    // zero all N elements before running it.
-    constexpr FixedList() {}
-    constexpr FixedList(const FixedList& other) { copy(other); }
-    constexpr FixedList& operator=(const FixedList& other) {
-        if (this != &other) copy(other);
-        return *this;
-    }
-
     [[nodiscard]] constexpr bool push(const T& item) {
-        if (size_ == N) return false;
-        items_.set(size_, item);
+        if (size_ == owner().capacity()) return false;
+        owner().set(size_, item);
         ++size_;
         return true;
     }
@@ -43,28 +37,60 @@ public:
 
     constexpr T& operator[](std::size_t index) {
         KMEM_ASSERT(index < size_);
-        return items_[index];
+        return owner().items()[index];
     }
     constexpr const T& operator[](std::size_t index) const {
         KMEM_ASSERT(index < size_);
-        return items_[index];
+        return owner().items()[index];
     }
     constexpr T& back() { return (*this)[size_ - 1]; }
     constexpr const T& back() const { return (*this)[size_ - 1]; }
 
-    constexpr T* begin() { return items_.data(); }
-    constexpr T* end() { return items_.data() + size_; }
-    constexpr const T* begin() const { return items_.data(); }
-    constexpr const T* end() const { return items_.data() + size_; }
+    constexpr T* begin() { return owner().items(); }
+    constexpr T* end() { return owner().items() + size_; }
+    constexpr const T* begin() const { return owner().items(); }
+    constexpr const T* end() const { return owner().items() + size_; }
 
-private:
-    constexpr void copy(const FixedList& other) {
-        for (std::size_t i = 0; i < other.size_; ++i) items_.set(i, other.items_[i]);
+protected:
+    // The other list's elements into this one's room (which must hold them).
+    constexpr void copy_from(const ListBase& other) {
+        KMEM_ASSERT(other.size_ <= owner().capacity());
+        for (std::size_t i = 0; i < other.size_; ++i) owner().set(i, other[i]);
         size_ = other.size_;
     }
 
-    LazyArray<T, N> items_;
     std::size_t size_ = 0;
+
+private:
+    constexpr Owner& owner() { return static_cast<Owner&>(*this); }
+    constexpr const Owner& owner() const { return static_cast<const Owner&>(*this); }
+};
+
+}  // namespace detail
+
+template <class T, std::size_t N>
+class FixedList : public detail::ListBase<FixedList<T, N>, T> {
+public:
+    static constexpr std::size_t kCapacity = N;
+
+    // User-provided: value-initialisation (FixedList{}) would otherwise
+    // zero all N elements before running it.
+    constexpr FixedList() {}
+    constexpr FixedList(const FixedList& other) { this->copy_from(other); }
+    constexpr FixedList& operator=(const FixedList& other) {
+        if (this != &other) this->copy_from(other);
+        return *this;
+    }
+
+    constexpr std::size_t capacity() const { return N; }
+
+private:
+    friend class detail::ListBase<FixedList, T>;
+    constexpr T* items() { return items_.data(); }
+    constexpr const T* items() const { return items_.data(); }
+    constexpr void set(std::size_t index, const T& item) { items_.set(index, item); }
+
+    LazyArray<T, N> items_;
 };
 
 }  // namespace kmem
