@@ -37,7 +37,7 @@ public:
     constexpr void assign_storage(T* room, std::size_t capacity) {
         items_ = room;
         capacity_ = capacity;
-        this->size_ = 0;
+        size_ = 0;
     }
 
     constexpr std::size_t capacity() const { return capacity_; }
@@ -56,6 +56,7 @@ private:
 
     T* items_ = nullptr;
     std::size_t capacity_ = 0;
+    std::size_t size_ = 0;
 };
 
 }  // namespace kmem

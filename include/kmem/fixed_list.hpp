@@ -15,51 +15,51 @@ namespace kmem {
 namespace detail {
 
 // The interface FixedList and BoundedList (kmem/bounded_list.hpp) share,
-// over the owner's room: Owner gives items() (the first slot), capacity()
-// and set(index, item) (begins a slot's life).
+// over the owner's room: Owner gives items() (the first slot), capacity(),
+// set(index, item) (begins a slot's life) and its size_. The data stay in
+// the owner, so that both lists remain standard-layout (reflect.hpp takes
+// offsetof of the structs holding them).
 template <class Owner, class T>
 class ListBase {
 public:
     [[nodiscard]] constexpr bool push(const T& item) {
-        if (size_ == owner().capacity()) return false;
-        owner().set(size_, item);
-        ++size_;
+        if (owner().size_ == owner().capacity()) return false;
+        owner().set(owner().size_, item);
+        ++owner().size_;
         return true;
     }
     constexpr void pop() {
-        KMEM_ASSERT(size_ > 0);
-        --size_;
+        KMEM_ASSERT(owner().size_ > 0);
+        --owner().size_;
     }
-    constexpr void clear() { size_ = 0; }
+    constexpr void clear() { owner().size_ = 0; }
 
-    constexpr std::size_t size() const { return size_; }
-    constexpr bool empty() const { return size_ == 0; }
+    constexpr std::size_t size() const { return owner().size_; }
+    constexpr bool empty() const { return owner().size_ == 0; }
 
     constexpr T& operator[](std::size_t index) {
-        KMEM_ASSERT(index < size_);
+        KMEM_ASSERT(index < size());
         return owner().items()[index];
     }
     constexpr const T& operator[](std::size_t index) const {
-        KMEM_ASSERT(index < size_);
+        KMEM_ASSERT(index < size());
         return owner().items()[index];
     }
-    constexpr T& back() { return (*this)[size_ - 1]; }
-    constexpr const T& back() const { return (*this)[size_ - 1]; }
+    constexpr T& back() { return (*this)[size() - 1]; }
+    constexpr const T& back() const { return (*this)[size() - 1]; }
 
     constexpr T* begin() { return owner().items(); }
-    constexpr T* end() { return owner().items() + size_; }
+    constexpr T* end() { return owner().items() + size(); }
     constexpr const T* begin() const { return owner().items(); }
-    constexpr const T* end() const { return owner().items() + size_; }
+    constexpr const T* end() const { return owner().items() + size(); }
 
 protected:
     // The other list's elements into this one's room (which must hold them).
-    constexpr void copy_from(const ListBase& other) {
-        KMEM_ASSERT(other.size_ <= owner().capacity());
-        for (std::size_t i = 0; i < other.size_; ++i) owner().set(i, other[i]);
-        size_ = other.size_;
+    constexpr void copy_from(const Owner& other) {
+        KMEM_ASSERT(other.size() <= owner().capacity());
+        for (std::size_t i = 0; i < other.size(); ++i) owner().set(i, other[i]);
+        owner().size_ = other.size();
     }
-
-    std::size_t size_ = 0;
 
 private:
     constexpr Owner& owner() { return static_cast<Owner&>(*this); }
@@ -91,6 +91,7 @@ private:
     constexpr void set(std::size_t index, const T& item) { items_.set(index, item); }
 
     LazyArray<T, N> items_;
+    std::size_t size_ = 0;
 };
 
 }  // namespace kmem

@@ -6,9 +6,10 @@
 // MachineInfo, the frame allocator, BootInfo), not the readers themselves:
 // code that parses an ELF file includes loader_api/elf.hpp.
 //
-// Every list has a fixed capacity (the target has no heap); the capacities
-// are the kPlanMax* constants below, and running out is a PlanError naming
-// the list (CapacityExceeded), never a silent cut.
+// Every list has a capacity (the target has no heap): the kPlanMax*
+// constants below, or for the lists that grow with the harts the room the
+// plan's owner gave (BasicPlan::use_storage). Running out is a PlanError
+// naming the list (CapacityExceeded), never a silent cut.
 
 #include <array>
 #include <cstddef>
