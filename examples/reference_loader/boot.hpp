@@ -21,9 +21,9 @@ namespace loader {
 // Reads the device tree at `dtb` into the plan's MachineInfo and returns it;
 // a malformed tree stops the machine with the reader's error. A tree with
 // more harts than the image has room for takes room right after the image;
-// a door that owns memory passes claim_room, which takes that range from
-// the firmware (false: refused).
-loader_api::fdt::BasicMachineInfo& read_machine(std::uint64_t dtb, bool (*claim_room)(kmem::PhysicalRange));
+// a door that owns memory passes claim_room, which takes room of that size
+// from the firmware, there if it can, and returns where (0: refused).
+loader_api::fdt::BasicMachineInfo& read_machine(std::uint64_t dtb, std::uint64_t (*claim_room)(kmem::PhysicalRange));
 
 // loader.log= of a command line, in force from here on (read_machine applies
 // the tree's bootargs; the EFI door its load options).

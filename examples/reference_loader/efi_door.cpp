@@ -281,15 +281,20 @@ void firmware_console_write(std::string_view text) {
 
 namespace {
 
-// Room right after the image for a machine with many harts (read_machine):
-// memory there is the firmware's to give, so asked for at that address.
+// Room for a machine with many harts (read_machine): memory right after the
+// image is the firmware's to give, so asked for at that address first, then
+// anywhere (U-Boot places the image just below memory it uses itself).
 efi::BootServices* room_services = nullptr;
-bool claim_room(kmem::PhysicalRange room) {
-    std::uint64_t address = room.begin().value();
-    return firmware([&] {
-               return room_services->allocate_pages(efi::AllocateType::Address, efi::MemoryType::LoaderData,
-                                                    room.size() / kmem::kPageSize, &address);
-           }) == efi::kSuccess;
+std::uint64_t claim_room(kmem::PhysicalRange room) {
+    for (const efi::AllocateType type : {efi::AllocateType::Address, efi::AllocateType::AnyPages}) {
+        std::uint64_t address = room.begin().value();
+        if (firmware([&] {
+                return room_services->allocate_pages(type, efi::MemoryType::LoaderData, room.size() / kmem::kPageSize,
+                                                     &address);
+            }) == efi::kSuccess)
+            return address;
+    }
+    return 0;
 }
 
 }  // namespace

@@ -54,7 +54,8 @@ HartSlot* slots = nullptr;  // one per hart of the device tree
 std::size_t slot_count = 0;
 // The end of the memory the loader occupies: its image's, or the room's after it.
 std::uintptr_t loader_memory_end = 0;
-std::size_t room_harts = 0;  // harts of the room after the image, 0 without one
+std::size_t room_harts = 0;  // harts of the room outside the image, 0 without one
+kmem::PhysicalRange room_range{};
 
 void use_room(std::byte* room, std::size_t harts) {
     slots = reinterpret_cast<HartSlot*>(room);
@@ -63,8 +64,10 @@ void use_room(std::byte* room, std::size_t harts) {
 
 // More harts than the image has room for: room for the count right after
 // the image, whole pages, then the tree read again. The room must not hold
-// the tree itself, and a door that owns memory (EFI) must grant it.
-fdt::Result<void> read_many_harts(fdt::Bytes tree, bool (*claim_room)(kmem::PhysicalRange)) {
+// the tree itself. A door that owns memory (EFI) must grant it, and may
+// grant it elsewhere: that room is then a reservation of the machine
+// (Reserved in the memory map), since the plan's loader range cannot reach it.
+fdt::Result<void> read_many_harts(fdt::Bytes tree, std::uint64_t (*claim_room)(kmem::PhysicalRange)) {
     const fdt::Fdt blob = KMEM_TRY(fdt::Fdt::create(tree));
     const std::size_t harts = KMEM_TRY(fdt::count_cpus_children(blob));
     const std::uint64_t begin = reinterpret_cast<std::uintptr_t>(__loader_end);
@@ -72,17 +75,25 @@ fdt::Result<void> read_many_harts(fdt::Bytes tree, bool (*claim_room)(kmem::Phys
     const kmem::PhysicalRange room{kmem::PhysicalAddress(begin), kmem::PhysicalAddress(begin + size)};
     const auto tree_begin = reinterpret_cast<std::uintptr_t>(tree.data());
     const kmem::PhysicalRange tree_range{kmem::PhysicalAddress(tree_begin), kmem::PhysicalAddress(tree_begin + tree.size())};
-    if (room.overlaps(tree_range) || (claim_room != nullptr && !claim_room(room))) {
+    const std::uint64_t granted = claim_room != nullptr ? claim_room(room) : begin;
+    if ((claim_room == nullptr && room.overlaps(tree_range)) || granted == 0) {
         fail_with([&](Console& out) {
             kmem::print(out, "the device tree lists ", harts, " nodes under /cpus; the loader has room for ",
                         kImageRoomHarts, " harts and needs ", room, " right after its image for the rest, ",
-                        room.overlaps(tree_range) ? "where the device tree lies" : "which the firmware did not grant");
+                        granted == 0 ? "which the firmware did not grant" : "where the device tree lies");
         });
     }
-    use_room(reinterpret_cast<std::byte*>(begin), harts);
-    loader_memory_end = begin + size;
+    use_room(reinterpret_cast<std::byte*>(granted), harts);
     room_harts = harts;
-    return fdt::read_machine_info(blob, plan.machine);
+    room_range = {kmem::PhysicalAddress(granted), kmem::PhysicalAddress(granted + size)};
+    if (granted == begin) {
+        loader_memory_end = begin + size;
+        return fdt::read_machine_info(blob, plan.machine);
+    }
+    KMEM_TRY(fdt::read_machine_info(blob, plan.machine));
+    if (!plan.machine.reserved.push({room_range, fdt::ReservationSource::kFirmwareMemoryMap, false, "loader room"}))
+        fail("the device tree's reservations leave no place for the loader's room for its harts");
+    return {};
 }
 
 constexpr std::string_view kCompiler =
@@ -96,7 +107,7 @@ constexpr std::string_view kCompiler =
 
 // The device tree's size is in its header; Fdt::create checks the magic
 // before it trusts that size.
-fdt::BasicMachineInfo& read_machine(std::uint64_t dtb, bool (*claim_room)(kmem::PhysicalRange)) {
+fdt::BasicMachineInfo& read_machine(std::uint64_t dtb, std::uint64_t (*claim_room)(kmem::PhysicalRange)) {
     new (&plan_storage.plan) loader_api::BasicPlan;
     use_room(image_room, kImageRoomHarts);
     loader_memory_end = reinterpret_cast<std::uintptr_t>(__loader_end);
@@ -501,8 +512,8 @@ void boot(std::uint64_t hart_id, std::uint64_t dtb, const Timestamp& entry, cons
     print_machine(hart_id, usable, frequency);
     if (room_harts != 0) {
         log<LogLevel::kInfo>([&](Console& out) {
-            kmem::print(out, "memory: room for ", room_harts, " harts after the image at ",
-                        image_range(__loader_end, reinterpret_cast<const void*>(loader_memory_end)));
+            kmem::print(out, "memory: room for ", room_harts, " harts at ", room_range,
+                        loader_memory_end == room_range.end().value() ? ", after the image" : ", reserved");
         });
     }
     report_plan(supported);
