@@ -38,7 +38,7 @@ Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, cons
         return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
     const std::uint64_t size = required_size(capacity);
     const PhysicalRange frames = KMEM_TRY(allocate(plan, size, k4K, MemoryRegionKind::BootInfo, "BootInfo", kNoIndex));
-    KMEM_TRY(compute_regions(plan));
+    if (!carve_region(plan.regions, frames, MemoryRegionKind::BootInfo)) KMEM_TRY(compute_regions(plan));
 
     BootInfoBuilder builder =
         KMEM_TRY(BootInfoBuilder::create(std::span<std::byte>(plan.boot_info_bytes.data(), size), capacity)
