@@ -31,26 +31,36 @@ bool word_aligned(const void* a, const void* b) {
 
 }  // namespace
 
-// Both loops move eight words per iteration first: one word per iteration
-// costs 5 instructions per 8 bytes, and constructing the loader's 610 KiB
-// Plan alone then took 350,000 instructions (30% of the boot).
+// Both loops move sixteen words per iteration first, and count with an end
+// pointer: one word per iteration costs 5 instructions per 8 bytes, and
+// constructing the loader's 610 KiB Plan alone then took 350,000
+// instructions (30% of the boot); eight words with an index cost 12 per 64
+// bytes, sixteen with a pointer 18 per 128 (the planner zeroes the kernel's
+// .bss and the page tables with memset: 7,000 instructions less per boot).
 void* memcpy(void* destination, const void* source, std::size_t count) {
     auto* to = static_cast<unsigned char*>(destination);
     const auto* from = static_cast<const unsigned char*>(source);
-    std::size_t i = 0;
     if (word_aligned(to, from)) {
-        for (; i + 64 <= count; i += 64) {
-            auto* words_to = reinterpret_cast<std::uint64_t*>(to + i);
-            const auto* words_from = reinterpret_cast<const std::uint64_t*>(from + i);
+        auto* words_to = reinterpret_cast<std::uint64_t*>(to);
+        const auto* words_from = reinterpret_cast<const std::uint64_t*>(from);
+        const std::uint64_t* const blocks_end = words_from + count / 128 * 16;
+        for (; words_from != blocks_end; words_from += 16, words_to += 16) {
             const std::uint64_t w0 = words_from[0], w1 = words_from[1], w2 = words_from[2], w3 = words_from[3];
             const std::uint64_t w4 = words_from[4], w5 = words_from[5], w6 = words_from[6], w7 = words_from[7];
+            const std::uint64_t w8 = words_from[8], w9 = words_from[9], w10 = words_from[10], w11 = words_from[11];
+            const std::uint64_t w12 = words_from[12], w13 = words_from[13], w14 = words_from[14], w15 = words_from[15];
             words_to[0] = w0, words_to[1] = w1, words_to[2] = w2, words_to[3] = w3;
             words_to[4] = w4, words_to[5] = w5, words_to[6] = w6, words_to[7] = w7;
+            words_to[8] = w8, words_to[9] = w9, words_to[10] = w10, words_to[11] = w11;
+            words_to[12] = w12, words_to[13] = w13, words_to[14] = w14, words_to[15] = w15;
         }
-        for (; i + 8 <= count; i += 8)
-            *reinterpret_cast<std::uint64_t*>(to + i) = *reinterpret_cast<const std::uint64_t*>(from + i);
+        const std::uint64_t* const words_end = words_from + count % 128 / 8;
+        while (words_from != words_end) *words_to++ = *words_from++;
+        to = reinterpret_cast<unsigned char*>(words_to);
+        from = reinterpret_cast<const unsigned char*>(words_from);
+        count %= 8;
     }
-    for (; i < count; ++i) to[i] = from[i];
+    for (std::size_t i = 0; i < count; ++i) to[i] = from[i];
     return destination;
 }
 
@@ -68,17 +78,22 @@ void* memmove(void* destination, const void* source, std::size_t count) {
 void* memset(void* destination, int value, std::size_t count) {
     auto* to = static_cast<unsigned char*>(destination);
     const auto byte = static_cast<unsigned char>(value);
-    std::size_t i = 0;
     if (word_aligned(to, to)) {
         const std::uint64_t word = byte * std::uint64_t{0x0101'0101'0101'0101};
-        for (; i + 64 <= count; i += 64) {
-            auto* words = reinterpret_cast<std::uint64_t*>(to + i);
+        auto* words = reinterpret_cast<std::uint64_t*>(to);
+        const std::uint64_t* const blocks_end = words + count / 128 * 16;
+        for (; words != blocks_end; words += 16) {
             words[0] = word, words[1] = word, words[2] = word, words[3] = word;
             words[4] = word, words[5] = word, words[6] = word, words[7] = word;
+            words[8] = word, words[9] = word, words[10] = word, words[11] = word;
+            words[12] = word, words[13] = word, words[14] = word, words[15] = word;
         }
-        for (; i + 8 <= count; i += 8) *reinterpret_cast<std::uint64_t*>(to + i) = word;
+        const std::uint64_t* const words_end = words + count % 128 / 8;
+        while (words != words_end) *words++ = word;
+        to = reinterpret_cast<unsigned char*>(words);
+        count %= 8;
     }
-    for (; i < count; ++i) to[i] = byte;
+    for (std::size_t i = 0; i < count; ++i) to[i] = byte;
     return destination;
 }
 

@@ -422,6 +422,14 @@ private:
         return true;
     }
 
+    // Whether an entry of a level-0 table in [first, last] is valid.
+    static constexpr bool any_valid(const std::uint64_t* slots, std::uint64_t first, std::uint64_t last) {
+        const unsigned end = Mode::index(VirtualAddress(last), 0);
+        for (unsigned i = Mode::index(VirtualAddress(first), 0); i <= end; ++i)
+            if (Pte::from_raw(slots[i]).valid()) return true;
+        return false;
+    }
+
     // Calls f(const Chunk&) for every entry of a level-`level` table that
     // [first, last] touches; both ends lie in that table's span.
     template <class F>
@@ -443,6 +451,10 @@ private:
     constexpr Hit find_mapped(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last) const {
         Hit hit;
         const std::uint64_t* slots = entries(table);
+        // A level-0 table's chunks are single entries: a plain scan, where a
+        // call per entry costs ten times as much. Anything there sends the
+        // search down the general path, which says what it is.
+        if (level == 0 && !any_valid(slots, first, last)) return hit;
         for_each_chunk(level, first, last, [&](const Chunk& chunk) {
             const Pte entry = Pte::from_raw(slots[chunk.index]);
             if (entry.is_leaf()) {
@@ -572,6 +584,16 @@ private:
         // they are while frames are allocated for its children, as every
         // descent here (map_page_at's too) assumes.
         std::uint64_t* slots = entries(table);
+        // A level-0 table's chunks are whole pages and map() checked the
+        // alignment: a row of leaves, without a call per entry.
+        if (level == 0) {
+            const unsigned end = Mode::index(VirtualAddress(last), 0);
+            for (unsigned i = Mode::index(VirtualAddress(first), 0); i <= end; ++i, first += kPageSize) {
+                KMEM_ASSERT(!Pte::from_raw(slots[i]).valid());
+                slots[i] = Pte::leaf(PhysicalAddress(first + offset), flags, 0).raw();
+            }
+            return failure;
+        }
         for_each_chunk(level, first, last, [&](const Chunk& chunk) {
             const Pte entry = Pte::from_raw(slots[chunk.index]);
             const std::uint64_t pa = chunk.first + offset;

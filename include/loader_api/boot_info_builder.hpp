@@ -113,7 +113,9 @@ public:
             return kmem::unexpected(BuildError{BuildError::Code::BufferTooSmall, offsets.total, buffer.size()});
 
         std::byte* base = buffer.data();
-        for (std::uint64_t i = 0; i < offsets.total; ++i) base[i] = std::byte{0};
+        // memset, not a loop over std::byte: GCC makes no memset of that
+        // loop, and stores a byte per 3 instructions on RISC-V.
+        __builtin_memset(base, 0, offsets.total);
         BootInfoBuilder builder;
         builder.capacity_ = capacity;
         builder.info_ = new (base) BootInfo{};

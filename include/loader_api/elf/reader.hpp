@@ -27,11 +27,18 @@ namespace loader_api {
 
 namespace elf_detail {
 
-// Unaligned-safe: the bytes may lie at any offset of the file.
+// Unaligned-safe: the bytes may lie at any offset of the file. A compiler
+// for a target whose unaligned loads may trap (RISC-V: M-mode emulates them)
+// builds an unaligned memcpy from byte loads, 22 instructions for 8 bytes;
+// ELF fields are naturally aligned in a file that is, so that case gets one.
 template <class U>
 U load_native(const std::byte* at) {
     U value;
-    __builtin_memcpy(&value, at, sizeof value);
+    if (reinterpret_cast<std::uintptr_t>(at) % sizeof value == 0) {
+        __builtin_memcpy(&value, __builtin_assume_aligned(at, sizeof value), sizeof value);
+    } else {
+        __builtin_memcpy(&value, at, sizeof value);
+    }
     return value;
 }
 

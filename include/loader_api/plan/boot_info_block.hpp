@@ -42,7 +42,7 @@ Result<void> build_boot_info(BasicPlan& plan, P& memory, const PlanInput& input,
             return capacity_exceeded("BootInfo bytes", plan.boot_info_bytes.size());
     }
     const PhysicalRange frames = KMEM_TRY(allocate(plan, size, k4K, MemoryRegionKind::BootInfo, "BootInfo", kNoIndex));
-    KMEM_TRY(compute_regions(plan));
+    if (!carve_region(plan.regions, frames, MemoryRegionKind::BootInfo)) KMEM_TRY(compute_regions(plan));
     if constexpr (ContiguousPhysicalMemory<P>) plan.boot_info_bytes = {memory.bytes(frames.begin()), frames.size()};
 
     BootInfoBuilder builder =

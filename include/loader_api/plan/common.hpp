@@ -55,6 +55,8 @@ constexpr std::uint64_t round_up(std::uint64_t value, std::uint64_t alignment) {
 template <class T, class Less>
 constexpr void sort(T* first, T* last, Less less) {
     for (T* i = first; i != last; ++i) {
+        // In place already (the usual case): no copies of a large T.
+        if (i == first || !less(*i, *(i - 1))) continue;
         T value = *i;
         T* j = i;
         while (j != first && less(value, *(j - 1))) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "loader_api/plan/common.hpp"
 #include "loader_api/plan/segments.hpp"
@@ -20,14 +21,27 @@ struct HartMode {
     kmem::PagingModeId max{};
 };
 
+// The mode an mmu-type string names: "riscv,sv39", "riscv,sv48" or
+// "riscv,sv57", else none (usable false). One pass over the common part,
+// where a comparison per string cost a memcmp call each, for every hart.
+constexpr HartMode mmu_type_mode(std::string_view type) {
+    constexpr std::string_view kPrefix = "riscv,sv";
+    if (type.size() != kPrefix.size() + 2) return {};
+    for (std::size_t i = 0; i < kPrefix.size(); ++i)
+        if (type[i] != kPrefix[i]) return {};
+    const char tens = type[kPrefix.size()];
+    const char ones = type[kPrefix.size() + 1];
+    if (tens == '3' && ones == '9') return {true, kmem::PagingModeId::Sv39};
+    if (tens == '4' && ones == '8') return {true, kmem::PagingModeId::Sv48};
+    if (tens == '5' && ones == '7') return {true, kmem::PagingModeId::Sv57};
+    return {};
+}
+
 // The widest mode a hart's mmu-type names; harts that are not "okay" or
 // name no Sv39/48/57 MMU cannot run the kernel.
 constexpr HartMode hart_mode(const fdt::Hart& hart) {
     if (!hart.enabled() || !hart.has_mmu_type) return {};
-    if (hart.mmu_type == "riscv,sv39") return {true, kmem::PagingModeId::Sv39};
-    if (hart.mmu_type == "riscv,sv48") return {true, kmem::PagingModeId::Sv48};
-    if (hart.mmu_type == "riscv,sv57") return {true, kmem::PagingModeId::Sv57};
-    return {};
+    return mmu_type_mode(hart.mmu_type);
 }
 
 constexpr bool mode_at_least(kmem::PagingModeId have, kmem::PagingModeId want) {
@@ -41,7 +55,10 @@ constexpr bool mode_at_least(kmem::PagingModeId have, kmem::PagingModeId want) {
 // probe found; a hart described differently keeps its own mmu-type.
 constexpr HartMode effective_hart_mode(const fdt::Hart& hart, const fdt::Hart& boot, PagingModeSet probed) {
     HartMode mode = hart_mode(hart);
-    if (!mode.usable || hart.mmu_type != boot.mmu_type) return mode;
+    // A usable hart's mmu-type is one of the three strings, so the boot
+    // hart's is the same string exactly when it names the same mode.
+    const HartMode boot_type = mmu_type_mode(boot.mmu_type);
+    if (!mode.usable || !boot_type.usable || boot_type.max != mode.max) return mode;
     for (auto widest : {kmem::PagingModeId::Sv57, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv39}) {
         if (probed.contains(widest)) {
             mode.max = widest;

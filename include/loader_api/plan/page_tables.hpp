@@ -86,10 +86,19 @@ constexpr void add_leaves(std::uint64_t va, std::uint64_t pa, std::uint64_t size
         unsigned level = M::kMaxLeafLevel;
         while (level > 0 && ((va | pa) % M::page_size(level) != 0 || size < M::page_size(level))) --level;
         const std::uint64_t page = M::page_size(level);
-        ++leaves[level];
-        va += page;
-        pa += page;
-        size -= page;
+        // The rule picks this size again until both addresses reach the next
+        // size's alignment (together, or never if their offsets in it
+        // differ) or the range runs short: counted as one run.
+        std::uint64_t count = size / page;
+        if (level < M::kMaxLeafLevel) {
+            const std::uint64_t larger = M::page_size(level + 1);
+            const std::uint64_t to_aligned = (larger - va % larger) % larger / page;
+            if (va % larger == pa % larger && to_aligned != 0 && to_aligned < count) count = to_aligned;
+        }
+        leaves[level] += count;
+        va += count * page;
+        pa += count * page;
+        size -= count * page;
     }
 }
 

@@ -33,6 +33,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string_view>
 
 #include "loader_api/plan/boot_info_block.hpp"
@@ -378,22 +379,41 @@ inline Result<void> list_areas(BasicPlan& plan, const PlanOptions& options, cons
                                      data.begin(), kmem::PageFlags::read_write(), true, false}));
         }
     }
-    KMEM_TRY(add_area(plan, {AreaKind::Physmap, "physmap", kNoIndex, plan.physmap, plan.workspace.ram[0].begin(),
-                             kmem::PageFlags::read_write(), true, false}));
-    for (std::size_t i = 0; i < image.piece_count; ++i) {
-        const KernelPiece& piece = image.pieces[i];
-        KMEM_TRY(add_area(plan, {AreaKind::Kernel, piece.copied ? "kernel (copy)" : "kernel (in place)",
-                                 piece.segment_index,
-                                 {VirtualAddress(piece.link_begin + plan.kaslr_slide),
-                                  VirtualAddress(piece.link_end + plan.kaslr_slide)},
-                                 piece.frames, piece.flags, true, piece.copied}));
-    }
-    for (const HartPlan& hart : plan.harts) {
-        if (hart.state != HartState::Started) continue;
-        KMEM_TRY(add_area(plan, {AreaKind::Guard, "guard", hart.hart_id, {hart.stack.begin() - k4K, hart.stack.begin()},
-                                 {}, {}, false, false}));
-        KMEM_TRY(add_area(plan, {AreaKind::Stack, "stack", hart.hart_id, hart.stack, hart.stack_frames.begin(),
-                                 kmem::PageFlags::read_write(), true, false}));
+    // Block by block in address order (the three blocks are apart, and each
+    // is listed ascending), so the sort below finds every area in place
+    // rather than moving each hart's two past the blocks above them.
+    enum class Block { Physmap, Kernel, Stacks };
+    struct Placed {
+        std::uint64_t begin;
+        Block block;
+    };
+    Placed blocks[] = {{plan.physmap.begin().value(), Block::Physmap},
+                       {plan.kernel_virtual.begin().value(), Block::Kernel},
+                       {plan.stats.stacks.block.begin().value(), Block::Stacks}};
+    plan_detail::sort(std::begin(blocks), std::end(blocks),
+                      [](const Placed& a, const Placed& b) { return a.begin < b.begin; });
+    for (const Placed& placed : blocks) {
+        if (placed.block == Block::Physmap) {
+            KMEM_TRY(add_area(plan, {AreaKind::Physmap, "physmap", kNoIndex, plan.physmap, plan.workspace.ram[0].begin(),
+                                     kmem::PageFlags::read_write(), true, false}));
+        } else if (placed.block == Block::Kernel) {
+            for (std::size_t i = 0; i < image.piece_count; ++i) {
+                const KernelPiece& piece = image.pieces[i];
+                KMEM_TRY(add_area(plan, {AreaKind::Kernel, piece.copied ? "kernel (copy)" : "kernel (in place)",
+                                         piece.segment_index,
+                                         {VirtualAddress(piece.link_begin + plan.kaslr_slide),
+                                          VirtualAddress(piece.link_end + plan.kaslr_slide)},
+                                         piece.frames, piece.flags, true, piece.copied}));
+            }
+        } else {
+            for (const HartPlan& hart : plan.harts) {
+                if (hart.state != HartState::Started) continue;
+                KMEM_TRY(add_area(plan, {AreaKind::Guard, "guard", hart.hart_id,
+                                         {hart.stack.begin() - k4K, hart.stack.begin()}, {}, {}, false, false}));
+                KMEM_TRY(add_area(plan, {AreaKind::Stack, "stack", hart.hart_id, hart.stack, hart.stack_frames.begin(),
+                                         kmem::PageFlags::read_write(), true, false}));
+            }
+        }
     }
     plan_detail::sort(plan.areas.begin(), plan.areas.end(),
                       [](const VirtualArea& a, const VirtualArea& b) { return a.range.begin() < b.range.begin(); });
