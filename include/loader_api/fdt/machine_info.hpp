@@ -178,12 +178,13 @@ class MemoryMatcher {
 public:
     constexpr explicit MemoryMatcher(MachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // Memory nodes sit under the root, as Linux looks for them.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
         state_ = {};
-        return {};
+        return Interest::kProperties;
     }
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (cursor.depth() != 1) return {};
+    Result<void> property(const Cursor&, const Property& prop) {
         if (prop.name == "device_type") {
             state_.is_memory = KMEM_TRY(as_string(prop)) == "memory";
         } else if (prop.name == "status") {
@@ -194,9 +195,8 @@ public:
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        // Memory nodes sit under the root (as Linux looks for them); a
-        // disabled one describes no usable RAM.
-        if (cursor.depth() != 1 || !state_.is_memory || state_.status != Status::kOkay) return {};
+        // A disabled memory node describes no usable RAM.
+        if (!state_.is_memory || state_.status != Status::kOkay) return {};
         if (!state_.reg.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         for (std::size_t i = 0; i < reg.size(); ++i) {
@@ -222,12 +222,14 @@ class ReservedMemoryMatcher {
 public:
     constexpr explicit ReservedMemoryMatcher(MachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // The children of /reserved-memory.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
+        if (cursor.depth() == 1) return cursor.name() == "reserved-memory" ? Interest::kSubnodes : Interest::kNone;
         state_ = {};
-        return {};
+        return Interest::kProperties;
     }
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (!cursor.is_child_of_top("reserved-memory")) return {};
+    Result<void> property(const Cursor&, const Property& prop) {
         if (prop.name == "reg") state_.reg.set(prop);
         else if (prop.name == "size") state_.size.set(prop);
         else if (prop.name == "alignment") state_.alignment.set(prop);
@@ -238,7 +240,7 @@ public:
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
         // Disabled children reserve nothing (as in Linux).
-        if (!cursor.is_child_of_top("reserved-memory") || state_.status != Status::kOkay) return {};
+        if (state_.status != Status::kOkay) return {};
         const CellCounts cells = cursor.parent_cells();
         if (state_.reg.present) {
             const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cells));
@@ -278,16 +280,18 @@ class CpuMatcher {
 public:
     constexpr explicit CpuMatcher(MachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // /cpus and its children.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
+        if (cursor.depth() == 1) return cursor.name() == "cpus" ? Interest::kAll : Interest::kNone;
         state_ = {};
-        return {};
+        return Interest::kProperties;
     }
     Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (cursor.is_top("cpus")) {
+        if (cursor.depth() == 1) {
             if (prop.name == "timebase-frequency") info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
             return {};
         }
-        if (!cursor.is_child_of_top("cpus")) return {};
         if (prop.name == "device_type") {
             state_.is_cpu = KMEM_TRY(as_string(prop)) == "cpu";
         } else if (prop.name == "reg") {
@@ -310,7 +314,7 @@ public:
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        if (!cursor.is_child_of_top("cpus") || !state_.is_cpu) return {};
+        if (cursor.depth() == 1 || !state_.is_cpu) return {};
         if (!state_.reg.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", state_.reg.prop.offset);
@@ -343,8 +347,11 @@ class ChosenMatcher {
 public:
     constexpr explicit ChosenMatcher(MachineInfo& info) : info_(info) {}
 
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (!cursor.is_top("chosen")) return {};
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
+        return cursor.name() == "chosen" ? Interest::kProperties : Interest::kNone;
+    }
+    Result<void> property(const Cursor&, const Property& prop) {
         Chosen& chosen = info_.chosen;
         if (prop.name == "bootargs") {
             chosen.bootargs = KMEM_TRY(as_string(prop));
@@ -366,7 +373,7 @@ public:
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        if (!cursor.is_top("chosen") || (!start_seen_ && !end_seen_)) return {};
+        if (!start_seen_ && !end_seen_) return {};
         if (start_seen_ != end_seen_)
             return kmem::unexpected(Error{.code = ErrorCode::kIncompleteInitrd, .offset = cursor.offset(),
                                           .property = start_seen_ ? std::string_view("linux,initrd-end")
@@ -378,7 +385,6 @@ public:
         info_.chosen.initrd = {kmem::PhysicalAddress(start_), kmem::PhysicalAddress(end_)};
         return {};
     }
-    constexpr Result<void> begin_node(const Cursor&) { return {}; }
     constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
@@ -391,13 +397,14 @@ class TestDeviceMatcher {
 public:
     constexpr explicit TestDeviceMatcher(MachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // Any node, until the first device is found.
+    constexpr Result<Interest> begin_node(const Cursor&) {
+        if (info_.has_test_device) return Interest::kNone;
         compatible_ = false;
         reg_ = {};
-        return {};
+        return Interest::kAll;
     }
     Result<void> property(const Cursor&, const Property& prop) {
-        if (info_.has_test_device) return {};
         if (prop.name == "compatible") {
             // Any node may carry a compatible; a malformed one elsewhere in
             // the tree is not this matcher's business, it just cannot match.
@@ -411,7 +418,7 @@ public:
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        if (info_.has_test_device || !compatible_) return {};
+        if (!compatible_) return {};
         if (!reg_.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(reg_.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", reg_.prop.offset);

@@ -375,6 +375,10 @@ public:
         std::uint32_t offset = 0;  // blob offset of the FDT_BEGIN_NODE token
         CellCounts cells{};        // this node's own #address-cells/#size-cells
         bool has_subnode = false;
+        // One bit per matcher of the walk, by position: those that take this
+        // node's properties, and those whose begin_node sees its subnodes.
+        std::uint32_t listening = 0;
+        std::uint32_t descending = 0;
     };
 
     // Root is depth 0.
@@ -433,17 +437,20 @@ constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
     return error;
 }
 
-// call(matcher) for each matcher in turn; the first failure, or success.
-// A result is copied only when it is a failure (an Error is 224 bytes, and
-// there is one call per matcher for every token of the walk).
-template <class Call, class M, class... Rest>
-constexpr Result<void> first_failure(Call& call, M& matcher, Rest&... rest) {
-    Result<void> result = call(matcher);
-    if constexpr (sizeof...(Rest) == 0) {
-        return result;
-    } else {
+// call(matcher, bit) for each matcher whose bit (1 << its position) is in
+// `mask`, in order; the first failure, or success. A result is copied only
+// when it is a failure (an Error is 224 bytes, and there is one call per
+// listening matcher for every token of the walk).
+template <std::uint32_t kBit = 1, class Call, class M, class... Rest>
+constexpr Result<void> first_failure(std::uint32_t mask, Call& call, M& matcher, Rest&... rest) {
+    if ((mask & kBit) != 0) {
+        Result<void> result = call(matcher, kBit);
         if (!result) return result;
-        return first_failure(call, rest...);
+    }
+    if constexpr (sizeof...(Rest) == 0) {
+        return {};
+    } else {
+        return first_failure<(kBit << 1)>(mask, call, rest...);
     }
 }
 
@@ -464,32 +471,48 @@ struct NameLengthCache {
 
 }  // namespace detail
 
-// A matcher has all of these members, each returning Result<void> (an error
-// stops the walk and is returned with the node path); one with nothing to do
-// returns {}:
-//   begin_node(const Cursor&)                     a node opens (no properties seen yet)
-//   property(const Cursor&, const Property&)      one property of the current node
-//   end_properties(const Cursor&)                 the current node's properties are complete
-//                                                 (called before its first subnode opens)
-//   end_node(const Cursor&)                       the current node closes
-// All of them, as Fuchsia's devicetree::Match asks of its matchers: were a
-// hook optional, a misspelled one would compile and never be called. (C++20
-// cannot list a class's members, so an extra, misspelled one beside the full
-// set goes unnoticed; one instead of a hook does not.)
+// What a matcher wants of the node whose begin_node it answers (bit flags).
+// A walk calls each matcher only for what it asked: most matchers care
+// about a few nodes of the tree, and every call costs on every property.
+enum class Interest : std::uint8_t {
+    kNone = 0,        // nothing more of this node's subtree but its end_node
+    kProperties = 1,  // its properties and end_properties, none of its subnodes
+    kSubnodes = 2,    // begin_node for each of its subnodes, not its properties
+    kAll = 3,         // both
+};
+
+// A matcher has all of these members; an error stops the walk and is
+// returned with the node path:
+//   begin_node(const Cursor&) -> Result<Interest>           a node opens (no properties seen yet)
+//   property(const Cursor&, const Property&) -> Result<void>
+//                                    one property of the current node
+//   end_properties(const Cursor&) -> Result<void>           the current node's properties are
+//                                    complete (called before its first subnode opens)
+//   end_node(const Cursor&) -> Result<void>                 the current node closes
+// The root's begin_node is always called; another node's only when its
+// parent's answer included kSubnodes; property and end_properties only when
+// the node's own answer included kProperties; end_node whenever begin_node
+// was called. All four hooks, as Fuchsia's devicetree::Match asks of its
+// matchers: were a hook optional, a misspelled one would compile and never
+// be called. (C++20 cannot list a class's members, so an extra, misspelled
+// one beside the full set goes unnoticed; one instead of a hook does not.)
 template <class M>
 concept Matcher = requires(M& matcher, const Cursor& cursor, const Property& prop) {
-    { matcher.begin_node(cursor) } -> std::same_as<Result<void>>;
+    { matcher.begin_node(cursor) } -> std::same_as<Result<Interest>>;
     { matcher.property(cursor, prop) } -> std::same_as<Result<void>>;
     { matcher.end_properties(cursor) } -> std::same_as<Result<void>>;
     { matcher.end_node(cursor) } -> std::same_as<Result<void>>;
 };
 
-// All matchers see every event of one pass over the structure block, in order.
+// One pass over the structure block; each matcher sees the events it asked
+// for (see Matcher), matchers in the order given.
 template <class... M>
 constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     static_assert((Matcher<M> && ...),
-                  "an fdt::walk matcher has begin_node, property, end_properties and end_node, each returning "
-                  "Result<void> (see fdt::Matcher)");
+                  "an fdt::walk matcher has begin_node returning Result<Interest>, and property, end_properties "
+                  "and end_node returning Result<void> (see fdt::Matcher)");
+    static_assert(sizeof...(M) <= 32, "one bit per matcher in Cursor::Frame's masks");
+    constexpr std::uint32_t kEveryMatcher = static_cast<std::uint32_t>((std::uint64_t{1} << sizeof...(M)) - 1);
     const Bytes block = fdt.structure_block();
     const std::uint32_t base = fdt.header().off_dt_struct;
     const auto size = static_cast<std::uint32_t>(block.size());
@@ -498,16 +521,19 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     std::uint32_t pos = 0;
     detail::NameLengthCache name_lengths{};
 
-    // Runs one matcher callback for every matcher, stopping at the first error.
-    auto notify = [&](auto&& call) -> Result<void> {
-        const Result<void> result = detail::first_failure(call, matchers...);
+    // Runs one matcher callback for the matchers in `mask`, stopping at the first error.
+    auto notify = [&](std::uint32_t mask, auto&& call) -> Result<void> {
+        const Result<void> result = detail::first_failure(mask, call, matchers...);
         if (!result) return kmem::unexpected(detail::located(result.error(), cursor, cursor.count_ != 0));
         return {};
     };
+    // The matchers whose begin_node saw the current node.
+    auto opened = [&] { return cursor.count_ >= 2 ? cursor.frames_[cursor.count_ - 2].descending : kEveryMatcher; };
     auto close_properties = [&]() -> Result<void> {
         if (cursor.count_ == 0 || cursor.frames_[cursor.count_ - 1].has_subnode) return {};
-        cursor.frames_[cursor.count_ - 1].has_subnode = true;
-        return notify([&](auto& m) { return m.end_properties(cursor); });
+        Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
+        frame.has_subnode = true;
+        return notify(frame.listening, [&](auto& m, std::uint32_t) { return m.end_properties(cursor); });
     };
     auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0) {
         return kmem::unexpected(detail::located(
@@ -529,7 +555,15 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 cursor.frames_[cursor.count_++] =
                     Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
                 seen_root = true;
-                KMEM_TRY(notify([&](auto& m) { return m.begin_node(cursor); }));
+                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t bit) -> Result<void> {
+                    const Result<Interest> interest = m.begin_node(cursor);
+                    if (!interest) return kmem::unexpected(interest.error());
+                    Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
+                    const auto flags = static_cast<std::uint32_t>(*interest);
+                    if ((flags & static_cast<std::uint32_t>(Interest::kProperties)) != 0) frame.listening |= bit;
+                    if ((flags & static_cast<std::uint32_t>(Interest::kSubnodes)) != 0) frame.descending |= bit;
+                    return {};
+                }));
                 const std::uint64_t next = detail::align4(std::uint64_t{name_at} + length + 1);
                 if (next > size) return error_here(ErrorCode::kTruncatedStructure, pos);
                 pos = static_cast<std::uint32_t>(next);
@@ -538,7 +572,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
             case Token::kEndNode: {
                 if (cursor.count_ == 0) return error_here(ErrorCode::kUnbalancedEndNode, pos);
                 KMEM_TRY(close_properties());
-                KMEM_TRY(notify([&](auto& m) { return m.end_node(cursor); }));
+                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t) { return m.end_node(cursor); }));
                 --cursor.count_;
                 pos += 4;
                 break;
@@ -574,7 +608,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                     frame.cells.address = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
                 else if (prop.name == "#size-cells")
                     frame.cells.size = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
-                KMEM_TRY(notify([&](auto& m) { return m.property(cursor, prop); }));
+                KMEM_TRY(notify(frame.listening, [&](auto& m, std::uint32_t) { return m.property(cursor, prop); }));
                 const std::uint64_t next = detail::align4(std::uint64_t{pos} + 12 + length);
                 // A final value may end the block unpadded; the next round
                 // then reports the missing FDT_END.

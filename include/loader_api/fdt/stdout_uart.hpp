@@ -69,9 +69,10 @@ public:
     static constexpr std::size_t kMaxUarts = 16;
     static constexpr std::size_t kMaxAliases = 32;
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // Any node may be a UART, or /aliases.
+    constexpr Result<Interest> begin_node(const Cursor&) {
         node_ = {};
-        return {};
+        return Interest::kAll;
     }
 
     Result<void> property(const Cursor& cursor, const Property& prop) {
