@@ -442,7 +442,7 @@ constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
 // when it is a failure (an Error is 224 bytes, and there is one call per
 // listening matcher for every token of the walk).
 template <std::uint32_t kBit = 1, class Call, class M, class... Rest>
-constexpr Result<void> first_failure(std::uint32_t mask, Call& call, M& matcher, Rest&... rest) {
+[[gnu::always_inline]] constexpr Result<void> first_failure(std::uint32_t mask, Call& call, M& matcher, Rest&... rest) {
     if ((mask & kBit) != 0) {
         Result<void> result = call(matcher, kBit);
         if (!result) return result;
@@ -522,18 +522,20 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     detail::NameLengthCache name_lengths{};
 
     // Runs one matcher callback for the matchers in `mask`, stopping at the first error.
-    auto notify = [&](std::uint32_t mask, auto&& call) -> Result<void> {
+    auto notify = [&](std::uint32_t mask, auto&& call) __attribute__((always_inline)) -> Result<void> {
         const Result<void> result = detail::first_failure(mask, call, matchers...);
         if (!result) return kmem::unexpected(detail::located(result.error(), cursor, cursor.count_ != 0));
         return {};
     };
     // The matchers whose begin_node saw the current node.
-    auto opened = [&] { return cursor.count_ >= 2 ? cursor.frames_[cursor.count_ - 2].descending : kEveryMatcher; };
-    auto close_properties = [&]() -> Result<void> {
+    auto opened = [&]() __attribute__((always_inline)) { return cursor.count_ >= 2 ? cursor.frames_[cursor.count_ - 2].descending : kEveryMatcher; };
+    auto close_properties = [&]() __attribute__((always_inline)) -> Result<void> {
         if (cursor.count_ == 0 || cursor.frames_[cursor.count_ - 1].has_subnode) return {};
         Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
         frame.has_subnode = true;
-        return notify(frame.listening, [&](auto& m, std::uint32_t) { return m.end_properties(cursor); });
+        return notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+            return m.end_properties(cursor);
+        });
     };
     auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0) {
         return kmem::unexpected(detail::located(
@@ -555,7 +557,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 cursor.frames_[cursor.count_++] =
                     Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
                 seen_root = true;
-                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t bit) -> Result<void> {
+                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t bit) __attribute__((always_inline)) -> Result<void> {
                     const Result<Interest> interest = m.begin_node(cursor);
                     if (!interest) return kmem::unexpected(interest.error());
                     Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
@@ -572,7 +574,9 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
             case Token::kEndNode: {
                 if (cursor.count_ == 0) return error_here(ErrorCode::kUnbalancedEndNode, pos);
                 KMEM_TRY(close_properties());
-                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t) { return m.end_node(cursor); }));
+                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+                    return m.end_node(cursor);
+                }));
                 --cursor.count_;
                 pos += 4;
                 break;
@@ -608,7 +612,9 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                     frame.cells.address = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
                 else if (prop.name == "#size-cells")
                     frame.cells.size = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
-                KMEM_TRY(notify(frame.listening, [&](auto& m, std::uint32_t) { return m.property(cursor, prop); }));
+                KMEM_TRY(notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+                    return m.property(cursor, prop);
+                }));
                 const std::uint64_t next = detail::align4(std::uint64_t{pos} + 12 + length);
                 // A final value may end the block unpadded; the next round
                 // then reports the missing FDT_END.
