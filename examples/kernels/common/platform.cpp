@@ -44,10 +44,10 @@ public:
         return fdt::Interest::kAll;
     }
     fdt::Result<void> property(const fdt::Cursor&, const fdt::Property& prop) {
-        if (prop.name == "compatible") {
+        if (prop.is("compatible")) {
             auto list = fdt::as_string_list(prop);
             compatible_ = list && (list->contains("sifive,test0") || list->contains("sifive,test1"));
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             reg_ = prop;
             reg_present_ = true;
         }

@@ -185,11 +185,11 @@ public:
         return Interest::kProperties;
     }
     Result<void> property(const Cursor&, const Property& prop) {
-        if (prop.name == "device_type") {
+        if (prop.is("device_type")) {
             state_.is_memory = KMEM_TRY(as_string(prop)) == "memory";
-        } else if (prop.name == "status") {
+        } else if (prop.is("status")) {
             state_.status = KMEM_TRY(as_status(prop));
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             state_.reg.set(prop);
         }
         return {};
@@ -230,12 +230,12 @@ public:
         return Interest::kProperties;
     }
     Result<void> property(const Cursor&, const Property& prop) {
-        if (prop.name == "reg") state_.reg.set(prop);
-        else if (prop.name == "size") state_.size.set(prop);
-        else if (prop.name == "alignment") state_.alignment.set(prop);
-        else if (prop.name == "alloc-ranges") state_.alloc_ranges.set(prop);
-        else if (prop.name == "no-map") state_.no_map = true;
-        else if (prop.name == "status") state_.status = KMEM_TRY(as_status(prop));
+        if (prop.is("reg")) state_.reg.set(prop);
+        else if (prop.is("size")) state_.size.set(prop);
+        else if (prop.is("alignment")) state_.alignment.set(prop);
+        else if (prop.is("alloc-ranges")) state_.alloc_ranges.set(prop);
+        else if (prop.is("no-map")) state_.no_map = true;
+        else if (prop.is("status")) state_.status = KMEM_TRY(as_status(prop));
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
@@ -289,26 +289,26 @@ public:
     }
     Result<void> property(const Cursor& cursor, const Property& prop) {
         if (cursor.depth() == 1) {
-            if (prop.name == "timebase-frequency") info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
+            if (prop.is("timebase-frequency")) info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
             return {};
         }
-        if (prop.name == "device_type") {
+        if (prop.is("device_type")) {
             state_.is_cpu = KMEM_TRY(as_string(prop)) == "cpu";
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             state_.reg.set(prop);
-        } else if (prop.name == "status") {
+        } else if (prop.is("status")) {
             state_.hart.status = KMEM_TRY(as_status(prop));
-        } else if (prop.name == "mmu-type") {
+        } else if (prop.is("mmu-type")) {
             state_.hart.has_mmu_type = true;
             state_.hart.mmu_type = KMEM_TRY(as_string(prop));
-        } else if (prop.name == "riscv,isa") {
+        } else if (prop.is("riscv,isa")) {
             state_.hart.isa = KMEM_TRY(as_string(prop));
-        } else if (prop.name == "riscv,isa-extensions") {
+        } else if (prop.is("riscv,isa-extensions")) {
             state_.hart.isa_extensions = KMEM_TRY(as_string_list(prop));
-        } else if (prop.name == "timebase-frequency") {
+        } else if (prop.is("timebase-frequency")) {
             state_.hart.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
             state_.own_timebase = true;
-        } else if (prop.name == "phandle") {
+        } else if (prop.is("phandle")) {
             state_.hart.phandle = KMEM_TRY(as_phandle(prop));
         }
         return {};
@@ -353,20 +353,20 @@ public:
     }
     Result<void> property(const Cursor&, const Property& prop) {
         Chosen& chosen = info_.chosen;
-        if (prop.name == "bootargs") {
+        if (prop.is("bootargs")) {
             chosen.bootargs = KMEM_TRY(as_string(prop));
             chosen.has_bootargs = true;
-        } else if (prop.name == "rng-seed") {
+        } else if (prop.is("rng-seed")) {
             chosen.rng_seed = prop.value;
-        } else if (prop.name == "stdout-path") {
+        } else if (prop.is("stdout-path")) {
             chosen.stdout_path = KMEM_TRY(as_string(prop));
-        } else if (prop.name == "boot-hartid") {
+        } else if (prop.is("boot-hartid")) {
             chosen.boot_hartid = KMEM_TRY(as_u32_or_u64(prop));
             chosen.has_boot_hartid = true;
-        } else if (prop.name == "linux,initrd-start") {
+        } else if (prop.is("linux,initrd-start")) {
             start_ = KMEM_TRY(as_u32_or_u64(prop));
             start_seen_ = true;
-        } else if (prop.name == "linux,initrd-end") {
+        } else if (prop.is("linux,initrd-end")) {
             end_ = KMEM_TRY(as_u32_or_u64(prop));
             end_seen_ = true;
         }
@@ -405,14 +405,14 @@ public:
         return Interest::kAll;
     }
     Result<void> property(const Cursor&, const Property& prop) {
-        if (prop.name == "compatible") {
+        if (prop.is("compatible")) {
             // Any node may carry a compatible; a malformed one elsewhere in
             // the tree is not this matcher's business, it just cannot match.
             auto list = as_string_list(prop);
             compatible_ = false;
             if (list)
                 for (std::string_view name : *list) compatible_ = compatible_ || name == "sifive,test0" || name == "sifive,test1";
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             reg_.set(prop);
         }
         return {};

@@ -360,10 +360,33 @@ struct CellCounts {
     std::uint32_t size = 1;
 };
 
+// A name's length and three of its characters. Names that differ nearly
+// always differ here too, so a matcher testing a property against several
+// names compares one number with each and the characters with one at most.
+constexpr std::uint32_t name_key(std::string_view name) {
+    if (name.empty()) return 0;
+    const auto byte = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(name[i])}; };
+    const std::uint32_t length = name.size() < 0xff ? static_cast<std::uint32_t>(name.size()) : 0xff;
+    return length << 24 | byte(0) << 16 | (name.size() > 1 ? byte(1) : 0) << 8 | byte(name.size() - 1);
+}
+
+// A property name a matcher looks for, keyed at compile time.
+struct PropertyName {
+    std::string_view text;
+    std::uint32_t key;
+    consteval PropertyName(const char* literal) : text(literal), key(name_key(text)) {}
+};
+
 struct Property {
     std::string_view name;
     Bytes value;
-    std::uint32_t offset = 0;  // blob offset of the FDT_PROP token
+    std::uint32_t offset = 0;        // blob offset of the FDT_PROP token
+    std::uint32_t key = name_key(name);  // the walk passes the one it keeps for each name
+
+    // Inlined, so that each call compares with a constant.
+    [[gnu::always_inline]] constexpr bool is(PropertyName wanted) const {
+        return key == wanted.key && name == wanted.text;
+    }
 };
 
 // The open nodes during a walk, root first. Matchers read it; only walk()
@@ -458,12 +481,14 @@ template <std::uint32_t kBit = 1, class Call, class M, class... Rest>
 // compare it with the block size before narrowing.
 constexpr std::uint64_t align4(std::uint64_t value) { return (value + 3) & ~std::uint64_t{3}; }
 
-// Lengths of property names by their strings-block offset; an entry holds
-// the last name that hashed to it (offsets are 32-bit, so ~0 is never one).
-struct NameLengthCache {
+// Lengths and keys of property names by their strings-block offset; an
+// entry holds the last name that hashed to it (offsets are 32-bit, so ~0 is
+// never one).
+struct NameCache {
     static constexpr std::uint32_t kSize = 61;  // prime: names sit at irregular offsets
     struct Entry {
         std::uint32_t offset = ~std::uint32_t{0};
+        std::uint32_t key = 0;
         std::size_t length = 0;
     };
     Entry entries[kSize]{};
@@ -519,7 +544,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     Cursor cursor;
     bool seen_root = false;
     std::uint32_t pos = 0;
-    detail::NameLengthCache name_lengths{};
+    detail::NameCache names{};
 
     // Runs one matcher callback for the matchers in `mask`, stopping at the first error.
     auto notify = [&](std::uint32_t mask, auto&& call) __attribute__((always_inline)) -> Result<void> {
@@ -592,14 +617,17 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                     return error_here(ErrorCode::kBadNameOffset, pos, name_offset, strings.size());
                 // dtc shares one copy of each name, so the few names of a
                 // tree come back at every node: remember where each ends.
-                detail::NameLengthCache::Entry& cached = name_lengths.entries[name_offset % detail::NameLengthCache::kSize];
-                if (cached.offset != name_offset) cached = {name_offset, terminated_length(strings, name_offset)};
-                const std::size_t name_length = cached.length;
-                if (name_length == static_cast<std::size_t>(-1))
-                    return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
-                const Property prop{.name = as_chars(strings, name_offset, name_length),
+                detail::NameCache::Entry& cached = names.entries[name_offset % detail::NameCache::kSize];
+                if (cached.offset != name_offset) {
+                    const std::size_t name_length = terminated_length(strings, name_offset);
+                    if (name_length == static_cast<std::size_t>(-1))
+                        return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
+                    cached = {name_offset, name_key(as_chars(strings, name_offset, name_length)), name_length};
+                }
+                const Property prop{.name = as_chars(strings, name_offset, cached.length),
                                     .value = block.subspan(pos + 12, length),
-                                    .offset = base + pos};
+                                    .offset = base + pos,
+                                    .key = cached.key};
                 Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
                 if (frame.has_subnode) {
                     auto error = error_here(ErrorCode::kPropertyAfterSubnode, pos);
@@ -608,9 +636,9 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 }
                 // Raw counts are kept; a count that cannot be decoded is
                 // reported by whoever decodes a reg with it.
-                if (prop.name == "#address-cells")
+                if (prop.is("#address-cells"))
                     frame.cells.address = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
-                else if (prop.name == "#size-cells")
+                else if (prop.is("#size-cells"))
                     frame.cells.size = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
                 KMEM_TRY(notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
                     return m.property(cursor, prop);
