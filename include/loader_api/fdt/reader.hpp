@@ -209,7 +209,8 @@ constexpr kmem::Unexpected<Error> fail(ErrorCode code, std::uint32_t offset, std
     return kmem::unexpected(Error{.code = code, .offset = offset, .detail = detail, .detail2 = detail2});
 }
 
-constexpr std::uint32_t load_be32(Bytes bytes, std::size_t at) {
+// Inlined: the walk reads three of these for every property.
+[[gnu::always_inline]] constexpr std::uint32_t load_be32(Bytes bytes, std::size_t at) {
     KMEM_ASSERT(at + 4 <= bytes.size());
     return std::uint32_t{bytes[at]} << 24 | std::uint32_t{bytes[at + 1]} << 16 | std::uint32_t{bytes[at + 2]} << 8 |
            std::uint32_t{bytes[at + 3]};

@@ -70,13 +70,13 @@ public:
     static constexpr std::size_t kMaxAliases = 32;
 
     // Any node may be a UART, or /aliases.
-    constexpr Result<Interest> begin_node(const Cursor&) {
-        node_ = {};
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        node_ = {.aliases = cursor.is_top("aliases")};
         return Interest::kAll;
     }
 
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (cursor.is_top("aliases")) {
+    Result<void> property(const Cursor&, const Property& prop) {
+        if (node_.aliases) {
             // Not every alias is a path; only well-formed strings can match.
             if (auto value = as_string(prop)) (void)aliases_.push({prop.name, *value});
             return {};
@@ -135,6 +135,7 @@ public:
 
 private:
     struct NodeState {
+        bool aliases = false;
         StdoutUart uart{};
         Property reg{};
         bool has_reg = false;
