@@ -267,6 +267,21 @@ TEST_CASE("walk: version 16 blob without size_dt_struct") {
     CHECK(counter.nodes == 2);
 }
 
+TEST_CASE("Property::is: the key narrows, the characters decide") {
+    const std::vector<std::uint8_t> none;
+    CHECK(make_prop("reg", none).is("reg"));
+    CHECK(make_prop("reg-shift", none).is("reg-shift"));
+    CHECK(make_prop("x", none).is("x"));
+    // Same length, first two and last characters: equal keys, other names.
+    CHECK(name_key("reg-shift") == name_key("reg-sxift"));
+    CHECK_FALSE(make_prop("reg-sxift", none).is("reg-shift"));
+    CHECK_FALSE(make_prop("regs", none).is("reg"));
+    CHECK_FALSE(make_prop("", none).is("reg"));
+    // A name longer than the key's length field still compares whole.
+    const std::string long_name(300, 'a');
+    CHECK_FALSE(make_prop(long_name, none).is("aaaa"));
+}
+
 TEST_CASE("cells and integers") {
     const auto two = cells({0x1234'5678, 0x9abc'def0});
     CHECK(read_cells(Bytes(two), 0, 0) == 0);
