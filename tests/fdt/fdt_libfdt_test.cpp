@@ -72,12 +72,12 @@ std::string hex(const void* data, std::size_t size) {
 struct Dumper {
     std::vector<std::string> lines;
     std::string path;
-    Result<void> begin_node(const Cursor& cursor) {
+    Result<Interest> begin_node(const Cursor& cursor) {
         StringSink sink;
         cursor.write_path(sink);
         path = sink.text;
         lines.push_back("node " + path);
-        return {};
+        return Interest::kAll;
     }
     Result<void> property(const Cursor&, const Property& prop) {
         lines.push_back("prop " + path + " " + std::string(prop.name) + " = " + hex(prop.value.data(), prop.value.size()));

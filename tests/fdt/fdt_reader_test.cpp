@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "blob_builder.hpp"
@@ -34,14 +35,18 @@ Error machine_error(const std::vector<std::uint8_t>& blob) {
     return result.error();
 }
 
-// Records every event as one line, to check order, depth and paths.
+// Records every event it is given as one line, to check order, depth and
+// paths; `interest` answers begin_node by node name (kAll for the rest).
 struct Recorder {
     std::vector<std::string> events;
-    Result<void> begin_node(const Cursor& c) {
+    std::vector<std::pair<std::string_view, Interest>> interest;
+    Result<Interest> begin_node(const Cursor& c) {
         StringSink path;
         c.write_path(path);
         events.push_back("begin " + path.text + " depth " + std::to_string(c.depth()));
-        return {};
+        for (const auto& [name, answer] : interest)
+            if (c.name() == name) return answer;
+        return Interest::kAll;
     }
     Result<void> property(const Cursor& c, const Property& p) {
         events.push_back("prop " + std::string(c.name()) + " " + std::string(p.name) + " " +
@@ -60,9 +65,9 @@ struct Recorder {
 
 struct NodeCounter {
     int nodes = 0;
-    Result<void> begin_node(const Cursor&) {
+    Result<Interest> begin_node(const Cursor&) {
         ++nodes;
-        return {};
+        return Interest::kAll;
     }
     constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
     constexpr Result<void> end_properties(const Cursor&) { return {}; }
@@ -72,9 +77,9 @@ struct NodeCounter {
 // A matcher that fails at a chosen node, to see the walk report its path.
 struct FailAt {
     std::string_view name;
-    Result<void> begin_node(const Cursor& c) {
+    Result<Interest> begin_node(const Cursor& c) {
         if (c.name() == name) return fail(ErrorCode::kMissingProperty, c.offset());
-        return {};
+        return Interest::kAll;
     }
     constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
     constexpr Result<void> end_properties(const Cursor&) { return {}; }
@@ -85,7 +90,7 @@ struct FailAt {
 // misspelled, missing, or returns something else is a compile error rather
 // than a hook never called.
 struct MisspelledHook {
-    Result<void> begin_node(const Cursor&) { return {}; }
+    Result<Interest> begin_node(const Cursor&) { return Interest::kAll; }
     Result<void> property(const Cursor&, const Property&) { return {}; }
     Result<void> end_properties(const Cursor&) { return {}; }
     Result<void> end_nodes(const Cursor&) { return {}; }
@@ -94,13 +99,21 @@ struct OnlyProperty {
     Result<void> property(const Cursor&, const Property&) { return {}; }
 };
 struct WrongResult {
-    Result<void> begin_node(const Cursor&) { return {}; }
+    Result<Interest> begin_node(const Cursor&) { return Interest::kAll; }
     bool property(const Cursor&, const Property&) { return true; }
     Result<void> end_properties(const Cursor&) { return {}; }
     Result<void> end_node(const Cursor&) { return {}; }
 };
-struct WrongParameter {
+// begin_node without an answer (the contract before Interest): a walk could
+// only guess what the matcher wants.
+struct NoInterest {
     Result<void> begin_node(const Cursor&) { return {}; }
+    Result<void> property(const Cursor&, const Property&) { return {}; }
+    Result<void> end_properties(const Cursor&) { return {}; }
+    Result<void> end_node(const Cursor&) { return {}; }
+};
+struct WrongParameter {
+    Result<Interest> begin_node(const Cursor&) { return Interest::kAll; }
     Result<void> property(const Cursor&, std::string_view) { return {}; }
     Result<void> end_properties(const Cursor&) { return {}; }
     Result<void> end_node(const Cursor&) { return {}; }
@@ -109,6 +122,7 @@ static_assert(Matcher<Recorder> && Matcher<NodeCounter> && Matcher<FailAt>);
 static_assert(!Matcher<MisspelledHook>);
 static_assert(!Matcher<OnlyProperty>);
 static_assert(!Matcher<WrongResult>);
+static_assert(!Matcher<NoInterest>);
 static_assert(!Matcher<WrongParameter>);
 
 Property make_prop(std::string_view name, const std::vector<std::uint8_t>& value) {
@@ -194,6 +208,42 @@ TEST_CASE("walk: events in order, depth, paths, properties complete before subno
     CHECK(counter.nodes == 4);
 }
 
+TEST_CASE("walk: each matcher gets the events its begin_node asked for") {
+    BlobBuilder b;
+    b.begin("").prop("a", cells({1}));
+    b.begin("skip").prop("b", cells({2})).begin("hidden").prop("c", cells({3})).end().end();
+    b.begin("only-props").prop("d", cells({4})).begin("hidden").end().end();
+    b.begin("only-subnodes").prop("e", cells({5})).begin("seen").prop("f", cells({6})).end().end();
+    b.end();
+    const auto blob = b.finish();
+    Recorder choosy;
+    choosy.interest = {{"", Interest::kSubnodes},
+                       {"skip", Interest::kNone},
+                       {"only-props", Interest::kProperties},
+                       {"only-subnodes", Interest::kSubnodes}};
+    Recorder all;
+    REQUIRE(walk(open(blob), choosy, all));
+    const std::vector<std::string> expected = {
+        "begin / depth 0",
+        "begin /skip depth 1",
+        "end skip",
+        "begin /only-props depth 1",
+        "prop only-props d 4",
+        "props-done only-props",
+        "end only-props",
+        "begin /only-subnodes depth 1",
+        "begin /only-subnodes/seen depth 2",
+        "prop seen f 4",
+        "props-done seen",
+        "end seen",
+        "end only-subnodes",
+        "end ",
+    };
+    CHECK(choosy.events == expected);
+    // The other matcher of the same walk still sees everything.
+    CHECK(all.events.size() == 27);  // 7 nodes, 3 events each, and 6 properties
+}
+
 TEST_CASE("walk: a matcher's error stops the walk and carries the node path") {
     BlobBuilder b;
     b.begin("").begin("soc").begin("uart@10000000").end().begin("later").end().end().end();
@@ -215,6 +265,21 @@ TEST_CASE("walk: version 16 blob without size_dt_struct") {
     NodeCounter counter;
     REQUIRE(walk(open(blob), counter));
     CHECK(counter.nodes == 2);
+}
+
+TEST_CASE("Property::is: the key narrows, the characters decide") {
+    const std::vector<std::uint8_t> none;
+    CHECK(make_prop("reg", none).is("reg"));
+    CHECK(make_prop("reg-shift", none).is("reg-shift"));
+    CHECK(make_prop("x", none).is("x"));
+    // Same length, first two and last characters: equal keys, other names.
+    CHECK(name_key("reg-shift") == name_key("reg-sxift"));
+    CHECK_FALSE(make_prop("reg-sxift", none).is("reg-shift"));
+    CHECK_FALSE(make_prop("regs", none).is("reg"));
+    CHECK_FALSE(make_prop("", none).is("reg"));
+    // A name longer than the key's length field still compares whole.
+    const std::string long_name(300, 'a');
+    CHECK_FALSE(make_prop(long_name, none).is("aaaa"));
 }
 
 TEST_CASE("cells and integers") {

@@ -28,7 +28,9 @@ struct EveryProperty {
             for (RegEntry entry : *reg) checksum += entry.address ^ entry.size;
         return {};
     }
-    constexpr loader_api::fdt::Result<void> begin_node(const loader_api::fdt::Cursor&) { return {}; }
+    constexpr loader_api::fdt::Result<loader_api::fdt::Interest> begin_node(const loader_api::fdt::Cursor&) {
+        return loader_api::fdt::Interest::kAll;
+    }
     constexpr loader_api::fdt::Result<void> end_properties(const loader_api::fdt::Cursor&) { return {}; }
     constexpr loader_api::fdt::Result<void> end_node(const loader_api::fdt::Cursor&) { return {}; }
 };

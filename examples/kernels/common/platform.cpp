@@ -37,16 +37,17 @@ constexpr std::uint32_t kFinisherFail = 0x3333;
 // same matcher, but MachineInfo holds a thousand harts: too big for a stack.
 class TestDeviceFinder {
 public:
-    fdt::Result<void> begin_node(const fdt::Cursor&) {
+    fdt::Result<fdt::Interest> begin_node(const fdt::Cursor&) {
+        if (found_) return fdt::Interest::kNone;
         compatible_ = false;
         reg_present_ = false;
-        return {};
+        return fdt::Interest::kAll;
     }
     fdt::Result<void> property(const fdt::Cursor&, const fdt::Property& prop) {
-        if (prop.name == "compatible") {
+        if (prop.is("compatible")) {
             auto list = fdt::as_string_list(prop);
             compatible_ = list && (list->contains("sifive,test0") || list->contains("sifive,test1"));
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             reg_ = prop;
             reg_present_ = true;
         }

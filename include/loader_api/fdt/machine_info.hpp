@@ -198,25 +198,25 @@ class MemoryMatcher {
 public:
     constexpr explicit MemoryMatcher(BasicMachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // Memory nodes sit under the root, as Linux looks for them.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
         state_ = {};
-        return {};
+        return Interest::kProperties;
     }
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (cursor.depth() != 1) return {};
-        if (prop.name == "device_type") {
+    Result<void> property(const Cursor&, const Property& prop) {
+        if (prop.is("device_type")) {
             state_.is_memory = KMEM_TRY(as_string(prop)) == "memory";
-        } else if (prop.name == "status") {
+        } else if (prop.is("status")) {
             state_.status = KMEM_TRY(as_status(prop));
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             state_.reg.set(prop);
         }
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        // Memory nodes sit under the root (as Linux looks for them); a
-        // disabled one describes no usable RAM.
-        if (cursor.depth() != 1 || !state_.is_memory || state_.status != Status::kOkay) return {};
+        // A disabled memory node describes no usable RAM.
+        if (!state_.is_memory || state_.status != Status::kOkay) return {};
         if (!state_.reg.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         for (std::size_t i = 0; i < reg.size(); ++i) {
@@ -242,23 +242,25 @@ class ReservedMemoryMatcher {
 public:
     constexpr explicit ReservedMemoryMatcher(BasicMachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // The children of /reserved-memory.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
+        if (cursor.depth() == 1) return cursor.name() == "reserved-memory" ? Interest::kSubnodes : Interest::kNone;
         state_ = {};
-        return {};
+        return Interest::kProperties;
     }
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (!cursor.is_child_of_top("reserved-memory")) return {};
-        if (prop.name == "reg") state_.reg.set(prop);
-        else if (prop.name == "size") state_.size.set(prop);
-        else if (prop.name == "alignment") state_.alignment.set(prop);
-        else if (prop.name == "alloc-ranges") state_.alloc_ranges.set(prop);
-        else if (prop.name == "no-map") state_.no_map = true;
-        else if (prop.name == "status") state_.status = KMEM_TRY(as_status(prop));
+    Result<void> property(const Cursor&, const Property& prop) {
+        if (prop.is("reg")) state_.reg.set(prop);
+        else if (prop.is("size")) state_.size.set(prop);
+        else if (prop.is("alignment")) state_.alignment.set(prop);
+        else if (prop.is("alloc-ranges")) state_.alloc_ranges.set(prop);
+        else if (prop.is("no-map")) state_.no_map = true;
+        else if (prop.is("status")) state_.status = KMEM_TRY(as_status(prop));
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
         // Disabled children reserve nothing (as in Linux).
-        if (!cursor.is_child_of_top("reserved-memory") || state_.status != Status::kOkay) return {};
+        if (state_.status != Status::kOkay) return {};
         const CellCounts cells = cursor.parent_cells();
         if (state_.reg.present) {
             const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cells));
@@ -298,39 +300,41 @@ class CpuMatcher {
 public:
     constexpr explicit CpuMatcher(BasicMachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // /cpus and its children.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
+        if (cursor.depth() == 1) return cursor.name() == "cpus" ? Interest::kAll : Interest::kNone;
         state_ = {};
-        return {};
+        return Interest::kProperties;
     }
     Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (cursor.is_top("cpus")) {
-            if (prop.name == "timebase-frequency") info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
+        if (cursor.depth() == 1) {
+            if (prop.is("timebase-frequency")) info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
             return {};
         }
-        if (!cursor.is_child_of_top("cpus")) return {};
-        if (prop.name == "device_type") {
+        if (prop.is("device_type")) {
             state_.is_cpu = KMEM_TRY(as_string(prop)) == "cpu";
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             state_.reg.set(prop);
-        } else if (prop.name == "status") {
+        } else if (prop.is("status")) {
             state_.hart.status = KMEM_TRY(as_status(prop));
-        } else if (prop.name == "mmu-type") {
+        } else if (prop.is("mmu-type")) {
             state_.hart.has_mmu_type = true;
             state_.hart.mmu_type = KMEM_TRY(as_string(prop));
-        } else if (prop.name == "riscv,isa") {
+        } else if (prop.is("riscv,isa")) {
             state_.hart.isa = KMEM_TRY(as_string(prop));
-        } else if (prop.name == "riscv,isa-extensions") {
+        } else if (prop.is("riscv,isa-extensions")) {
             state_.hart.isa_extensions = KMEM_TRY(as_string_list(prop));
-        } else if (prop.name == "timebase-frequency") {
+        } else if (prop.is("timebase-frequency")) {
             state_.hart.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
             state_.own_timebase = true;
-        } else if (prop.name == "phandle") {
+        } else if (prop.is("phandle")) {
             state_.hart.phandle = KMEM_TRY(as_phandle(prop));
         }
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        if (!cursor.is_child_of_top("cpus") || !state_.is_cpu) return {};
+        if (cursor.depth() == 1 || !state_.is_cpu) return {};
         if (!state_.reg.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", state_.reg.prop.offset);
@@ -363,30 +367,33 @@ class ChosenMatcher {
 public:
     constexpr explicit ChosenMatcher(BasicMachineInfo& info) : info_(info) {}
 
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (!cursor.is_top("chosen")) return {};
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() == 0) return Interest::kSubnodes;
+        return cursor.name() == "chosen" ? Interest::kProperties : Interest::kNone;
+    }
+    Result<void> property(const Cursor&, const Property& prop) {
         Chosen& chosen = info_.chosen;
-        if (prop.name == "bootargs") {
+        if (prop.is("bootargs")) {
             chosen.bootargs = KMEM_TRY(as_string(prop));
             chosen.has_bootargs = true;
-        } else if (prop.name == "rng-seed") {
+        } else if (prop.is("rng-seed")) {
             chosen.rng_seed = prop.value;
-        } else if (prop.name == "stdout-path") {
+        } else if (prop.is("stdout-path")) {
             chosen.stdout_path = KMEM_TRY(as_string(prop));
-        } else if (prop.name == "boot-hartid") {
+        } else if (prop.is("boot-hartid")) {
             chosen.boot_hartid = KMEM_TRY(as_u32_or_u64(prop));
             chosen.has_boot_hartid = true;
-        } else if (prop.name == "linux,initrd-start") {
+        } else if (prop.is("linux,initrd-start")) {
             start_ = KMEM_TRY(as_u32_or_u64(prop));
             start_seen_ = true;
-        } else if (prop.name == "linux,initrd-end") {
+        } else if (prop.is("linux,initrd-end")) {
             end_ = KMEM_TRY(as_u32_or_u64(prop));
             end_seen_ = true;
         }
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        if (!cursor.is_top("chosen") || (!start_seen_ && !end_seen_)) return {};
+        if (!start_seen_ && !end_seen_) return {};
         if (start_seen_ != end_seen_)
             return kmem::unexpected(Error{.code = ErrorCode::kIncompleteInitrd, .offset = cursor.offset(),
                                           .property = start_seen_ ? std::string_view("linux,initrd-end")
@@ -398,7 +405,6 @@ public:
         info_.chosen.initrd = {kmem::PhysicalAddress(start_), kmem::PhysicalAddress(end_)};
         return {};
     }
-    constexpr Result<void> begin_node(const Cursor&) { return {}; }
     constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
@@ -411,27 +417,28 @@ class TestDeviceMatcher {
 public:
     constexpr explicit TestDeviceMatcher(BasicMachineInfo& info) : info_(info) {}
 
-    constexpr Result<void> begin_node(const Cursor&) {
+    // Any node, until the first device is found.
+    constexpr Result<Interest> begin_node(const Cursor&) {
+        if (info_.has_test_device) return Interest::kNone;
         compatible_ = false;
         reg_ = {};
-        return {};
+        return Interest::kAll;
     }
     Result<void> property(const Cursor&, const Property& prop) {
-        if (info_.has_test_device) return {};
-        if (prop.name == "compatible") {
+        if (prop.is("compatible")) {
             // Any node may carry a compatible; a malformed one elsewhere in
             // the tree is not this matcher's business, it just cannot match.
             auto list = as_string_list(prop);
             compatible_ = false;
             if (list)
                 for (std::string_view name : *list) compatible_ = compatible_ || name == "sifive,test0" || name == "sifive,test1";
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             reg_.set(prop);
         }
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        if (info_.has_test_device || !compatible_) return {};
+        if (!compatible_) return {};
         if (!reg_.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(reg_.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", reg_.prop.offset);

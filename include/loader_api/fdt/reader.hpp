@@ -209,7 +209,8 @@ constexpr kmem::Unexpected<Error> fail(ErrorCode code, std::uint32_t offset, std
     return kmem::unexpected(Error{.code = code, .offset = offset, .detail = detail, .detail2 = detail2});
 }
 
-constexpr std::uint32_t load_be32(Bytes bytes, std::size_t at) {
+// Inlined: the walk reads three of these for every property.
+[[gnu::always_inline]] constexpr std::uint32_t load_be32(Bytes bytes, std::size_t at) {
     KMEM_ASSERT(at + 4 <= bytes.size());
     return std::uint32_t{bytes[at]} << 24 | std::uint32_t{bytes[at + 1]} << 16 | std::uint32_t{bytes[at + 2]} << 8 |
            std::uint32_t{bytes[at + 3]};
@@ -360,10 +361,37 @@ struct CellCounts {
     std::uint32_t size = 1;
 };
 
+// A name's length and three of its characters. Names that differ nearly
+// always differ here too, so a matcher testing a property against several
+// names compares one number with each and the characters with one at most.
+constexpr std::uint32_t name_key(std::string_view name) {
+    if (name.empty()) return 0;
+    const auto byte = [&](std::size_t i) { return std::uint32_t{static_cast<unsigned char>(name[i])}; };
+    const std::uint32_t length = name.size() < 0xff ? static_cast<std::uint32_t>(name.size()) : 0xff;
+    return length << 24 | byte(0) << 16 | (name.size() > 1 ? byte(1) : 0) << 8 | byte(name.size() - 1);
+}
+
+// A property name a matcher looks for, keyed at compile time.
+struct PropertyName {
+    std::string_view text;
+    std::uint32_t key;
+    consteval PropertyName(const char* literal) : text(literal), key(name_key(text)) {}
+};
+
 struct Property {
     std::string_view name;
     Bytes value;
-    std::uint32_t offset = 0;  // blob offset of the FDT_PROP token
+    std::uint32_t offset = 0;        // blob offset of the FDT_PROP token
+    std::uint32_t key = name_key(name);  // the walk passes the one it keeps for each name
+
+    // Inlined, so that each call compares with constants. Equal keys leave
+    // the characters between the second and the last to compare.
+    [[gnu::always_inline]] constexpr bool is(PropertyName wanted) const {
+        if (key != wanted.key || name.size() != wanted.text.size()) return false;
+        for (std::size_t i = 2; i + 1 < wanted.text.size(); ++i)
+            if (name[i] != wanted.text[i]) return false;
+        return true;
+    }
 };
 
 // The open nodes during a walk, root first. Matchers read it; only walk()
@@ -375,6 +403,10 @@ public:
         std::uint32_t offset = 0;  // blob offset of the FDT_BEGIN_NODE token
         CellCounts cells{};        // this node's own #address-cells/#size-cells
         bool has_subnode = false;
+        // One bit per matcher of the walk, by position: those that take this
+        // node's properties, and those whose begin_node sees its subnodes.
+        std::uint32_t listening = 0;
+        std::uint32_t descending = 0;
     };
 
     // Root is depth 0.
@@ -433,17 +465,20 @@ constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
     return error;
 }
 
-// call(matcher) for each matcher in turn; the first failure, or success.
-// A result is copied only when it is a failure (an Error is 224 bytes, and
-// there is one call per matcher for every token of the walk).
-template <class Call, class M, class... Rest>
-constexpr Result<void> first_failure(Call& call, M& matcher, Rest&... rest) {
-    Result<void> result = call(matcher);
-    if constexpr (sizeof...(Rest) == 0) {
-        return result;
-    } else {
+// call(matcher, bit) for each matcher whose bit (1 << its position) is in
+// `mask`, in order; the first failure, or success. A result is copied only
+// when it is a failure (an Error is 224 bytes, and there is one call per
+// listening matcher for every token of the walk).
+template <std::uint32_t kBit = 1, class Call, class M, class... Rest>
+[[gnu::always_inline]] constexpr Result<void> first_failure(std::uint32_t mask, Call& call, M& matcher, Rest&... rest) {
+    if ((mask & kBit) != 0) {
+        Result<void> result = call(matcher, kBit);
         if (!result) return result;
-        return first_failure(call, rest...);
+    }
+    if constexpr (sizeof...(Rest) == 0) {
+        return {};
+    } else {
+        return first_failure<(kBit << 1)>(mask, call, rest...);
     }
 }
 
@@ -451,12 +486,14 @@ constexpr Result<void> first_failure(Call& call, M& matcher, Rest&... rest) {
 // compare it with the block size before narrowing.
 constexpr std::uint64_t align4(std::uint64_t value) { return (value + 3) & ~std::uint64_t{3}; }
 
-// Lengths of property names by their strings-block offset; an entry holds
-// the last name that hashed to it (offsets are 32-bit, so ~0 is never one).
-struct NameLengthCache {
+// Lengths and keys of property names by their strings-block offset; an
+// entry holds the last name that hashed to it (offsets are 32-bit, so ~0 is
+// never one).
+struct NameCache {
     static constexpr std::uint32_t kSize = 61;  // prime: names sit at irregular offsets
     struct Entry {
         std::uint32_t offset = ~std::uint32_t{0};
+        std::uint32_t key = 0;
         std::size_t length = 0;
     };
     Entry entries[kSize]{};
@@ -464,50 +501,71 @@ struct NameLengthCache {
 
 }  // namespace detail
 
-// A matcher has all of these members, each returning Result<void> (an error
-// stops the walk and is returned with the node path); one with nothing to do
-// returns {}:
-//   begin_node(const Cursor&)                     a node opens (no properties seen yet)
-//   property(const Cursor&, const Property&)      one property of the current node
-//   end_properties(const Cursor&)                 the current node's properties are complete
-//                                                 (called before its first subnode opens)
-//   end_node(const Cursor&)                       the current node closes
-// All of them, as Fuchsia's devicetree::Match asks of its matchers: were a
-// hook optional, a misspelled one would compile and never be called. (C++20
-// cannot list a class's members, so an extra, misspelled one beside the full
-// set goes unnoticed; one instead of a hook does not.)
+// What a matcher wants of the node whose begin_node it answers (bit flags).
+// A walk calls each matcher only for what it asked: most matchers care
+// about a few nodes of the tree, and every call costs on every property.
+enum class Interest : std::uint8_t {
+    kNone = 0,        // nothing more of this node's subtree but its end_node
+    kProperties = 1,  // its properties and end_properties, none of its subnodes
+    kSubnodes = 2,    // begin_node for each of its subnodes, not its properties
+    kAll = 3,         // both
+};
+
+// A matcher has all of these members; an error stops the walk and is
+// returned with the node path:
+//   begin_node(const Cursor&) -> Result<Interest>           a node opens (no properties seen yet)
+//   property(const Cursor&, const Property&) -> Result<void>
+//                                    one property of the current node
+//   end_properties(const Cursor&) -> Result<void>           the current node's properties are
+//                                    complete (called before its first subnode opens)
+//   end_node(const Cursor&) -> Result<void>                 the current node closes
+// The root's begin_node is always called; another node's only when its
+// parent's answer included kSubnodes; property and end_properties only when
+// the node's own answer included kProperties; end_node whenever begin_node
+// was called. All four hooks, as Fuchsia's devicetree::Match asks of its
+// matchers: were a hook optional, a misspelled one would compile and never
+// be called. (C++20 cannot list a class's members, so an extra, misspelled
+// one beside the full set goes unnoticed; one instead of a hook does not.)
 template <class M>
 concept Matcher = requires(M& matcher, const Cursor& cursor, const Property& prop) {
-    { matcher.begin_node(cursor) } -> std::same_as<Result<void>>;
+    { matcher.begin_node(cursor) } -> std::same_as<Result<Interest>>;
     { matcher.property(cursor, prop) } -> std::same_as<Result<void>>;
     { matcher.end_properties(cursor) } -> std::same_as<Result<void>>;
     { matcher.end_node(cursor) } -> std::same_as<Result<void>>;
 };
 
-// All matchers see every event of one pass over the structure block, in order.
+// One pass over the structure block; each matcher sees the events it asked
+// for (see Matcher), matchers in the order given.
 template <class... M>
 constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     static_assert((Matcher<M> && ...),
-                  "an fdt::walk matcher has begin_node, property, end_properties and end_node, each returning "
-                  "Result<void> (see fdt::Matcher)");
+                  "an fdt::walk matcher has begin_node returning Result<Interest>, and property, end_properties "
+                  "and end_node returning Result<void> (see fdt::Matcher)");
+    static_assert(sizeof...(M) <= 32, "one bit per matcher in Cursor::Frame's masks");
+    constexpr std::uint32_t kEveryMatcher = static_cast<std::uint32_t>((std::uint64_t{1} << sizeof...(M)) - 1);
     const Bytes block = fdt.structure_block();
     const std::uint32_t base = fdt.header().off_dt_struct;
     const auto size = static_cast<std::uint32_t>(block.size());
     Cursor cursor;
     bool seen_root = false;
     std::uint32_t pos = 0;
-    detail::NameLengthCache name_lengths{};
+    detail::NameCache names{};
 
-    // Runs one matcher callback for every matcher, stopping at the first error.
-    auto notify = [&](auto&& call) -> Result<void> {
-        const Result<void> result = detail::first_failure(call, matchers...);
+    // Runs one matcher callback for the matchers in `mask`, stopping at the first error.
+    auto notify = [&](std::uint32_t mask, auto&& call) __attribute__((always_inline)) -> Result<void> {
+        const Result<void> result = detail::first_failure(mask, call, matchers...);
         if (!result) return kmem::unexpected(detail::located(result.error(), cursor, cursor.count_ != 0));
         return {};
     };
-    auto close_properties = [&]() -> Result<void> {
+    // The matchers whose begin_node saw the current node.
+    auto opened = [&]() __attribute__((always_inline)) { return cursor.count_ >= 2 ? cursor.frames_[cursor.count_ - 2].descending : kEveryMatcher; };
+    auto close_properties = [&]() __attribute__((always_inline)) -> Result<void> {
         if (cursor.count_ == 0 || cursor.frames_[cursor.count_ - 1].has_subnode) return {};
-        cursor.frames_[cursor.count_ - 1].has_subnode = true;
-        return notify([&](auto& m) { return m.end_properties(cursor); });
+        Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
+        frame.has_subnode = true;
+        return notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+            return m.end_properties(cursor);
+        });
     };
     auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0) {
         return kmem::unexpected(detail::located(
@@ -529,7 +587,15 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 cursor.frames_[cursor.count_++] =
                     Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
                 seen_root = true;
-                KMEM_TRY(notify([&](auto& m) { return m.begin_node(cursor); }));
+                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t bit) __attribute__((always_inline)) -> Result<void> {
+                    const Result<Interest> interest = m.begin_node(cursor);
+                    if (!interest) return kmem::unexpected(interest.error());
+                    Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
+                    const auto flags = static_cast<std::uint32_t>(*interest);
+                    if ((flags & static_cast<std::uint32_t>(Interest::kProperties)) != 0) frame.listening |= bit;
+                    if ((flags & static_cast<std::uint32_t>(Interest::kSubnodes)) != 0) frame.descending |= bit;
+                    return {};
+                }));
                 const std::uint64_t next = detail::align4(std::uint64_t{name_at} + length + 1);
                 if (next > size) return error_here(ErrorCode::kTruncatedStructure, pos);
                 pos = static_cast<std::uint32_t>(next);
@@ -538,7 +604,9 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
             case Token::kEndNode: {
                 if (cursor.count_ == 0) return error_here(ErrorCode::kUnbalancedEndNode, pos);
                 KMEM_TRY(close_properties());
-                KMEM_TRY(notify([&](auto& m) { return m.end_node(cursor); }));
+                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+                    return m.end_node(cursor);
+                }));
                 --cursor.count_;
                 pos += 4;
                 break;
@@ -554,14 +622,17 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                     return error_here(ErrorCode::kBadNameOffset, pos, name_offset, strings.size());
                 // dtc shares one copy of each name, so the few names of a
                 // tree come back at every node: remember where each ends.
-                detail::NameLengthCache::Entry& cached = name_lengths.entries[name_offset % detail::NameLengthCache::kSize];
-                if (cached.offset != name_offset) cached = {name_offset, terminated_length(strings, name_offset)};
-                const std::size_t name_length = cached.length;
-                if (name_length == static_cast<std::size_t>(-1))
-                    return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
-                const Property prop{.name = as_chars(strings, name_offset, name_length),
+                detail::NameCache::Entry& cached = names.entries[name_offset % detail::NameCache::kSize];
+                if (cached.offset != name_offset) {
+                    const std::size_t name_length = terminated_length(strings, name_offset);
+                    if (name_length == static_cast<std::size_t>(-1))
+                        return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
+                    cached = {name_offset, name_key(as_chars(strings, name_offset, name_length)), name_length};
+                }
+                const Property prop{.name = as_chars(strings, name_offset, cached.length),
                                     .value = block.subspan(pos + 12, length),
-                                    .offset = base + pos};
+                                    .offset = base + pos,
+                                    .key = cached.key};
                 Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
                 if (frame.has_subnode) {
                     auto error = error_here(ErrorCode::kPropertyAfterSubnode, pos);
@@ -570,11 +641,13 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 }
                 // Raw counts are kept; a count that cannot be decoded is
                 // reported by whoever decodes a reg with it.
-                if (prop.name == "#address-cells")
+                if (prop.is("#address-cells"))
                     frame.cells.address = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
-                else if (prop.name == "#size-cells")
+                else if (prop.is("#size-cells"))
                     frame.cells.size = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
-                KMEM_TRY(notify([&](auto& m) { return m.property(cursor, prop); }));
+                KMEM_TRY(notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+                    return m.property(cursor, prop);
+                }));
                 const std::uint64_t next = detail::align4(std::uint64_t{pos} + 12 + length);
                 // A final value may end the block unpadded; the next round
                 // then reports the missing FDT_END.

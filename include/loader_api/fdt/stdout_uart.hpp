@@ -69,32 +69,33 @@ public:
     static constexpr std::size_t kMaxUarts = 16;
     static constexpr std::size_t kMaxAliases = 32;
 
-    constexpr Result<void> begin_node(const Cursor&) {
-        node_ = {};
-        return {};
+    // Any node may be a UART, or /aliases.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        node_ = {.aliases = cursor.is_top("aliases")};
+        return Interest::kAll;
     }
 
-    Result<void> property(const Cursor& cursor, const Property& prop) {
-        if (cursor.is_top("aliases")) {
+    Result<void> property(const Cursor&, const Property& prop) {
+        if (node_.aliases) {
             // Not every alias is a path; only well-formed strings can match.
             if (auto value = as_string(prop)) (void)aliases_.push({prop.name, *value});
             return {};
         }
-        if (prop.name == "compatible") {
+        if (prop.is("compatible")) {
             auto list = as_string_list(prop);
             node_.uart.kind = list ? uart_kind(*list) : UartKind::kNone;
-        } else if (prop.name == "reg") {
+        } else if (prop.is("reg")) {
             node_.reg = prop;
             node_.has_reg = true;
-        } else if (prop.name == "reg-shift") {
+        } else if (prop.is("reg-shift")) {
             auto shift = as_u32(prop);
             node_.valid = node_.valid && shift && *shift < 8;
             if (shift) node_.uart.reg_shift = *shift;
-        } else if (prop.name == "reg-io-width") {
+        } else if (prop.is("reg-io-width")) {
             auto width = as_u32(prop);
             node_.valid = node_.valid && width && (*width == 1 || *width == 4);
             if (width) node_.uart.reg_io_width = *width;
-        } else if (prop.name == "status") {
+        } else if (prop.is("status")) {
             auto status = as_status(prop);
             node_.valid = node_.valid && status && *status == Status::kOkay;
         }
@@ -134,6 +135,7 @@ public:
 
 private:
     struct NodeState {
+        bool aliases = false;
         StdoutUart uart{};
         Property reg{};
         bool has_reg = false;
