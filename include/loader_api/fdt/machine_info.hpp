@@ -543,9 +543,11 @@ inline Result<void> read_test_device(const Fdt& fdt, BasicMachineInfo& info) {
 inline Result<std::size_t> count_cpus_children(const Fdt& fdt) {
     struct Counter {
         std::size_t count = 0;
-        constexpr Result<void> begin_node(const Cursor& cursor) {
-            if (cursor.is_child_of_top("cpus")) ++count;
-            return {};
+        constexpr Result<Interest> begin_node(const Cursor& cursor) {
+            if (cursor.depth() == 0) return Interest::kSubnodes;
+            if (cursor.depth() == 1) return cursor.name() == "cpus" ? Interest::kSubnodes : Interest::kNone;
+            ++count;
+            return Interest::kNone;
         }
         constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
         constexpr Result<void> end_properties(const Cursor&) { return {}; }
