@@ -107,10 +107,119 @@ constexpr void print_one(S& sink, const T& argument) {
     }
 }
 
+// Any sink behind a function pointer. At run time every message goes
+// through this one sink type and one out-of-line printer (print_args), so
+// each format() member and each digit writer exists once in an image
+// rather than once per sink type and per argument list (issue 13: that was
+// most of the loader's size).
+class SinkRef {
+public:
+    template <CharSink S>
+        requires(!std::is_same_v<S, SinkRef>)
+    constexpr explicit SinkRef(S& sink) : sink_(&sink), put_(&put_into<S>) {}
+    void put(char c) { put_(sink_, c); }
+
+private:
+    template <class S>
+    static void put_into(void* sink, char c) {
+        static_cast<S*>(sink)->put(c);
+    }
+    void* sink_;
+    void (*put_)(void*, char);
+};
+
+namespace format_detail {
+
+// One print() argument, reduced to what print_args needs: a writer and up
+// to two words for it (text: characters and length; integers and Hex: the
+// value; objects: their address).
+struct Arg {
+    void (*write)(SinkRef&, const Arg&);
+    union {
+        const void* pointer;
+        std::uint64_t value;
+    };
+    std::uint64_t extra;
+};
+
+inline void write_text(SinkRef& sink, const Arg& arg) {
+    write(sink, std::string_view(static_cast<const char*>(arg.pointer), arg.extra));
+}
+inline void write_char(SinkRef& sink, const Arg& arg) { sink.put(static_cast<char>(arg.value)); }
+inline void write_unsigned(SinkRef& sink, const Arg& arg) { write_dec(sink, arg.value); }
+inline void write_int(SinkRef& sink, const Arg& arg) { write_signed(sink, static_cast<std::int64_t>(arg.value)); }
+inline void write_hex_arg(SinkRef& sink, const Arg& arg) {
+    write_hex(sink, arg.value, static_cast<int>(arg.extra));
+}
+inline void write_size_arg(SinkRef& sink, const Arg& arg) { write_size(sink, arg.value); }
+template <class T>
+void write_object(SinkRef& sink, const Arg& arg) {
+    static_cast<const T*>(arg.pointer)->format(sink);
+}
+
+// The same choices as print_one, which the constant evaluator runs instead.
+template <class T>
+Arg make_arg(const T& argument) {
+    Arg arg{};
+    if constexpr (std::is_same_v<T, char>) {
+        arg.write = &write_char;
+        arg.value = static_cast<unsigned char>(argument);
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+        const std::string_view text(argument);
+        arg.write = &write_text;
+        arg.pointer = text.data();
+        arg.extra = text.size();
+    } else if constexpr (std::is_same_v<T, bool>) {
+        static_assert(kNoFormat<T>, "print: say in words what a bool means");
+    } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
+        arg.write = &write_unsigned;
+        arg.value = argument;
+    } else if constexpr (std::is_integral_v<T>) {
+        arg.write = &write_int;
+        arg.value = static_cast<std::uint64_t>(static_cast<std::int64_t>(argument));
+    } else if constexpr (std::is_same_v<T, Hex>) {
+        arg.write = &write_hex_arg;
+        arg.value = argument.value;
+        arg.extra = static_cast<std::uint64_t>(argument.min_digits);
+    } else if constexpr (std::is_same_v<T, Size>) {
+        arg.write = &write_size_arg;
+        arg.value = argument.bytes;
+    } else if constexpr (requires(SinkRef& sink) { argument.format(sink); }) {
+        arg.write = &write_object<T>;
+        arg.pointer = &argument;
+    } else {
+        static_assert(kNoFormat<T>, "print: no way to format this argument (give it a format(sink) member)");
+    }
+    return arg;
+}
+
+[[gnu::noinline]] inline void print_args(SinkRef& sink, const Arg* args, std::size_t count) {
+    for (std::size_t i = 0; i < count; ++i) args[i].write(sink, args[i]);
+}
+
+template <CharSink S, class... Arguments>
+void print_erased(S& sink, const Arguments&... arguments) {
+    const Arg args[] = {make_arg(arguments)...};
+    if constexpr (std::is_same_v<S, SinkRef>) {
+        print_args(sink, args, sizeof...(Arguments));
+    } else {
+        SinkRef erased(sink);
+        print_args(erased, args, sizeof...(Arguments));
+    }
+}
+
+}  // namespace format_detail
+
 // print(out, "kernel at ", hex(entry), ", ", size(bytes), " in ", count, " pieces")
 template <CharSink S, class... Arguments>
 constexpr void print(S& sink, const Arguments&... arguments) {
-    (print_one(sink, arguments), ...);
+    if constexpr (sizeof...(Arguments) > 0) {
+        if (std::is_constant_evaluated()) {
+            (print_one(sink, arguments), ...);
+        } else {
+            format_detail::print_erased(sink, arguments...);
+        }
+    }
 }
 
 // A sink into a caller-provided buffer; truncates (and says so) rather than overflows.
