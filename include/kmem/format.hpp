@@ -108,103 +108,64 @@ constexpr void print_one(S& sink, const T& argument) {
 }
 
 // Any sink behind a function pointer. At run time every message goes
-// through this one sink type and one out-of-line printer (print_args), so
-// each format() member and each digit writer exists once in an image
-// rather than once per sink type and per argument list (issue 13: that was
-// most of the loader's size).
+// through this one sink type, so each format() member and each digit writer
+// exists once in an image rather than once per sink type, and each
+// argument of a message is one call (issue 13: formatting was most of the
+// loader's size). A sink may derive from SinkRef to spare every print()
+// the wrapping.
 class SinkRef {
 public:
     template <CharSink S>
-        requires(!std::is_same_v<S, SinkRef>)
+        requires(!std::is_base_of_v<SinkRef, S>)
     constexpr explicit SinkRef(S& sink) : sink_(&sink), put_(&put_into<S>) {}
     void put(char c) { put_(sink_, c); }
 
-private:
+protected:
     template <class S>
     static void put_into(void* sink, char c) {
         static_cast<S*>(sink)->put(c);
     }
+    constexpr SinkRef(void* sink, void (*put)(void*, char)) : sink_(sink), put_(put) {}
+
+private:
     void* sink_;
     void (*put_)(void*, char);
 };
 
 namespace format_detail {
 
-// One print() argument, reduced to what print_args needs: a writer and up
-// to two words for it (text: characters and length; integers and Hex: the
-// value; objects: their address).
-struct Arg {
-    void (*write)(SinkRef&, const Arg&);
-    union {
-        const void* pointer;
-        std::uint64_t value;
-    };
-    std::uint64_t extra;
-};
-
-inline void write_text(SinkRef& sink, const Arg& arg) {
-    write(sink, std::string_view(static_cast<const char*>(arg.pointer), arg.extra));
+[[gnu::noinline]] inline void print_text(SinkRef& sink, const char* text, std::size_t size) {
+    write(sink, std::string_view(text, size));
 }
-inline void write_char(SinkRef& sink, const Arg& arg) { sink.put(static_cast<char>(arg.value)); }
-inline void write_unsigned(SinkRef& sink, const Arg& arg) { write_dec(sink, arg.value); }
-inline void write_int(SinkRef& sink, const Arg& arg) { write_signed(sink, static_cast<std::int64_t>(arg.value)); }
-inline void write_hex_arg(SinkRef& sink, const Arg& arg) {
-    write_hex(sink, arg.value, static_cast<int>(arg.extra));
+[[gnu::noinline]] inline void print_unsigned(SinkRef& sink, std::uint64_t value) { write_dec(sink, value); }
+[[gnu::noinline]] inline void print_signed(SinkRef& sink, std::int64_t value) { write_signed(sink, value); }
+[[gnu::noinline]] inline void print_hex(SinkRef& sink, std::uint64_t value, int min_digits) {
+    write_hex(sink, value, min_digits);
 }
-inline void write_size_arg(SinkRef& sink, const Arg& arg) { write_size(sink, arg.value); }
-template <class T>
-void write_object(SinkRef& sink, const Arg& arg) {
-    static_cast<const T*>(arg.pointer)->format(sink);
-}
+[[gnu::noinline]] inline void print_size(SinkRef& sink, std::uint64_t bytes) { write_size(sink, bytes); }
 
 // The same choices as print_one, which the constant evaluator runs instead.
 template <class T>
-Arg make_arg(const T& argument) {
-    Arg arg{};
+[[gnu::always_inline]] inline void print_erased(SinkRef& sink, const T& argument) {
     if constexpr (std::is_same_v<T, char>) {
-        arg.write = &write_char;
-        arg.value = static_cast<unsigned char>(argument);
+        sink.put(argument);
     } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
         const std::string_view text(argument);
-        arg.write = &write_text;
-        arg.pointer = text.data();
-        arg.extra = text.size();
+        print_text(sink, text.data(), text.size());
     } else if constexpr (std::is_same_v<T, bool>) {
         static_assert(kNoFormat<T>, "print: say in words what a bool means");
     } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
-        arg.write = &write_unsigned;
-        arg.value = argument;
+        print_unsigned(sink, argument);
     } else if constexpr (std::is_integral_v<T>) {
-        arg.write = &write_int;
-        arg.value = static_cast<std::uint64_t>(static_cast<std::int64_t>(argument));
+        print_signed(sink, argument);
     } else if constexpr (std::is_same_v<T, Hex>) {
-        arg.write = &write_hex_arg;
-        arg.value = argument.value;
-        arg.extra = static_cast<std::uint64_t>(argument.min_digits);
+        print_hex(sink, argument.value, argument.min_digits);
     } else if constexpr (std::is_same_v<T, Size>) {
-        arg.write = &write_size_arg;
-        arg.value = argument.bytes;
-    } else if constexpr (requires(SinkRef& sink) { argument.format(sink); }) {
-        arg.write = &write_object<T>;
-        arg.pointer = &argument;
+        print_size(sink, argument.bytes);
+    } else if constexpr (requires { argument.format(sink); }) {
+        argument.format(sink);
     } else {
         static_assert(kNoFormat<T>, "print: no way to format this argument (give it a format(sink) member)");
-    }
-    return arg;
-}
-
-[[gnu::noinline]] inline void print_args(SinkRef& sink, const Arg* args, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) args[i].write(sink, args[i]);
-}
-
-template <CharSink S, class... Arguments>
-void print_erased(S& sink, const Arguments&... arguments) {
-    const Arg args[] = {make_arg(arguments)...};
-    if constexpr (std::is_same_v<S, SinkRef>) {
-        print_args(sink, args, sizeof...(Arguments));
-    } else {
-        SinkRef erased(sink);
-        print_args(erased, args, sizeof...(Arguments));
     }
 }
 
@@ -212,13 +173,14 @@ void print_erased(S& sink, const Arguments&... arguments) {
 
 // print(out, "kernel at ", hex(entry), ", ", size(bytes), " in ", count, " pieces")
 template <CharSink S, class... Arguments>
-constexpr void print(S& sink, const Arguments&... arguments) {
-    if constexpr (sizeof...(Arguments) > 0) {
-        if (std::is_constant_evaluated()) {
-            (print_one(sink, arguments), ...);
-        } else {
-            format_detail::print_erased(sink, arguments...);
-        }
+[[gnu::always_inline]] constexpr void print(S& sink, const Arguments&... arguments) {
+    if (std::is_constant_evaluated()) {
+        (print_one(sink, arguments), ...);
+    } else if constexpr (std::is_base_of_v<SinkRef, S>) {
+        (format_detail::print_erased(static_cast<SinkRef&>(sink), arguments), ...);
+    } else if constexpr (sizeof...(Arguments) > 0) {
+        SinkRef erased(sink);
+        (format_detail::print_erased(erased, arguments), ...);
     }
 }
 
