@@ -144,28 +144,25 @@ namespace format_detail {
 }
 [[gnu::noinline]] inline void print_size(SinkRef& sink, std::uint64_t bytes) { write_size(sink, bytes); }
 
-// The same choices as print_one, which the constant evaluator runs instead.
+// The arguments print_one would write with an inlined digit loop go to the
+// writers above instead; the rest (characters, format() members, refusals)
+// are print_one's.
 template <class T>
 [[gnu::always_inline]] inline void print_erased(SinkRef& sink, const T& argument) {
-    if constexpr (std::is_same_v<T, char>) {
-        sink.put(argument);
-    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    constexpr bool kNumber = std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>;
+    if constexpr (std::is_convertible_v<const T&, std::string_view>) {
         const std::string_view text(argument);
         print_text(sink, text.data(), text.size());
-    } else if constexpr (std::is_same_v<T, bool>) {
-        static_assert(kNoFormat<T>, "print: say in words what a bool means");
-    } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
+    } else if constexpr (kNumber && std::is_unsigned_v<T>) {
         print_unsigned(sink, argument);
-    } else if constexpr (std::is_integral_v<T>) {
+    } else if constexpr (kNumber) {
         print_signed(sink, argument);
     } else if constexpr (std::is_same_v<T, Hex>) {
         print_hex(sink, argument.value, argument.min_digits);
     } else if constexpr (std::is_same_v<T, Size>) {
         print_size(sink, argument.bytes);
-    } else if constexpr (requires { argument.format(sink); }) {
-        argument.format(sink);
     } else {
-        static_assert(kNoFormat<T>, "print: no way to format this argument (give it a format(sink) member)");
+        print_one(sink, argument);
     }
 }
 
