@@ -87,8 +87,14 @@ public:
     // The error passed through f, the value kept (frigg's map_error): how a
     // caller wraps a nested error into its own without unwrapping by hand.
     template <class F>
-    constexpr Expected<T, MappedError<E, F>> map_error(F&& f) const {
+    constexpr Expected<T, MappedError<E, F>> map_error(F&& f) const& {
         if (has_value_) return value_;
+        return Unexpected<MappedError<E, F>>{f(error_)};
+    }
+    // For a move-only value such as a PageTable.
+    template <class F>
+    constexpr Expected<T, MappedError<E, F>> map_error(F&& f) && {
+        if (has_value_) return std::move(value_);
         return Unexpected<MappedError<E, F>>{f(error_)};
     }
 

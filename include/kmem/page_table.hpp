@@ -13,6 +13,11 @@
 // need); leaves never overlap; a failed call leaves the table as it found it.
 // The caller owns TLB maintenance (sfence.vma) after a change to a live table.
 //
+// About 800 lines, and one concept: map, unmap, protect, translate and adopt
+// share the private recursive walkers, the split-and-undo log and the
+// invariants above, which no other code may see. Its error type is in
+// page_table_error.hpp and the test memory in array_memory.hpp.
+//
 // KMEM_TRY is not used here: GCC 12 rejects leaving a statement expression
 // by `return` during constant evaluation, and every path must stay constexpr.
 
@@ -25,6 +30,7 @@
 #include "kmem/address.hpp"
 #include "kmem/expected.hpp"
 #include "kmem/format.hpp"
+#include "kmem/page_table_error.hpp"
 #include "kmem/riscv.hpp"
 
 namespace kmem {
@@ -39,128 +45,6 @@ concept PageTableMemory = requires(M& memory, PhysicalAddress frame) {
     { *memory.allocate_zeroed_frame() } -> std::convertible_to<PhysicalAddress>;
     memory.free_frame(frame);
     { memory.pointer(frame) } -> std::same_as<std::uint64_t*>;
-};
-
-enum class PageTableErrorCode : std::uint8_t {
-    AlreadyMapped,       // map: part of the range is mapped already
-    NotMapped,           // unmap/protect: part of the range is a hole; translate: va is unmapped
-    Misaligned,          // va, pa or size is not a multiple of 4 KiB
-    OutOfFrames,         // Memory refused a frame for a table
-    NonCanonical,        // an address of the range is outside the mode's lower or upper half
-    WriteExecute,        // W+X without allow_write_execute
-    AddressOverflow,     // va + size or pa + size wraps past 2^64
-    InvalidFlags,        // flags that no leaf can encode (see FlagsProblem)
-    PhysicalOutOfRange,  // pa + size reaches past the 56-bit physical address space
-    MalformedTable,      // adopt: an entry that map() never writes and that hardware faults on (see TableProblem)
-};
-
-enum class PageTableOperation : std::uint8_t { Create, Adopt, Map, Unmap, Protect, Translate };
-
-// Why adopt() refused existing tables: each is an entry that the privileged
-// spec makes a page fault (or reserves) and that the walks here would
-// misread.
-enum class TableProblem : std::uint8_t {
-    None,
-    RootMisaligned,       // the root is not a 4 KiB frame below the 56-bit limit
-    PointerAtLevel0,      // a pointer to a further table in a 4 KiB-level table
-    ReservedBits,         // bits 54..60 set, or PBMT 3
-    PointerWithLeafBits,  // a pointer with A, D, U, PBMT or N set (reserved for leaves)
-    WriteWithoutRead,     // leaf with R=0 W=1
-    MisalignedSuperpage,  // superpage whose frame is not aligned to its size
-    Napot,                // Svnapot entry: not supported by this class
-};
-
-constexpr const char* describe(TableProblem problem) {
-    switch (problem) {
-        case TableProblem::None: return "fine";
-        case TableProblem::RootMisaligned: return "is not a 4 KiB-aligned frame below 2^56";
-        case TableProblem::PointerAtLevel0: return "points to a further table from the last level";
-        case TableProblem::ReservedBits: return "has reserved bits set (54..60, or PBMT 3)";
-        case TableProblem::PointerWithLeafBits: return "points to a table but has A, D, U, PBMT or N set";
-        case TableProblem::WriteWithoutRead: return "is writable but not readable (R=0 W=1 is reserved)";
-        case TableProblem::MisalignedSuperpage: return "is a superpage whose frame is not aligned to its size";
-        case TableProblem::Napot: return "is a Svnapot entry, which kmem does not read";
-    }
-    return "?";
-}
-
-struct PageTableError {
-    PageTableErrorCode code{};
-    PageTableOperation operation{};
-    PagingModeId mode{};
-    VirtualAddress va{};        // the failing address
-    PhysicalAddress pa{};       // map: the pa meant for `va`; AlreadyMapped: what `va` maps to now
-    VirtualAddress request_va{};  // the call's arguments, for the message
-    std::uint64_t request_size = 0;
-    PhysicalAddress request_pa{};
-    PageFlags flags{};
-    TableProblem problem{};  // MalformedTable: what is wrong with the entry for `va`
-    unsigned level = 0;      // MalformedTable: the level of the table `pa` holding it
-
-    // e.g. "page table Sv39: map 0xffffffc000000000 +2 MiB -> 0x80200000 rw---: 0xffffffc000001000 is already mapped (to 0x80001000)"
-    template <CharSink S>
-    constexpr void format(S& sink) const {
-        kmem::print(sink, "page table ", name(mode), ": ");
-        switch (operation) {
-            case PageTableOperation::Create: write(sink, "create"); break;
-            case PageTableOperation::Adopt: write(sink, "adopt root "); break;
-            case PageTableOperation::Map: write(sink, "map "); break;
-            case PageTableOperation::Unmap: write(sink, "unmap "); break;
-            case PageTableOperation::Protect: write(sink, "protect "); break;
-            case PageTableOperation::Translate: write(sink, "translate "); break;
-        }
-        if (operation == PageTableOperation::Adopt) write_hex(sink, request_pa.value());
-        else if (operation != PageTableOperation::Create) write_hex(sink, request_va.value());
-        if (operation == PageTableOperation::Map || operation == PageTableOperation::Unmap ||
-            operation == PageTableOperation::Protect) {
-            kmem::print(sink, " +", kmem::size(request_size));
-        }
-        if (operation == PageTableOperation::Map) {
-            kmem::print(sink, " -> ", kmem::hex(request_pa.value()));
-        }
-        if (operation == PageTableOperation::Map || operation == PageTableOperation::Protect) {
-            sink.put(' ');
-            flags.format(sink);
-        }
-        kmem::print(sink, ": ");
-        switch (code) {
-            case PageTableErrorCode::AlreadyMapped:
-                kmem::print(sink, kmem::hex(va.value()), " is already mapped (to ", kmem::hex(pa.value()));
-                sink.put(')');
-                break;
-            case PageTableErrorCode::NotMapped:
-                kmem::print(sink, kmem::hex(va.value()), " is not mapped");
-                break;
-            case PageTableErrorCode::Misaligned: write(sink, "address and size must be multiples of 4 KiB"); break;
-            case PageTableErrorCode::OutOfFrames:
-                if (operation == PageTableOperation::Create) {
-                    kmem::print(sink, "no frame for the root table");
-                    break;
-                }
-                kmem::print(sink, "out of frames for a page table at ", kmem::hex(va.value()));
-                break;
-            case PageTableErrorCode::NonCanonical:
-                kmem::print(sink, kmem::hex(va.value()), " is not canonical");
-                break;
-            case PageTableErrorCode::WriteExecute:
-            case PageTableErrorCode::InvalidFlags: write(sink, describe(check_flags(flags))); break;
-            case PageTableErrorCode::AddressOverflow: write(sink, "the range wraps past the top of the address space"); break;
-            case PageTableErrorCode::PhysicalOutOfRange:
-                kmem::print(sink, kmem::hex(va.value()), " would map ", kmem::hex(pa.value()),
-                            ", beyond the 56-bit physical address space");
-                break;
-            case PageTableErrorCode::MalformedTable:
-                if (problem == TableProblem::RootMisaligned) {
-                    kmem::print(sink, "the root ");
-                } else {
-                    kmem::print(sink, "the entry for ", kmem::hex(va.value()), " in the level-", level, " table at ",
-                                kmem::hex(pa.value()));
-                    sink.put(' ');
-                }
-                kmem::print(sink, describe(problem));
-                break;
-        }
-    }
 };
 
 // What translate() finds for one address.
@@ -918,69 +802,5 @@ constexpr std::uint64_t minimum_table_frames(const Leaves& leaves) {
     }
     return frames;
 }
-
-// A Memory over a fixed array of frames at a chosen physical base: for
-// constant evaluation and host tests. set_limit() makes allocation fail after
-// a number of live frames, to test the OutOfFrames paths.
-template <std::size_t Frames>
-class ArrayMemory {
-public:
-    struct Exhausted {
-        std::size_t live = 0;
-        template <CharSink S>
-        constexpr void format(S& sink) const {
-            kmem::print(sink, "array memory: no frame left (", live, " in use)");
-        }
-    };
-
-    constexpr explicit ArrayMemory(PhysicalAddress base = PhysicalAddress(0x8000'0000)) : base_(base) {
-        KMEM_ASSERT(base.is_aligned(kPageSize));
-        // Lowest frame first, so simulated layouts are easy to read.
-        for (std::size_t i = 0; i < Frames; ++i) free_[i] = static_cast<std::uint32_t>(Frames - 1 - i);
-        free_count_ = Frames;
-    }
-
-    constexpr Expected<PhysicalAddress, Exhausted> allocate_zeroed_frame() {
-        if (free_count_ == 0 || live_ >= limit_) return unexpected(Exhausted{live_});
-        const std::uint32_t index = free_[--free_count_];
-        for (auto& entry : frames_[index]) entry = 0;
-        in_use_[index] = true;
-        ++live_;
-        return base_ + std::uint64_t{index} * kPageSize;
-    }
-
-    constexpr void free_frame(PhysicalAddress frame) {
-        const std::size_t index = index_of(frame);
-        in_use_[index] = false;
-        free_[free_count_++] = static_cast<std::uint32_t>(index);
-        --live_;
-    }
-
-    constexpr std::uint64_t* pointer(PhysicalAddress frame) { return frames_[index_of(frame)].data(); }
-
-    constexpr std::size_t live_frames() const { return live_; }
-    constexpr void set_limit(std::size_t live_limit) { limit_ = live_limit; }
-    constexpr bool in_use(PhysicalAddress frame) const {
-        if (frame < base_ || !frame.is_aligned(kPageSize)) return false;
-        const std::uint64_t index = (frame - base_) / kPageSize;
-        return index < Frames && in_use_[index];
-    }
-
-private:
-    // Only frames handed out may be touched: anything else is a bug in the
-    // page table code, which this memory exists to catch.
-    constexpr std::size_t index_of(PhysicalAddress frame) const {
-        KMEM_ASSERT(in_use(frame));
-        return static_cast<std::size_t>((frame - base_) / kPageSize);
-    }
-
-    PhysicalAddress base_;
-    std::array<std::array<std::uint64_t, 512>, Frames> frames_{};
-    std::array<std::uint32_t, Frames> free_{};
-    std::array<bool, Frames> in_use_{};
-    std::size_t free_count_ = 0;
-    std::size_t live_ = 0;
-    std::size_t limit_ = Frames;
-};
 
 }  // namespace kmem

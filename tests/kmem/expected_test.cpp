@@ -81,3 +81,40 @@ TEST_CASE("map_error under KMEM_TRY") {
 }
 
 }  // namespace
+
+namespace {
+
+// A handle that may only move (as a PageTable does): map_error on an rvalue
+// moves it out instead of copying.
+struct MoveOnly {
+    int id = 0;
+    constexpr explicit MoveOnly(int value) : id(value) {}
+    MoveOnly(const MoveOnly&) = delete;
+    MoveOnly& operator=(const MoveOnly&) = delete;
+    constexpr MoveOnly(MoveOnly&& other) : id(other.id) { other.id = -1; }
+    constexpr MoveOnly& operator=(MoveOnly&& other) {
+        id = other.id;
+        other.id = -1;
+        return *this;
+    }
+};
+
+constexpr kmem::Expected<MoveOnly, Inner> open_handle(bool ok) {
+    if (!ok) return kmem::unexpected(Inner::Bad);
+    return MoveOnly(11);
+}
+
+}  // namespace
+
+static_assert(open_handle(true).map_error(wrap(4)).value().id == 11);
+static_assert(open_handle(false).map_error(wrap(4)).error().code == 4);
+
+TEST_CASE("map_error moves a move-only value") {
+    auto mapped = open_handle(true).map_error(wrap(4));
+    REQUIRE(mapped.has_value());
+    const MoveOnly handle = std::move(mapped).value();
+    CHECK(handle.id == 11);
+    const auto failed = open_handle(false).map_error(wrap(4));
+    REQUIRE(!failed.has_value());
+    CHECK(failed.error().cause == Inner::Bad);
+}

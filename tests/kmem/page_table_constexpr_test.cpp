@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kmem/array_memory.hpp"
 #include "kmem/page_table.hpp"
 
 using namespace kmem;

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "kmem/array_memory.hpp"
 #include "kmem/page_table.hpp"
 
 using namespace kmem;

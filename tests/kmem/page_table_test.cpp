@@ -5,6 +5,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kmem/array_memory.hpp"
 #include "kmem/page_table.hpp"
 #include "loader_api/host/text.hpp"
 

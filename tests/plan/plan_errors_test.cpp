@@ -296,10 +296,11 @@ TEST_CASE("out of memory: nothing free besides the inputs") {
     // that built the kernel: the allocator's own words (kmem's tests check
     // them) after the planner's.
     REQUIRE(!run->result);
+    REQUIRE(run->result.error().as<kmem::AllocError>() != nullptr);
     expect_error(*run, PlanErrorCode::OutOfMemory,
-                 "plan: not enough memory for kernel segment (copy): " + text_of(run->result.error().alloc));
+                 "plan: not enough memory for kernel segment (copy): " + text_of(*run->result.error().as<kmem::AllocError>()));
     CHECK(run->result.error().what == "kernel segment (copy)");
-    CHECK(run->result.error().alloc.largest_free.size() < 16384);
+    CHECK(run->result.error().as<kmem::AllocError>()->largest_free.size() < 16384);
 }
 
 TEST_CASE("out of memory: the stacks do not fit") {
@@ -309,7 +310,8 @@ TEST_CASE("out of memory: the stacks do not fit") {
     expect_error(*run, PlanErrorCode::OutOfMemory, "plan: not enough memory for stack: frame allocator: no free block of 4 MiB aligned to 0x1000 in "
                  "[0x0, 0xffffffffffffffff) (largest free block [0x80501000, 0x80800000), 3068 KiB)");
     CHECK(run->result.error().what == "stack");
-    CHECK(run->result.error().alloc.size == 4 * kMiB);
+    REQUIRE(run->result.error().as<kmem::AllocError>() != nullptr);
+    CHECK(run->result.error().as<kmem::AllocError>()->size == 4 * kMiB);
 }
 
 TEST_CASE("a kernel without .loader_config, or with a broken one") {
@@ -374,7 +376,9 @@ TEST_CASE("a W+X kernel is refused unless its config allows it") {
     expect_error(*refused, PlanErrorCode::WriteExecute, "plan: the kernel has a writable and executable segment and LoaderConfig.allow_write_execute is 0: elf: "
                  "PT_LOAD segment " + std::to_string(patched->index) + " at " + hex(patched->vaddr.value()) + " size " +
                      hex(patched->memsz) + " is both writable and executable");
-    CHECK(refused->result.error().elf.code == loader_api::ElfErrorCode::WriteExecute);
+    const auto* cause = refused->result.error().as<loader_api::ElfError>();
+    REQUIRE(cause != nullptr);
+    CHECK(cause->code == loader_api::ElfErrorCode::WriteExecute);
 
     auto allowed = plan(machine_dtb(kRam128M, kFourHarts), bytes, [](Machine& m) { config_in(m.kernel)->allow_write_execute = 1; });
     REQUIRE_MESSAGE(allowed->result, error_text(*allowed));
@@ -396,7 +400,9 @@ TEST_CASE("an unsupported relocation is named") {
     auto run = plan(machine_dtb(kRam128M, kFourHarts), bytes);
     expect_error(*run, PlanErrorCode::Relocation, "plan: kernel relocation: elf: unsupported relocation type 7 (R_RISCV_TLS_DTPMOD64) at DT_RELA index 0, "
                  "target " + hex(target));
-    CHECK(run->result.error().elf.code == loader_api::ElfErrorCode::UnsupportedRelocation);
+    const auto* cause = run->result.error().as<loader_api::ElfError>();
+    REQUIRE(cause != nullptr);
+    CHECK(cause->code == loader_api::ElfErrorCode::UnsupportedRelocation);
 }
 
 TEST_CASE("no hart can run S-mode, or the boot hart is missing") {

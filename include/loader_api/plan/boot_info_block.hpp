@@ -24,7 +24,7 @@ Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, cons
     const fdt::MachineInfo& machine = plan.machine;
     const std::string_view command_line = machine.chosen.has_bootargs ? machine.chosen.bootargs : std::string_view{};
     if (command_line.size() > kPlanMaxCommandLine)
-        return fail(PlanErrorCode::CapacityExceeded, "command line bytes", kPlanMaxCommandLine);
+        return capacity_exceeded("command line bytes", kPlanMaxCommandLine);
     // The BootInfo's own frames can split one Usable region into three.
     KMEM_TRY(compute_regions(plan));
     const BootInfoCapacity capacity{static_cast<std::uint32_t>(plan.harts.size()),
@@ -33,9 +33,9 @@ Result<void> build_boot_info(Plan& plan, P& memory, const PlanInput& input, cons
                                     static_cast<std::uint32_t>(command_line.size()),
                                     static_cast<std::uint32_t>(input.options.efi_memory_map.size())};
     if (capacity.efi_memory_map > kPlanMaxEfiMemoryMap)
-        return fail(PlanErrorCode::CapacityExceeded, "EFI memory map bytes", kPlanMaxEfiMemoryMap);
+        return capacity_exceeded("EFI memory map bytes", kPlanMaxEfiMemoryMap);
     if (capacity.regions > kPlanMaxRegions)
-        return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
+        return capacity_exceeded("memory regions", kPlanMaxRegions);
     const std::uint64_t size = required_size(capacity);
     const PhysicalRange frames = KMEM_TRY(allocate(plan, size, k4K, MemoryRegionKind::BootInfo, "BootInfo", kNoIndex));
     KMEM_TRY(compute_regions(plan));
@@ -141,7 +141,7 @@ template <PhysicalMemory P>
 kmem::Expected<void, PlanError> mark_hart_failed(Plan& plan, std::uint64_t hart_id, std::int32_t sbi_error, P& memory) {
     const BootInfo& info = plan.boot_info();
     if (hart_id == info.boot_hart_id)
-        return plan_detail::fail(PlanErrorCode::UnknownHart, " is the boot hart, which cannot fail", hart_id);
+        return plan_detail::fail(PlanErrorCode::UnknownHart, " is the boot hart, which cannot fail", HartRef{hart_id});
     for (std::size_t i = 0; i < plan.harts.size(); ++i) {
         HartPlan& hart = plan.harts[i];
         if (hart.hart_id != hart_id || hart.state != HartState::Started) continue;
@@ -153,7 +153,7 @@ kmem::Expected<void, PlanError> mark_hart_failed(Plan& plan, std::uint64_t hart_
         plan_detail::write_boot_info(plan, memory);
         return {};
     }
-    return plan_detail::fail(PlanErrorCode::UnknownHart, {}, hart_id);
+    return plan_detail::fail(PlanErrorCode::UnknownHart, {}, HartRef{hart_id});
 }
 
 // The boot hart's rdtime and rdinstret just before the jump.

@@ -28,18 +28,15 @@ inline constexpr std::uint64_t kWindowEnd = ~std::uint64_t{0} - (k4K - 1);
 template <class T>
 using Result = kmem::Expected<T, PlanError>;
 
-constexpr PlanError make_error(PlanErrorCode code, std::string_view what = {}, std::uint64_t value = 0,
-                               std::uint64_t other = 0) {
-    PlanError error{};
-    error.code = code;
-    error.what = what;
-    error.value = value;
-    error.other = other;
-    return error;
+constexpr kmem::Unexpected<PlanError> fail(PlanErrorCode code, std::string_view what = {}) {
+    return kmem::unexpected(PlanError(code, what));
 }
-constexpr kmem::Unexpected<PlanError> fail(PlanErrorCode code, std::string_view what = {}, std::uint64_t value = 0,
-                                           std::uint64_t other = 0) {
-    return kmem::unexpected(make_error(code, what, value, other));
+template <class Payload>
+constexpr kmem::Unexpected<PlanError> fail(PlanErrorCode code, std::string_view what, const Payload& payload) {
+    return kmem::unexpected(PlanError(code, what, payload));
+}
+constexpr kmem::Unexpected<PlanError> capacity_exceeded(std::string_view list, std::uint64_t capacity) {
+    return fail(PlanErrorCode::CapacityExceeded, list, ListCapacity{capacity});
 }
 
 // Every page the range touches; ranges here lie in RAM, far from 2^64.
@@ -68,22 +65,10 @@ constexpr void sort(T* first, T* last, Less less) {
     }
 }
 
-// The nested error a PlanError carries as its cause.
-constexpr void set_cause(PlanError& error, const fdt::Error& cause) { error.fdt = cause; }
-constexpr void set_cause(PlanError& error, const ElfError& cause) { error.elf = cause; }
-constexpr void set_cause(PlanError& error, const kmem::AllocError& cause) { error.alloc = cause; }
-constexpr void set_cause(PlanError& error, const kmem::PageTableError& cause) { error.page_table = cause; }
-constexpr void set_cause(PlanError& error, const BuildError& cause) { error.build = cause; }
-constexpr void set_cause(PlanError& error, const ValidationError& cause) { error.validation = cause; }
-
-// For map_error: a nested error (fdt::Error, ElfError, kmem::AllocError...)
+// For map_error: a reader's error (fdt::Error, ElfError, kmem::AllocError...)
 // becomes the cause of a PlanError with `code`.
-constexpr auto caused_by(PlanErrorCode code, std::string_view what = {}, std::uint64_t value = 0) {
-    return [=](const auto& cause) {
-        PlanError error = make_error(code, what, value);
-        set_cause(error, cause);
-        return error;
-    };
+constexpr auto caused_by(PlanErrorCode code, std::string_view what = {}) {
+    return [=](const auto& cause) { return PlanError(code, what, cause); };
 }
 
 // What read_inputs found, for the phases after it.
@@ -107,14 +92,14 @@ inline void warn(Plan& plan, WarningCode code, std::uint64_t value = 0, std::uin
 }
 
 inline Result<void> add_area(Plan& plan, const VirtualArea& area) {
-    if (!plan.areas.push(area)) return fail(PlanErrorCode::CapacityExceeded, "virtual areas", kPlanMaxAreas);
+    if (!plan.areas.push(area)) return capacity_exceeded("virtual areas", kPlanMaxAreas);
     return {};
 }
 
 inline Result<void> record(Plan& plan, PhysicalRange range, MemoryRegionKind kind, AllocationOrigin origin,
                            std::string_view label, std::uint64_t index = kNoIndex) {
     if (!plan.allocations.push({range, kind, origin, label, index}))
-        return fail(PlanErrorCode::CapacityExceeded, "allocations", kPlanMaxAllocations);
+        return capacity_exceeded("allocations", kPlanMaxAllocations);
     return {};
 }
 
@@ -123,9 +108,9 @@ inline Result<PhysicalRange> allocate(Plan& plan, std::uint64_t size, std::uint6
                                       std::string_view label, std::uint64_t index) {
     const PhysicalRange block =
         KMEM_TRY(plan.workspace.frames.allocate_contiguous(size, alignment).map_error([&](const kmem::AllocError& cause) {
-            return caused_by(cause.code == kmem::AllocErrorCode::OutOfMemory ? PlanErrorCode::OutOfMemory
+            return PlanError(cause.code == kmem::AllocErrorCode::OutOfMemory ? PlanErrorCode::OutOfMemory
                                                                              : PlanErrorCode::AllocatorCapacity,
-                             label, index)(cause);
+                             label, cause);
         }));
     KMEM_TRY(record(plan, block, kind, AllocationOrigin::Planner, label, index));
     plan.stats.allocated_bytes += block.size();

@@ -34,27 +34,30 @@ constexpr LoaderConfig with_defaults(LoaderConfig config) {
     return config;
 }
 
+// A field this loader refuses, and the one value it takes there.
+constexpr kmem::Unexpected<PlanError> bad_config(std::string_view field, std::uint64_t value, std::uint64_t expected) {
+    return fail(PlanErrorCode::BadLoaderConfig, field, ConfigValue{value, expected});
+}
+
 inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     const auto section = elf.find_section(".loader_config");
     if (!section) return fail(PlanErrorCode::MissingLoaderConfig);
     const std::span<const std::byte> bytes = section->bytes;
-    if (bytes.size() < 16) return fail(PlanErrorCode::BadLoaderConfig, "section size", bytes.size(), sizeof(LoaderConfig));
-    if (read_le(bytes, 0, 8) != kLoaderConfigMagic)
-        return fail(PlanErrorCode::BadLoaderConfig, "magic", read_le(bytes, 0, 8), kLoaderConfigMagic);
+    if (bytes.size() < 16) return bad_config("section size", bytes.size(), sizeof(LoaderConfig));
+    if (read_le(bytes, 0, 8) != kLoaderConfigMagic) return bad_config("magic", read_le(bytes, 0, 8), kLoaderConfigMagic);
     if (read_le(bytes, 8, 2) != kLoaderConfigVersionMajor)
-        return fail(PlanErrorCode::BadLoaderConfig, "version_major", read_le(bytes, 8, 2), kLoaderConfigVersionMajor);
+        return bad_config("version_major", read_le(bytes, 8, 2), kLoaderConfigVersionMajor);
     const std::uint64_t size = read_le(bytes, 12, 4);
     bool field_end = size > sizeof(LoaderConfig);
     for (const std::uint32_t end : kLoaderConfigFieldEnds) field_end = field_end || size == end;
-    if (!field_end)
-        return fail(PlanErrorCode::BadLoaderConfig, "size (not at the end of a field)", size, sizeof(LoaderConfig));
-    if (bytes.size() < size) return fail(PlanErrorCode::BadLoaderConfig, "section size", bytes.size(), size);
+    if (!field_end) return bad_config("size (not at the end of a field)", size, sizeof(LoaderConfig));
+    if (bytes.size() < size) return bad_config("section size", bytes.size(), size);
     // A newer minor version may be longer: what this loader does not know
     // must be zero ("as before"), or the kernel asks for something it would
     // silently not get.
     for (std::uint64_t at = sizeof(LoaderConfig); at < size; ++at)
         if (bytes[at] != std::byte{0})
-            return fail(PlanErrorCode::BadLoaderConfig, "offset of a non-zero byte past the fields this loader knows", at, 0);
+            return bad_config("offset of a non-zero byte past the fields this loader knows", at, 0);
     // Missing fields read as 0, which with_defaults() turns into defaults.
     std::byte known[sizeof(LoaderConfig)] = {};
     __builtin_memcpy(known, bytes.data(), size < sizeof(LoaderConfig) ? size : sizeof(LoaderConfig));
@@ -62,17 +65,16 @@ inline Result<LoaderConfig> read_config(const ElfFile& elf) {
     __builtin_memcpy(&raw, known, sizeof raw);
     const LoaderConfig config = with_defaults(raw);
     if (config.stack_size % k4K != 0 || config.stack_size > (std::uint64_t{1} << 40))
-        return fail(PlanErrorCode::BadLoaderConfig, "stack_size (a multiple of 4 KiB)", config.stack_size, 64 * 1024);
+        return bad_config("stack_size (a multiple of 4 KiB)", config.stack_size, 64 * 1024);
     if (!is_valid(config.min_paging_mode))
-        return fail(PlanErrorCode::BadLoaderConfig, "min_paging_mode", static_cast<std::uint32_t>(config.min_paging_mode), 8);
+        return bad_config("min_paging_mode", static_cast<std::uint32_t>(config.min_paging_mode), 8);
     if (!is_valid(config.max_paging_mode))
-        return fail(PlanErrorCode::BadLoaderConfig, "max_paging_mode", static_cast<std::uint32_t>(config.max_paging_mode), 10);
+        return bad_config("max_paging_mode", static_cast<std::uint32_t>(config.max_paging_mode), 10);
     if (!is_valid(config.preferred_paging_mode))
-        return fail(PlanErrorCode::BadLoaderConfig, "preferred_paging_mode",
-                    static_cast<std::uint32_t>(config.preferred_paging_mode), 9);
+        return bad_config("preferred_paging_mode", static_cast<std::uint32_t>(config.preferred_paging_mode), 9);
     if (config.min_paging_mode > config.max_paging_mode)
-        return fail(PlanErrorCode::BadLoaderConfig, "min_paging_mode (above max_paging_mode)",
-                    static_cast<std::uint32_t>(config.min_paging_mode), static_cast<std::uint32_t>(config.max_paging_mode));
+        return bad_config("min_paging_mode (above max_paging_mode)", static_cast<std::uint32_t>(config.min_paging_mode),
+                          static_cast<std::uint32_t>(config.max_paging_mode));
     if (!names_value(config.kaslr)) return kmem::unexpected(unnamed_config_value("kaslr", config.kaslr));
     if (!names_value(config.start_harts)) return kmem::unexpected(unnamed_config_value("start_harts", config.start_harts));
     if (!names_value(config.log_level)) return kmem::unexpected(unnamed_config_value("log_level", config.log_level));

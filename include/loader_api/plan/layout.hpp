@@ -139,15 +139,12 @@ constexpr kmem::Expected<VirtualLayout, PlanError> plan_layout(const LayoutReque
     const std::uint64_t begin = upper_half_begin(request.va_bits);
     const VirtualRange window{VirtualAddress(begin), VirtualAddress(kWindowEnd)};
     if (request.physmap_size > window.size()) {
-        PlanError error = make_error(PlanErrorCode::RamTooLargeForPhysmap, {}, request.physmap_size, window.size());
-        error.mode = mode;
-        return kmem::unexpected(error);
+        return fail(PlanErrorCode::RamTooLargeForPhysmap, {}, PhysmapShortfall{request.physmap_size, window.size(), mode});
     }
     auto no_fit = [&](std::string_view why) {
-        PlanError error = make_error(PlanErrorCode::KernelDoesNotFit, why, request.kernel_link,
-                                     request.kernel_link + request.kernel_size);
-        error.mode = mode;
-        return kmem::unexpected(error);
+        const VirtualRange kernel{VirtualAddress(request.kernel_link),
+                                  VirtualAddress(request.kernel_link + request.kernel_size)};
+        return fail(PlanErrorCode::KernelDoesNotFit, why, KernelPlace{kernel, mode});
     };
     VirtualSet free;
     (void)free.insert(window);

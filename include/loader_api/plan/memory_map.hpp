@@ -26,7 +26,7 @@ inline Result<void> leave_unmapped(Plan& plan, const PlanOptions& options, const
     for (const PhysicalRange range : ram) {
         const PhysicalRange part = range.intersection(beyond);
         if (part.empty()) continue;
-        if (!unmapped.insert(part)) return fail(PlanErrorCode::CapacityExceeded, "RAM ranges", kPlanMaxRamRanges);
+        if (!unmapped.insert(part)) return capacity_exceeded("RAM ranges", kPlanMaxRamRanges);
         bytes += part.size();
     }
     for (const PhysicalRange part : unmapped) (void)ram.remove(part);
@@ -38,10 +38,7 @@ inline Result<void> leave_unmapped(Plan& plan, const PlanOptions& options, const
                                Input{in.initrd, "initrd"}, Input{options.loader_text, "loader text"},
                                Input{options.loader_data, "loader data"}}) {
         if (input.range.empty() || input.range.end() <= limit) continue;
-        PlanError error = make_error(PlanErrorCode::InputBeyondPhysmap, input.what, input.range.begin().value(),
-                                     input.range.end().value());
-        error.mode = mode;
-        return kmem::unexpected(error);
+        return fail(PlanErrorCode::InputBeyondPhysmap, input.what, PhysicalPlace{input.range, mode});
     }
     warn(plan, WarningCode::RamBeyondPhysmap, bytes, limit.value(), kmem::name(mode));
     return {};
@@ -75,7 +72,7 @@ inline Result<void> compute_regions(Plan& plan) {
                 const PhysicalRange part = member.intersection(range);
                 if (part.empty()) continue;
                 if (!pieces.push({PhysRange::from(part), kind, 0}))
-                    return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
+                    return capacity_exceeded("memory regions", kPlanMaxRegions);
             }
         }
         return {};
@@ -88,7 +85,7 @@ inline Result<void> compute_regions(Plan& plan) {
             if (priority == 5) {
                 // The allocator never hands out anything claimed before.
                 if (!pieces.push({PhysRange::from(range), allocation.kind, 0}))
-                    return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
+                    return capacity_exceeded("memory regions", kPlanMaxRegions);
                 continue;
             }
             std::uint64_t cursor = range.begin().value();
@@ -101,7 +98,7 @@ inline Result<void> compute_regions(Plan& plan) {
             }
             if (cursor < range.end().value()) KMEM_TRY(add_piece({PhysicalAddress(cursor), range.end()}, allocation.kind));
             if (!claimed.insert(range))
-                return fail(PlanErrorCode::CapacityExceeded, "claimed ranges", kPlanMaxAllocations);
+                return capacity_exceeded("claimed ranges", kPlanMaxAllocations);
         }
     }
     plan_detail::sort(pieces.begin(), pieces.end(),
@@ -115,7 +112,7 @@ inline Result<void> compute_regions(Plan& plan) {
             return {};
         }
         if (!regions.push({{begin, end}, kind, 0}))
-            return fail(PlanErrorCode::CapacityExceeded, "memory regions", kPlanMaxRegions);
+            return capacity_exceeded("memory regions", kPlanMaxRegions);
         return {};
     };
     // The physmap's RAM lies below the unmapped RAM (leave_unmapped), so

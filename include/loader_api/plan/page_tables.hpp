@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "kmem/page_table.hpp"
 #include "loader_api/plan/common.hpp"
 #include "loader_api/plan/segments.hpp"
 
@@ -97,18 +98,17 @@ Result<void> build_tables(Plan& plan, P& memory, const PlanOptions& options, con
     TableMemory<P> tables(plan.workspace.frames, memory, plan);
     // No frame for a table: the allocator's own error says why.
     auto out_of_frames = [&] {
-        return caused_by(tables.capacity_hit() ? PlanErrorCode::CapacityExceeded : PlanErrorCode::OutOfMemory,
-                         tables.capacity_hit() ? "allocations" : "page tables", kPlanMaxAllocations)(tables.last_error());
+        if (tables.capacity_hit())
+            return PlanError(PlanErrorCode::CapacityExceeded, "allocations", ListCapacity{kPlanMaxAllocations});
+        return PlanError(PlanErrorCode::OutOfMemory, "page tables", tables.last_error());
     };
-    auto created = kmem::PageTable<M, TableMemory<P>>::create(tables);
-    if (!created) return kmem::unexpected(out_of_frames());
-    auto table = std::move(*created);
+    auto table = KMEM_TRY(kmem::PageTable<M, TableMemory<P>>::create(tables).map_error(
+        [&](const kmem::PageTableError&) { return out_of_frames(); }));
     auto map = [&](VirtualAddress va, PhysicalAddress pa, std::uint64_t size, kmem::PageFlags flags) -> Result<void> {
         KMEM_TRY(table.map(va, pa, size, flags).map_error([&](const kmem::PageTableError& cause) {
-            PlanError error = cause.code == kmem::PageTableErrorCode::OutOfFrames ? out_of_frames()
-                                                                                  : make_error(PlanErrorCode::PageTable);
-            error.page_table = cause;
-            return error;
+            // Out of frames: the allocator's error says more than the builder's.
+            if (cause.code == kmem::PageTableErrorCode::OutOfFrames) return out_of_frames();
+            return PlanError(PlanErrorCode::PageTable, {}, cause);
         }));
         add_leaves<M>(va.value(), pa.value(), size, plan.stats.leaves);
         return {};

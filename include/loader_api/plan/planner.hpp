@@ -54,7 +54,7 @@ namespace plan_detail {
 inline Result<void> check_in_ram(const Plan& plan, PhysicalRange range, std::string_view what) {
     if (range.empty()) return {};
     if (!plan.workspace.ram.contains(range))
-        return fail(PlanErrorCode::InputOutsideRam, what, range.begin().value(), range.end().value());
+        return fail(PlanErrorCode::InputOutsideRam, what, PhysicalPlace{range});
     return {};
 }
 
@@ -94,10 +94,7 @@ inline Result<void> check_initrd_apart(const PlanOptions& options, const Inputs&
     // initrd that only shares a page with an input cannot be described either.
     for (const Input& input : inputs) {
         if (!page_span(found.initrd).overlaps(page_span(input.range))) continue;
-        PlanError error = make_error(PlanErrorCode::InitrdOverlapsInput, input.what, found.initrd.begin().value(),
-                                     found.initrd.end().value());
-        error.range = input.range;
-        return kmem::unexpected(error);
+        return fail(PlanErrorCode::InitrdOverlapsInput, input.what, InputOverlap{found.initrd, input.range});
     }
     return {};
 }
@@ -126,7 +123,7 @@ inline Result<Inputs> read_inputs(const PlanInput& in, Plan& plan) {
     // The kernel is entered through stvec, whose two low bits are MODE: an
     // entry at 4n+2 (legal with the C extension) would trap to 4n, or
     // vector, and hang. The slide keeps the low bits (2 MiB multiples).
-    if (found.elf.entry().value() % 4 != 0) return fail(PlanErrorCode::EntryMisaligned, {}, found.elf.entry().value());
+    if (found.elf.entry().value() % 4 != 0) return fail(PlanErrorCode::EntryMisaligned, {}, LinkedAddress{found.elf.entry()});
 
     // RAM, as whole pages.
     auto& ram = plan.workspace.ram;
@@ -139,10 +136,9 @@ inline Result<Inputs> read_inputs(const PlanInput& in, Plan& plan) {
         // No hart can address it, and a page table frame placed there could
         // not be written into a PTE: a tree that claims it is wrong.
         if (end.value() > kmem::kPhysicalAddressLimit)
-            return fail(PlanErrorCode::RamBeyondPhysicalAddresses, range.node, range.range.begin().value(),
-                        range.range.end().value());
+            return fail(PlanErrorCode::RamBeyondPhysicalAddresses, range.node, PhysicalPlace{range.range});
         if (!ram.insert({*begin, end}))
-            return fail(PlanErrorCode::CapacityExceeded, "RAM ranges", kPlanMaxRamRanges);
+            return capacity_exceeded("RAM ranges", kPlanMaxRamRanges);
     }
     if (ram.empty()) return fail(PlanErrorCode::NoRam);
     found.ram_low = kmem::align_down(ram[0].begin().value(), k1G);
@@ -163,18 +159,18 @@ inline Result<Inputs> read_inputs(const PlanInput& in, Plan& plan) {
     const PhysicalRange text_pages = page_span(in.options.loader_text);
     const PhysicalRange data_pages = page_span(in.options.loader_data);
     if (text_pages.overlaps(data_pages))
-        return fail(PlanErrorCode::LoaderRangesSharePage, {}, text_pages.intersection(data_pages).begin().value());
+        return fail(PlanErrorCode::LoaderRangesSharePage, {}, PhysicalPlace{text_pages.intersection(data_pages)});
 
     // Boot hart: the one the loader runs on. U-Boot also names it in /chosen.
     if (machine.chosen.has_boot_hartid && machine.chosen.boot_hartid != in.options.boot_hart_id)
         warn(plan, WarningCode::BootHartMismatch, machine.chosen.boot_hartid, in.options.boot_hart_id);
     const fdt::Hart* boot = machine.find_hart(in.options.boot_hart_id);
-    if (boot == nullptr) return fail(PlanErrorCode::BootHartNotFound, {}, in.options.boot_hart_id);
+    if (boot == nullptr) return fail(PlanErrorCode::BootHartNotFound, {}, HartRef{in.options.boot_hart_id});
     if (!hart_mode(*boot).usable) {
         std::string_view why = !boot->enabled()        ? "is not enabled (status)"
                                : !boot->has_mmu_type   ? "has no mmu-type (no MMU for S-mode paging)"
                                                        : "has an mmu-type without Sv39/Sv48/Sv57";
-        return fail(PlanErrorCode::NoSModeHart, why, in.options.boot_hart_id);
+        return fail(PlanErrorCode::NoSModeHart, why, HartRef{in.options.boot_hart_id});
     }
 
     // Entropy.
@@ -229,9 +225,8 @@ inline Result<void> choose_mode_and_layout(Plan& plan, const PlanOptions& option
     if (allowed_count == 0) {
         std::string_view why = "the boot hart supports none of LoaderConfig's [min_paging_mode, max_paging_mode]";
         if (options.has_mode_cap) why = "LoaderConfig's range, the hart's modes and loader.paging= exclude every mode";
-        PlanError error = make_error(PlanErrorCode::NoPagingMode, why, options.supported_modes.bits(),
-                                     options.has_mode_cap ? static_cast<unsigned>(options.mode_cap) : 0);
-        return kmem::unexpected(error);
+        return fail(PlanErrorCode::NoPagingMode, why,
+                    ModeChoice{options.supported_modes, options.has_mode_cap, options.mode_cap});
     }
 
     const auto& ram = plan.workspace.ram;
@@ -262,9 +257,7 @@ inline Result<void> choose_mode_and_layout(Plan& plan, const PlanOptions& option
         for (const PhysicalRange range : {options.loader_text, options.loader_data}) {
             if (!options.identity_map_loader || range.empty() || page_span(range).end().value() <= lower_end) continue;
             if (identity_ok && !have_error) {
-                first_error = make_error(PlanErrorCode::LoaderNotIdentityMappable, {}, range.begin().value(),
-                                         range.end().value());
-                first_error.mode = mode;
+                first_error = PlanError(PlanErrorCode::LoaderNotIdentityMappable, {}, PhysicalPlace{range, mode});
                 have_error = true;
             }
             identity_ok = false;

@@ -89,7 +89,7 @@ Result<void> load_kernel(Plan& plan, P& memory, const Inputs& in, KernelImage& i
     for (const Segment segment : in.elf.load_segments()) {
         if (segment.memsz == 0) continue;
         if (image.segment_count == image.segments.size())
-            return fail(PlanErrorCode::CapacityExceeded, "kernel PT_LOAD segments", kPlanMaxKernelSegments);
+            return capacity_exceeded("kernel PT_LOAD segments", kPlanMaxKernelSegments);
         KernelSegmentInfo& info = image.segments[image.segment_count++];
         info.segment = segment;
         info.page_begin = kmem::align_down(segment.vaddr.value(), k4K);
@@ -210,7 +210,7 @@ Result<void> load_kernel(Plan& plan, P& memory, const Inputs& in, KernelImage& i
             if (flags.write && relro.present && low >= relro_begin && high <= relro_end) flags.write = false;
             if (differ) {
                 if (flags.write && flags.execute && !allow_wx)
-                    return fail(PlanErrorCode::SharedPageWriteExecute, {}, low);
+                    return fail(PlanErrorCode::SharedPageWriteExecute, {}, LinkedAddress{VirtualAddress(low)});
                 warn(plan, WarningCode::SharedPagePermissions, low);
             }
             flags.allow_write_execute = flags.write && flags.execute;
@@ -221,7 +221,7 @@ Result<void> load_kernel(Plan& plan, P& memory, const Inputs& in, KernelImage& i
                 continue;
             }
             if (image.piece_count == image.pieces.size())
-                return fail(PlanErrorCode::CapacityExceeded, "kernel pieces", kPlanMaxKernelPieces);
+                return capacity_exceeded("kernel pieces", kPlanMaxKernelPieces);
             image.pieces[image.piece_count++] = {low, high, cluster.frames + (low - cluster.page_begin), flags,
                                                  cluster.copy, segment_index};
         }

@@ -1,6 +1,6 @@
 #pragma once
-// What the boot planner takes and what it gives back: PlanInput, Plan,
-// PlanError and the warnings. The algorithm is in plan/planner.hpp; this
+// What the boot planner takes and what it gives back: PlanInput, Plan and
+// the warnings (PlanError is in plan/errors.hpp). The algorithm is in plan/planner.hpp; this
 // header only has data, so a tool that prints plans reads just this. It
 // includes what the data is made of (the readers' error types and
 // MachineInfo, the frame allocator, BootInfo), not the readers themselves:
@@ -21,7 +21,6 @@
 #include "kmem/format.hpp"
 #include "kmem/fixed_list.hpp"
 #include "kmem/frame_allocator.hpp"
-#include "kmem/page_table.hpp"
 #include "kmem/range.hpp"
 #include "kmem/riscv.hpp"
 #include "loader_api/boot_info.hpp"
@@ -30,6 +29,8 @@
 #include "loader_api/fdt/machine_info.hpp"
 #include "loader_api/fdt/reader.hpp"
 #include "loader_api/loader_config.hpp"
+#include "loader_api/plan/errors.hpp"
+#include "loader_api/plan/paging_modes.hpp"
 #include "loader_api/validate.hpp"
 
 namespace loader_api {
@@ -52,53 +53,6 @@ inline constexpr std::uint64_t kPlanMaxBootInfoBytes = required_size(
     BootInfoCapacity{kPlanMaxHarts, kPlanMaxRegions, kPlanMaxKernelPieces, kPlanMaxCommandLine, kPlanMaxEfiMemoryMap});
 
 inline constexpr std::uint64_t kNoIndex = ~std::uint64_t{0};
-
-constexpr kmem::PagingModeId to_mode_id(PagingMode mode) {
-    return mode == PagingMode::Sv57 ? kmem::PagingModeId::Sv57
-           : mode == PagingMode::Sv48 ? kmem::PagingModeId::Sv48
-                                      : kmem::PagingModeId::Sv39;
-}
-constexpr PagingMode to_paging_mode(kmem::PagingModeId mode) {
-    return mode == kmem::PagingModeId::Sv57 ? PagingMode::Sv57
-           : mode == kmem::PagingModeId::Sv48 ? PagingMode::Sv48
-                                              : PagingMode::Sv39;
-}
-
-// A set of paging modes, e.g. what the satp probe found.
-class PagingModeSet {
-public:
-    constexpr PagingModeSet() = default;
-    static constexpr PagingModeSet all() {
-        PagingModeSet set;
-        set.bits_ = 7;
-        return set;
-    }
-    constexpr PagingModeSet& add(kmem::PagingModeId mode) {
-        bits_ |= bit(mode);
-        return *this;
-    }
-    constexpr bool contains(kmem::PagingModeId mode) const { return (bits_ & bit(mode)) != 0; }
-    constexpr bool empty() const { return bits_ == 0; }
-    constexpr std::uint8_t bits() const { return bits_; }
-
-    template <kmem::CharSink S>
-    constexpr void format(S& sink) const {
-        bool first = true;
-        for (auto mode : {kmem::PagingModeId::Sv39, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv57}) {
-            if (!contains(mode)) continue;
-            if (!first) sink.put(' ');
-            kmem::print(sink, kmem::name(mode));
-            first = false;
-        }
-        if (first) kmem::write(sink, "none");
-    }
-
-private:
-    static constexpr std::uint8_t bit(kmem::PagingModeId mode) {
-        return static_cast<std::uint8_t>(1u << static_cast<unsigned>(mode));
-    }
-    std::uint8_t bits_ = 0;
-};
 
 struct PlanOptions {
     PagingModeSet supported_modes = PagingModeSet::all();  // from the satp probe of the boot hart
@@ -305,233 +259,6 @@ struct PlanWarning {
         }
     }
 };
-
-// --- Errors ----------------------------------------------------------------------
-
-enum class PlanErrorCode : std::uint8_t {
-    DeviceTree,             // fdt: the reader's error
-    KernelElf,              // elf: the reader's error
-    MissingLoaderConfig,    // no .loader_config section
-    BadLoaderConfig,        // what: the field; value: its value; other: what was expected
-    WriteExecute,           // elf: the W+X segment (LoaderConfig.allow_write_execute = 0)
-    SharedPageWriteExecute, // value: linked va of a page two segments share whose union is W+X
-    Relocation,             // elf: unsupported or malformed relocation
-    EntryNotExecutable,     // elf
-    EntryMisaligned,        // value: the entry address (linked), not a multiple of 4
-    NoRam,                  // the device tree has no (page-sized) memory
-    InputOutsideRam,        // what: which input; value/other: its range
-    LoaderRangesSharePage,  // value: the page
-    BootHartNotFound,       // value: the boot hart id
-    NoSModeHart,            // value: boot hart id; what: why (disabled, no mmu-type, ...)
-    NoPagingMode,           // supported/cap/config exclude every mode: value = supported bits, other = cap
-    RamTooLargeForPhysmap,  // mode; value: physmap size needed; other: size of the higher half
-    KernelDoesNotFit,       // mode; value: kernel start (linked); other: end; what: why
-    OutOfMemory,            // what: for what; alloc: size and the largest free block
-    AllocatorCapacity,      // alloc: which set ran out
-    PageTable,              // page_table: the mapping that failed
-    BootInfoBuild,          // build
-    BootInfoInvalid,        // validation: the planner's own BootInfo failed validate() (a planner bug)
-    CapacityExceeded,       // what: the list; value: its capacity
-    UnknownHart,            // mark_hart_failed: value: the hart id is not in the plan (or is the boot hart)
-    LoaderNotIdentityMappable,  // mode; value/other: the loader range above the mode's lower half
-    InputBeyondPhysmap,     // mode; what: which input; value/other: its range, past the RAM the physmap can hold
-    RamBeyondPhysicalAddresses,  // what: the memory node; value/other: its range, reaching past 2^56
-    InitrdOverlapsInput,    // value/other: the /chosen initrd; what: the input it overlaps; range: that input
-};
-
-struct PlanError {
-    PlanErrorCode code = PlanErrorCode::DeviceTree;
-    std::string_view what{};
-    std::uint64_t value = 0;
-    std::uint64_t other = 0;
-    kmem::PagingModeId mode = kmem::PagingModeId::Sv39;
-    kmem::PhysicalRange range{};  // a second range, for errors about two (InitrdOverlapsInput)
-    fdt::Error fdt{};
-    ElfError elf{};
-    kmem::AllocError alloc{};
-    kmem::PageTableError page_table{};
-    BuildError build{};
-    ValidationError validation{};
-    // BadLoaderConfig of an enum field: its to_string, so that the message
-    // lists what a loader accepts (the values it names, from 0 up) rather
-    // than one value as if it were the only one.
-    std::string_view (*value_name)(std::uint32_t) = nullptr;
-
-    template <kmem::CharSink S>
-    constexpr void format(S& sink) const {
-        using kmem::write;
-        using kmem::write_hex;
-        kmem::print(sink, "plan: ");
-        switch (code) {
-            case PlanErrorCode::DeviceTree: fdt.format(sink); break;
-            case PlanErrorCode::KernelElf:
-                kmem::print(sink, "kernel ELF: ", elf);
-                break;
-            case PlanErrorCode::MissingLoaderConfig:
-                kmem::print(sink, "the kernel has no .loader_config section (declare it with LOADER_API_KERNEL)");
-                break;
-            case PlanErrorCode::BadLoaderConfig:
-                kmem::print(sink, "bad .loader_config: ", what, " is ");
-                if (value_name != nullptr) {
-                    kmem::print(sink, value, " (accepted:");
-                    for (std::uint32_t accepted = 0; value_name(accepted) != "?"; ++accepted) {
-                        kmem::print(sink, accepted == 0 ? " " : ", ", accepted);
-                        sink.put(' ');
-                        kmem::print(sink, value_name(accepted));
-                    }
-                    sink.put(')');
-                    break;
-                }
-                kmem::print(sink, kmem::hex(value), " (expected ", kmem::hex(other));
-                sink.put(')');
-                break;
-            case PlanErrorCode::WriteExecute:
-                kmem::print(sink, "the kernel has a writable and executable segment and LoaderConfig.allow_write_execute is 0: ",
-                            elf);
-                break;
-            case PlanErrorCode::SharedPageWriteExecute:
-                kmem::print(sink, "the page at ", kmem::hex(value),
-                            " is shared by a writable and an executable segment (allow_write_execute is 0)");
-                break;
-            case PlanErrorCode::Relocation:
-                kmem::print(sink, "kernel relocation: ", elf);
-                break;
-            case PlanErrorCode::EntryNotExecutable:
-                kmem::print(sink, "kernel entry: ", elf);
-                break;
-            case PlanErrorCode::EntryMisaligned:
-                kmem::print(sink, "the kernel entry ", kmem::hex(value));
-                write(sink, " is not 4-byte aligned (the loader enters it through stvec, which holds only such "
-                            "addresses)");
-                break;
-            case PlanErrorCode::NoRam: write(sink, "the device tree describes no RAM (no whole page in any memory node)"); break;
-            case PlanErrorCode::InputOutsideRam:
-                kmem::print(sink, "the ", what);
-                sink.put(' ');
-                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                kmem::print(sink, " is not inside RAM");
-                break;
-            case PlanErrorCode::LoaderRangesSharePage:
-                kmem::print(sink, "loader text and data share the page at ", kmem::hex(value),
-                            " (they need different permissions)");
-                break;
-            case PlanErrorCode::BootHartNotFound:
-                kmem::print(sink, "the boot hart ", value, " is not under /cpus");
-                break;
-            case PlanErrorCode::NoSModeHart:
-                kmem::print(sink, "no hart can run the kernel in S-mode: the boot hart ", value, " ", what);
-                break;
-            case PlanErrorCode::NoPagingMode:
-                kmem::print(sink, "no paging mode in the allowed range: ", what);
-                break;
-            case PlanErrorCode::RamTooLargeForPhysmap:
-                kmem::print(sink, "RAM needs a physmap of ", kmem::size(value), " but the higher half of ",
-                            kmem::name(mode), " (the largest allowed mode) has ", kmem::size(other));
-                break;
-            case PlanErrorCode::KernelDoesNotFit:
-                kmem::print(sink, "the kernel ");
-                kmem::VirtualRange(kmem::VirtualAddress(value), kmem::VirtualAddress(other)).format(sink);
-                kmem::print(sink, " does not fit ", kmem::name(mode), ": ", what);
-                break;
-            case PlanErrorCode::OutOfMemory:
-                kmem::print(sink, "not enough memory for ", what, ": ", alloc);
-                break;
-            case PlanErrorCode::AllocatorCapacity:
-                kmem::print(sink, "while allocating ", what, ": ", alloc);
-                break;
-            case PlanErrorCode::PageTable: page_table.format(sink); break;
-            case PlanErrorCode::BootInfoBuild: build.format(sink); break;
-            case PlanErrorCode::BootInfoInvalid:
-                kmem::print(sink, "the planned BootInfo fails validation (planner bug): ", validation);
-                break;
-            case PlanErrorCode::CapacityExceeded:
-                kmem::print(sink, "more ", what, " than the planner's capacity of ", value);
-                break;
-            case PlanErrorCode::UnknownHart:
-                kmem::print(sink, "hart ", value,
-                            what.empty() ? std::string_view(" is not a started hart of the plan") : what);
-                break;
-            case PlanErrorCode::LoaderNotIdentityMappable:
-                kmem::print(sink, "the loader image ");
-                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                kmem::print(sink, " lies above the lower half of ", kmem::name(mode),
-                            ", so it cannot be identity-mapped there");
-                break;
-            case PlanErrorCode::InputBeyondPhysmap:
-                kmem::print(sink, "the ", what);
-                sink.put(' ');
-                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                kmem::print(sink, " lies in RAM beyond what a physmap in the higher half of ", kmem::name(mode),
-                            " can reach");
-                break;
-            case PlanErrorCode::RamBeyondPhysicalAddresses:
-                kmem::print(sink, "the device tree's ", what, " has RAM at ");
-                kmem::PhysicalRange(kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)).format(sink);
-                kmem::print(sink, ", past the 56-bit physical addresses RISC-V page tables can map");
-                break;
-            case PlanErrorCode::InitrdOverlapsInput:
-            {
-                const kmem::PhysicalRange initrd{kmem::PhysicalAddress(value), kmem::PhysicalAddress(other)};
-                kmem::print(sink, "the /chosen initrd ", initrd,
-                            initrd.overlaps(range) ? " overlaps the " : " shares a page with the ", what);
-                sink.put(' ');
-                range.format(sink);
-                if (!initrd.overlaps(range)) write(sink, " (the memory map gives each page one kind)");
-                break;
-            }
-        }
-    }
-};
-
-// A LoaderConfig enum field holding a value its enum does not name (to_string
-// gives "?", as reflect.hpp reads it).
-template <class Enum>
-constexpr bool names_value(Enum value) {
-    return to_string(value) != "?";
-}
-template <class Enum>
-constexpr PlanError unnamed_config_value(std::string_view field, Enum value) {
-    PlanError error{};
-    error.code = PlanErrorCode::BadLoaderConfig;
-    error.what = field;
-    error.value = static_cast<std::uint32_t>(value);
-    error.value_name = [](std::uint32_t named) { return to_string(static_cast<Enum>(named)); };
-    return error;
-}
-
-constexpr std::string_view to_string(PlanErrorCode code) {
-    switch (code) {
-        case PlanErrorCode::DeviceTree: return "DeviceTree";
-        case PlanErrorCode::KernelElf: return "KernelElf";
-        case PlanErrorCode::MissingLoaderConfig: return "MissingLoaderConfig";
-        case PlanErrorCode::BadLoaderConfig: return "BadLoaderConfig";
-        case PlanErrorCode::WriteExecute: return "WriteExecute";
-        case PlanErrorCode::SharedPageWriteExecute: return "SharedPageWriteExecute";
-        case PlanErrorCode::Relocation: return "Relocation";
-        case PlanErrorCode::EntryNotExecutable: return "EntryNotExecutable";
-        case PlanErrorCode::EntryMisaligned: return "EntryMisaligned";
-        case PlanErrorCode::NoRam: return "NoRam";
-        case PlanErrorCode::InputOutsideRam: return "InputOutsideRam";
-        case PlanErrorCode::LoaderRangesSharePage: return "LoaderRangesSharePage";
-        case PlanErrorCode::BootHartNotFound: return "BootHartNotFound";
-        case PlanErrorCode::NoSModeHart: return "NoSModeHart";
-        case PlanErrorCode::NoPagingMode: return "NoPagingMode";
-        case PlanErrorCode::RamTooLargeForPhysmap: return "RamTooLargeForPhysmap";
-        case PlanErrorCode::KernelDoesNotFit: return "KernelDoesNotFit";
-        case PlanErrorCode::OutOfMemory: return "OutOfMemory";
-        case PlanErrorCode::AllocatorCapacity: return "AllocatorCapacity";
-        case PlanErrorCode::PageTable: return "PageTable";
-        case PlanErrorCode::BootInfoBuild: return "BootInfoBuild";
-        case PlanErrorCode::BootInfoInvalid: return "BootInfoInvalid";
-        case PlanErrorCode::CapacityExceeded: return "CapacityExceeded";
-        case PlanErrorCode::UnknownHart: return "UnknownHart";
-        case PlanErrorCode::LoaderNotIdentityMappable: return "LoaderNotIdentityMappable";
-        case PlanErrorCode::InputBeyondPhysmap: return "InputBeyondPhysmap";
-        case PlanErrorCode::RamBeyondPhysicalAddresses: return "RamBeyondPhysicalAddresses";
-        case PlanErrorCode::InitrdOverlapsInput: return "InitrdOverlapsInput";
-    }
-    return "?";
-}
 
 // --- Physical memory access ----------------------------------------------------
 
