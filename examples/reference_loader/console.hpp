@@ -40,9 +40,9 @@ bool sbi_console_is_dbcn();
 // One character to the UART or SBI, '\n' as "\r\n".
 void console_putchar(char c);
 
-class Console {
+class Console : public kmem::SinkRef {
 public:
-    Console() = default;
+    Console() : SinkRef(this, &put_into<Console>) {}
     Console(const Console&) = delete;
     Console& operator=(const Console&) = delete;
     ~Console() { flush(); }
@@ -122,19 +122,28 @@ private:
     Console console_;
 };
 
+// A message body behind a function pointer: the line around it (lock,
+// prefix, newline, count) is written out of line, once in the image rather
+// than at each of the loader's fifty-odd log and fail sites.
+struct LineBody {
+    void (*write)(void* body, Console& out);
+    void* body;
+};
+template <class Body>
+LineBody line_body(Body& body) {
+    return {[](void* erased, Console& out) { (*static_cast<Body*>(erased))(out); }, &body};
+}
+
+// "loader: [<level>: ]<body>\n" under the console lock (platform.cpp).
+void write_log_line(LogLevel level, LineBody body);
+
 // log<LogLevel::kInfo>([&](Console& out) { kmem::print(out, "..."); });
 // Levels above the compiled-in maximum cost nothing: the body is discarded.
 template <LogLevel level, class Body>
 void log(Body&& body) {
     if constexpr (level <= kMaxLogLevel) {
         if (level > runtime_log_level()) return;
-        ConsoleLine line;
-        kmem::print(line.out(), "loader: ");
-        if constexpr (level != LogLevel::kInfo && level != LogLevel::kNotice) {
-            kmem::print(line.out(), level_name(level), ": ");
-        }
-        body(line.out());
-        line.out().put('\n');
+        write_log_line(level, line_body(body));
     }
 }
 

@@ -222,7 +222,7 @@ const loader_api::HartPlan& planned_hart(std::uint64_t hart_id) {
 
 void record_failed_hart(const HartSlot& slot) {
     auto marked = loader_api::mark_hart_failed(plan, slot.hart_id, slot.start_error, physical_memory);
-    if (!marked) fail_with([&](Console& out) { marked.error().format(out); });
+    if (!marked) fail_with([&](Console& out) { kmem::print(out, marked.error()); });
 }
 
 // hart_start, and again when the hart is still on its way back to the
@@ -430,10 +430,10 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& 
     input.options.loader_entry_instret = entry.instret;
     input.machine = &plan.machine;
     auto planned = loader_api::make_plan(input, plan, physical_memory);
-    if (!planned) fail_with([&](Console& out) { planned.error().format(out); });
+    if (!planned) fail_with([&](Console& out) { kmem::print(out, planned.error()); });
     cap_log_level(plan.config.log_level);
     for (const loader_api::PlanWarning& warning : plan.warnings)
-        log<LogLevel::kWarn>([&](Console& out) { warning.format(out); });
+        log<LogLevel::kWarn>([&](Console& out) { kmem::print(out, warning); });
 }
 
 // At info level: the paging mode and where the kernel went.

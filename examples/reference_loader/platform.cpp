@@ -92,6 +92,24 @@ void exit(std::uint32_t code) {
     loader_park();
 }
 
+void write_log_line(LogLevel level, LineBody body) {
+    ConsoleLine line;
+    kmem::print(line.out(), "loader: ");
+    if (level != LogLevel::kInfo && level != LogLevel::kNotice) kmem::print(line.out(), level_name(level), ": ");
+    body.write(body.body, line.out());
+    line.out().put('\n');
+}
+
+void fail_line(LineBody body) {
+    {
+        ConsoleLine line;
+        kmem::print(line.out(), "loader: error: ");
+        body.write(body.body, line.out());
+        line.out().put('\n');
+    }
+    exit(kExitFailure);
+}
+
 void fail(std::string_view message) {
     fail_with([&](Console& out) { kmem::print(out, message); });
 }

@@ -48,15 +48,10 @@ void register_hart_slots(HartSlot* slots, std::size_t count);
 [[noreturn]] void fail(std::string_view message);
 
 // The same with a message written by `body(Console&)`.
+[[noreturn]] void fail_line(LineBody body);
 template <class Body>
 [[noreturn]] void fail_with(Body&& body) {
-    {
-        ConsoleLine line;
-        kmem::print(line.out(), "loader: error: ");
-        body(line.out());
-        line.out().put('\n');
-    }
-    exit(kExitFailure);
+    fail_line(line_body(body));
 }
 
 

@@ -107,10 +107,78 @@ constexpr void print_one(S& sink, const T& argument) {
     }
 }
 
+// Any sink behind a function pointer. At run time every message goes
+// through this one sink type, so each format() member and each digit writer
+// exists once in an image rather than once per sink type, and each
+// argument of a message is one call (issue 13: formatting was most of the
+// loader's size). A sink may derive from SinkRef to spare every print()
+// the wrapping.
+class SinkRef {
+public:
+    template <CharSink S>
+        requires(!std::is_base_of_v<SinkRef, S>)
+    constexpr explicit SinkRef(S& sink) : sink_(&sink), put_(&put_into<S>) {}
+    void put(char c) { put_(sink_, c); }
+
+protected:
+    template <class S>
+    static void put_into(void* sink, char c) {
+        static_cast<S*>(sink)->put(c);
+    }
+    constexpr SinkRef(void* sink, void (*put)(void*, char)) : sink_(sink), put_(put) {}
+
+private:
+    void* sink_;
+    void (*put_)(void*, char);
+};
+
+namespace format_detail {
+
+[[gnu::noinline]] inline void print_text(SinkRef& sink, const char* text, std::size_t size) {
+    write(sink, std::string_view(text, size));
+}
+[[gnu::noinline]] inline void print_unsigned(SinkRef& sink, std::uint64_t value) { write_dec(sink, value); }
+[[gnu::noinline]] inline void print_signed(SinkRef& sink, std::int64_t value) { write_signed(sink, value); }
+[[gnu::noinline]] inline void print_hex(SinkRef& sink, std::uint64_t value, int min_digits) {
+    write_hex(sink, value, min_digits);
+}
+[[gnu::noinline]] inline void print_size(SinkRef& sink, std::uint64_t bytes) { write_size(sink, bytes); }
+
+// The arguments print_one would write with an inlined digit loop go to the
+// writers above instead; the rest (characters, format() members, refusals)
+// are print_one's.
+template <class T>
+[[gnu::always_inline]] inline void print_erased(SinkRef& sink, const T& argument) {
+    constexpr bool kNumber = std::is_integral_v<T> && !std::is_same_v<T, char> && !std::is_same_v<T, bool>;
+    if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+        const std::string_view text(argument);
+        print_text(sink, text.data(), text.size());
+    } else if constexpr (kNumber && std::is_unsigned_v<T>) {
+        print_unsigned(sink, argument);
+    } else if constexpr (kNumber) {
+        print_signed(sink, argument);
+    } else if constexpr (std::is_same_v<T, Hex>) {
+        print_hex(sink, argument.value, argument.min_digits);
+    } else if constexpr (std::is_same_v<T, Size>) {
+        print_size(sink, argument.bytes);
+    } else {
+        print_one(sink, argument);
+    }
+}
+
+}  // namespace format_detail
+
 // print(out, "kernel at ", hex(entry), ", ", size(bytes), " in ", count, " pieces")
 template <CharSink S, class... Arguments>
-constexpr void print(S& sink, const Arguments&... arguments) {
-    (print_one(sink, arguments), ...);
+[[gnu::always_inline]] constexpr void print(S& sink, const Arguments&... arguments) {
+    if (std::is_constant_evaluated()) {
+        (print_one(sink, arguments), ...);
+    } else if constexpr (std::is_base_of_v<SinkRef, S>) {
+        (format_detail::print_erased(static_cast<SinkRef&>(sink), arguments), ...);
+    } else if constexpr (sizeof...(Arguments) > 0) {
+        SinkRef erased(sink);
+        (format_detail::print_erased(erased, arguments), ...);
+    }
 }
 
 // A sink into a caller-provided buffer; truncates (and says so) rather than overflows.
