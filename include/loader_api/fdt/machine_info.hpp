@@ -1,9 +1,13 @@
 #pragma once
 // What the loader needs from the device tree, gathered in one walk by six
 // matchers (memory, reservations, harts, /chosen, the test device, the
-// console UART). Capacities
-// are fixed; running out is an error naming the limit, never a silent cut.
-// Strings and byte values are views into the blob.
+// console UART). Capacities are fixed; running out is an error naming the
+// limit, never a silent cut. Strings and byte values are views into the blob.
+//
+// About 650 lines, kept whole on purpose: MachineInfo and the matchers that
+// fill it are one contract (each matcher writes its own part, and the order
+// of the walk's events is what makes the fields consistent); the UART
+// matcher, the decoders and the walk live in their own headers.
 
 #include <array>
 #include <cstddef>

@@ -19,7 +19,7 @@
 #include "kmem/riscv.hpp"
 #include "loader_api/boot_info_builder.hpp"
 #include "loader_api/elf/diagnostics.hpp"
-#include "loader_api/fdt/reader.hpp"
+#include "loader_api/fdt/errors.hpp"
 #include "loader_api/plan/paging_modes.hpp"
 #include "loader_api/validate.hpp"
 
