@@ -710,6 +710,33 @@ TEST_CASE("MachineInfo: a stdout-path the loader cannot drive leaves the SBI con
     CHECK(stdout_uart_of(uart_machine("/soc/serial@10000000", ns, false)).kind == UartKind::kNone);  // no reg
 }
 
+// /cpus holds cpu nodes only (devicetree spec 3.7), so the UART and
+// test-device matchers skip it: a device placed there is not seen, while the
+// same node under /soc is.
+TEST_CASE("MachineInfo: no UART or test device is looked for under /cpus") {
+    using loader_api::fdt::UartKind;
+    auto machine = [](std::string_view parent) {
+        BlobBuilder b;
+        b.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
+        b.begin("chosen").prop("stdout-path", std::string("/") + std::string(parent) + "/serial@10000000").end();
+        b.begin(parent).prop("#address-cells", cells({1})).prop("#size-cells", cells({1}));
+        b.begin("serial@10000000").prop("compatible", "ns16550a").prop("reg", cells({0x1000'0000, 0x100})).end();
+        b.begin("test@100000").prop("compatible", "sifive,test0").prop("reg", cells({0x10'0000, 0x1000})).end();
+        b.end().end();
+        return b.finish();
+    };
+    const auto soc = machine("soc");
+    MachineInfo in_soc;
+    REQUIRE(read_machine_info(Bytes(soc), in_soc));
+    CHECK(in_soc.stdout_uart.kind == UartKind::kNs16550);
+    CHECK(in_soc.has_test_device);
+    const auto cpus = machine("cpus");
+    MachineInfo in_cpus;
+    REQUIRE(read_machine_info(Bytes(cpus), in_cpus));
+    CHECK(in_cpus.stdout_uart.kind == UartKind::kNone);
+    CHECK(!in_cpus.has_test_device);
+}
+
 // The loader's last resort after a refused tree: the exit device alone, so
 // that the failure still reaches QEMU's exit status (boot-initrd-inverted).
 TEST_CASE("read_test_device finds sifive,test past the /chosen that read_machine_info refused") {

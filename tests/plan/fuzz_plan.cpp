@@ -54,17 +54,20 @@ void place_at_ram_start(Machine& machine, SimulatedMemory& memory, std::uint64_t
 }
 
 // config_in() without its alignment: a mutated kernel's .loader_config may
-// sit at any file offset.
+// sit at any file offset. Only its `bytes` are checked against the file: a
+// mutated SHT_NOBITS .loader_config has an offset and size that point
+// anywhere (the fuzzer found one, which read past the vector).
 template <typename F>
 void edit_config(std::vector<std::uint8_t>& kernel, F&& edit) {
     const auto elf = loader_api::ElfFile::parse(as_bytes(kernel));
     if (!elf) return;
     const auto section = elf->find_section(".loader_config");
-    if (!section || section->size < sizeof(loader_api::LoaderConfig)) return;
+    if (!section || section->bytes.size() < sizeof(loader_api::LoaderConfig)) return;
+    const auto at = static_cast<std::size_t>(section->bytes.data() - as_bytes(kernel).data());
     loader_api::LoaderConfig config;
-    std::memcpy(&config, kernel.data() + section->offset, sizeof config);
+    std::memcpy(&config, kernel.data() + at, sizeof config);
     edit(config);
-    std::memcpy(kernel.data() + section->offset, &config, sizeof config);
+    std::memcpy(kernel.data() + at, &config, sizeof config);
 }
 
 // The simulated RAM holds every page the planner writes, and the checks

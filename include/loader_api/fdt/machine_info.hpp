@@ -421,9 +421,9 @@ class TestDeviceMatcher {
 public:
     constexpr explicit TestDeviceMatcher(BasicMachineInfo& info) : info_(info) {}
 
-    // Any node, until the first device is found.
-    constexpr Result<Interest> begin_node(const Cursor&) {
-        if (info_.has_test_device) return Interest::kNone;
+    // Any node outside /cpus (cpu nodes only), until the first device is found.
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (info_.has_test_device || cursor.is_top("cpus")) return Interest::kNone;
         compatible_ = false;
         reg_ = {};
         return Interest::kAll;

@@ -69,8 +69,11 @@ public:
     static constexpr std::size_t kMaxUarts = 16;
     static constexpr std::size_t kMaxAliases = 32;
 
-    // Any node may be a UART, or /aliases.
+    // Any node may be a UART, or /aliases; but not /cpus or below it, which
+    // holds cpu nodes only (devicetree spec 3.7, 3.8): skipping it keeps the
+    // read's cost per hart down to what the cpu matcher needs.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.is_top("cpus")) return Interest::kNone;
         node_ = {.aliases = cursor.is_top("aliases")};
         return Interest::kAll;
     }
