@@ -12,8 +12,9 @@ namespace loader {
 
 using PagingModes = loader_api::PagingModeSet;
 
-// Fills the identity tables: every 1 GiB of the first 512 GiB of physical
-// space mapped to itself, reachable as an Sv39, Sv48 or Sv57 root.
+// Fills the identity tables: the 1 GiB holding the probe mapped to itself,
+// reachable as an Sv39, Sv48 or Sv57 root (Sv39 addresses are canonical
+// only below 256 GiB, Sv48's below 128 TiB).
 void build_identity_tables();
 
 // satp for the identity tables in `mode` (ASID 0).
