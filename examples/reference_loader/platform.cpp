@@ -44,9 +44,11 @@ void use_sbi_console() { console_uart = {}; }
 bool sbi_console_is_dbcn() { return sbi_has_dbcn; }
 
 namespace {
-void put_raw(char c) {
-    if (console_uart.kind != loader_api::fdt::UartKind::kNone)
-        uart::put(console_uart, c);
+// Inlined into console_write's loop, with `uart` a copy there: the device
+// is chosen and its registers found in registers, not memory, per byte.
+[[gnu::always_inline]] inline void put_byte(const loader_api::fdt::StdoutUart& uart, char c) {
+    if (uart.kind != loader_api::fdt::UartKind::kNone)
+        uart::put(uart, c);
     else if (sbi_has_dbcn)
         sbi::debug_console_write_byte(c);
     else
@@ -54,10 +56,13 @@ void put_raw(char c) {
 }
 }  // namespace
 
-void console_putchar(char c) {
-    ++loader_stats_record.console_chars;
-    if (c == '\n') put_raw('\r');
-    put_raw(c);
+void console_write(std::string_view text) {
+    loader_stats_record.console_chars += text.size();
+    const loader_api::fdt::StdoutUart uart = console_uart;
+    for (const char c : text) {
+        if (c == '\n') put_byte(uart, '\r');
+        put_byte(uart, c);
+    }
 }
 
 std::uint64_t console_line_begin() { return read_timestamp().instret; }
