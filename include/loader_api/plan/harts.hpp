@@ -3,6 +3,8 @@
 // boot hart's satp probe), which LoaderConfig starts, and each started
 // hart's stack and TLS block.
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -27,8 +29,15 @@ struct HartMode {
 constexpr HartMode mmu_type_mode(std::string_view type) {
     constexpr std::string_view kPrefix = "riscv,sv";
     if (type.size() != kPrefix.size() + 2) return {};
-    for (std::size_t i = 0; i < kPrefix.size(); ++i)
-        if (type[i] != kPrefix[i]) return {};
+    if (std::is_constant_evaluated()) {
+        if (type.substr(0, kPrefix.size()) != kPrefix) return {};
+    } else {
+        // One load and compare for the eight bytes, not a loop over them.
+        constexpr auto kPrefixWord = std::bit_cast<std::uint64_t>(std::array{'r', 'i', 's', 'c', 'v', ',', 's', 'v'});
+        std::uint64_t word = 0;
+        __builtin_memcpy(&word, type.data(), sizeof word);
+        if (word != kPrefixWord) return {};
+    }
     const char tens = type[kPrefix.size()];
     const char ones = type[kPrefix.size() + 1];
     if (tens == '3' && ones == '9') return {true, kmem::PagingModeId::Sv39};
@@ -53,42 +62,58 @@ constexpr bool mode_at_least(kmem::PagingModeId have, kmem::PagingModeId want) {
 // Sv57). The boot hart's satp probe is direct evidence, so harts described
 // exactly like the boot hart (same mmu-type) are taken to implement what the
 // probe found; a hart described differently keeps its own mmu-type.
-constexpr HartMode effective_hart_mode(const fdt::Hart& hart, const fdt::Hart& boot, PagingModeSet probed) {
-    HartMode mode = hart_mode(hart);
+// The mode effective_hart_mode gives a hart described like the boot hart,
+// whose mmu-type decodes to boot_type: the widest the probe found.
+constexpr HartMode probed_mode(HartMode boot_type, PagingModeSet probed) {
+    if (!boot_type.usable) return boot_type;
+    for (auto widest : {kmem::PagingModeId::Sv57, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv39})
+        if (probed.contains(widest)) return {true, widest};
+    return boot_type;
+}
+
+// For a loop over the harts: boot_type and probed_mode computed once.
+constexpr HartMode effective_hart_mode(const fdt::Hart& hart, HartMode boot_type, HartMode probed) {
+    const HartMode mode = hart_mode(hart);
     // A usable hart's mmu-type is one of the three strings, so the boot
     // hart's is the same string exactly when it names the same mode.
-    const HartMode boot_type = mmu_type_mode(boot.mmu_type);
     if (!mode.usable || !boot_type.usable || boot_type.max != mode.max) return mode;
-    for (auto widest : {kmem::PagingModeId::Sv57, kmem::PagingModeId::Sv48, kmem::PagingModeId::Sv39}) {
-        if (probed.contains(widest)) {
-            mode.max = widest;
-            break;
-        }
-    }
-    return mode;
+    return probed;
 }
+
+constexpr HartMode effective_hart_mode(const fdt::Hart& hart, const fdt::Hart& boot, PagingModeSet probed) {
+    const HartMode boot_type = mmu_type_mode(boot.mmu_type);
+    return effective_hart_mode(hart, boot_type, probed_mode(boot_type, probed));
+}
+
+struct HartCounts {
+    std::uint64_t started = 0;
+    std::uint64_t usable = 0;  // can run the mode: started or not
+    std::uint64_t narrow = 0;  // name an MMU, but one too narrow for the mode
+};
 
 // Fills plan.harts for `mode`: every hart of the device tree, sorted by id;
 // those that can run the mode Started as LoaderConfig selects (the boot hart
 // always), else NotStarted; the others (disabled, no or an unknown
 // mmu-type, one too narrow for the mode) Unusable, so that the kernel sees
-// every cpu the tree lists (protocol 1.1). Returns how many are Started.
-inline std::uint64_t select_harts(BasicPlan& plan, const PlanOptions& options, kmem::PagingModeId mode, bool warn_excluded) {
+// every cpu the tree lists (protocol 1.1). Warns of nothing: the planner
+// tries modes until one fits, and warns for that one (warn_excluded_harts).
+inline HartCounts select_harts(BasicPlan& plan, const PlanOptions& options, kmem::PagingModeId mode) {
     const fdt::BasicMachineInfo& machine = plan.machine;
-    const fdt::Hart& boot_hart = *machine.find_hart(options.boot_hart_id);
+    const HartMode boot_type = mmu_type_mode(machine.find_hart(options.boot_hart_id)->mmu_type);
+    const HartMode probed = probed_mode(boot_type, options.supported_modes);
     plan.harts.clear();
-    std::uint64_t usable = 0;
+    HartCounts counts;
     for (const fdt::Hart& hart : machine.harts) {
-        const HartMode hm = effective_hart_mode(hart, boot_hart, options.supported_modes);
+        const HartMode hm = effective_hart_mode(hart, boot_type, probed);
         HartPlan entry{};
         entry.hart_id = hart.hart_id;
         if (!hm.usable) {
             entry.state = HartState::Unusable;
         } else if (!mode_at_least(hm.max, mode)) {
             entry.state = HartState::Unusable;
-            if (warn_excluded) warn(plan, WarningCode::HartWithoutPagingMode, hart.hart_id, 0, hart.mmu_type);
+            ++counts.narrow;
         } else {
-            ++usable;
+            ++counts.usable;
         }
         (void)plan.harts.push(entry);  // as long as machine.harts (use_storage)
     }
@@ -96,23 +121,37 @@ inline std::uint64_t select_harts(BasicPlan& plan, const PlanOptions& options, k
                       [](const HartPlan& a, const HartPlan& b) { return a.hart_id < b.hart_id; });
     const LoaderConfig& config = plan.config;
     const std::uint64_t boot = options.boot_hart_id;
-    std::uint64_t limit = usable;
+    std::uint64_t limit = counts.usable;
     if (config.start_harts == HartSelection::BootHartOnly) limit = 1;
     if (config.start_harts == HartSelection::UpTo) limit = config.max_harts == 0 ? 1 : config.max_harts;
-    std::uint64_t started = 0;
     for (HartPlan& hart : plan.harts) {
         if (hart.hart_id == boot) {
             hart.state = HartState::Started;
-            ++started;
+            ++counts.started;
         }
     }
     for (HartPlan& hart : plan.harts) {
-        if (hart.state != HartState::NotStarted || started >= limit) continue;
+        if (hart.state != HartState::NotStarted || counts.started >= limit) continue;
         hart.state = HartState::Started;
-        ++started;
+        ++counts.started;
     }
-    if (warn_excluded && usable > started) warn(plan, WarningCode::HartsNotStarted, usable - started);
-    return started;
+    return counts;
+}
+
+// The warnings for the mode chosen, select_harts' `counts` for it: each
+// hart too narrow for it (device tree order), then the usable harts
+// LoaderConfig leaves stopped.
+inline void warn_excluded_harts(BasicPlan& plan, const PlanOptions& options, kmem::PagingModeId mode,
+                                const HartCounts& counts) {
+    if (counts.narrow > 0) {
+        const fdt::Hart& boot_hart = *plan.machine.find_hart(options.boot_hart_id);
+        for (const fdt::Hart& hart : plan.machine.harts) {
+            const HartMode hm = effective_hart_mode(hart, boot_hart, options.supported_modes);
+            if (hm.usable && !mode_at_least(hm.max, mode))
+                warn(plan, WarningCode::HartWithoutPagingMode, hart.hart_id, 0, hart.mmu_type);
+        }
+    }
+    if (counts.usable > counts.started) warn(plan, WarningCode::HartsNotStarted, counts.usable - counts.started);
 }
 
 // Stacks in the stack block (plan.stats.stacks), a guard page below each,

@@ -268,7 +268,8 @@ inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& o
             identity_ok = false;
         }
         if (!identity_ok) continue;
-        const std::uint64_t started = select_harts(plan, options, mode, false);
+        const HartCounts harts = select_harts(plan, options, mode);
+        const std::uint64_t started = harts.started;
         LayoutRequest request;
         request.va_bits = va_bits;
         request.physmap_size = ram_high - in.ram_low;
@@ -303,7 +304,7 @@ inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& o
         plan.kaslr = request.randomise && in.elf.is_pie();
         plan.stats.physmap_offset = plan.physmap_offset;
         plan.stats.kaslr_slide = plan.kaslr_slide;
-        (void)select_harts(plan, options, mode, true);
+        warn_excluded_harts(plan, options, mode, harts);
         if (truncate) KMEM_TRY(leave_unmapped(plan, options, in, PhysicalAddress(in.ram_low + request.physmap_size), mode));
         return {};
     }
