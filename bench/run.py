@@ -351,6 +351,22 @@ KERNEL_LINE = re.compile(r"^bench: instret kernel entry (\d+), loader entry (\d+
 PHASES = ["door", "setup", "plan", "harts", "handoff"]
 PHASES_LINE = re.compile(r"^bench: loader phases door (\d+), setup (\d+), plan (\d+), harts (\d+), handoff (\d+); "
                          r"console (\d+) in (\d+) chars, firmware (\d+)$", re.M)
+# The plan phase by step (loader_api::PlanStep), console not included.
+PLAN_STEPS = ["inputs", "layout", "kernel", "stacks", "page tables", "boot info"]
+PLAN_STEPS_LINE = re.compile(r"^bench: plan steps inputs (\d+), layout (\d+), kernel (\d+), stacks (\d+), "
+                             r"page tables (\d+), boot info (\d+)$", re.M)
+HOW_PLAN_STEP = {
+    "inputs": "the kernel's ELF and LoaderConfig read, RAM and reservations from the machine",
+    "layout": "paging mode, physmap/kernel/stack placement (KASLR), inputs reserved from the allocator",
+    "kernel": "kernel copy: segments copied, .bss zeroed, relocations applied",
+    "stacks": "per-hart stacks and TLS blocks",
+    "page tables": "the kernel's page tables: frames zeroed, physmap, kernel, stacks mapped",
+    "boot info": "the BootInfo block, the memory map, the area list",
+}
+# Issue 13's instruction targets (boot hart's own, -icount shift=0, 2 GiB).
+TARGET_SMP1 = 120_000
+TARGET_SMP4 = 150_000
+TARGET_PER_HART = 5_000
 # The loader's one line at its default level.
 SUMMARY_LINE = re.compile(r"^loader: \S+: kernel entry 0x[0-9a-f]+, (Sv\d+), ", re.M)
 
@@ -366,6 +382,7 @@ def boot(image, smp, memory, timeout, uboot=False, efi=False):
     door = (["--uboot", UBOOT] if uboot or efi else []) + (["--efi"] if efi else [])
     args = qemu_boot.parse_args(["--qemu", QEMU, "--image", image, "--timeout", str(timeout)] + door +
                                 ["--expect", KERNEL_LINE.pattern, "--expect", PHASES_LINE.pattern,
+                                 "--expect", PLAN_STEPS_LINE.pattern,
                                  "--expect", SUMMARY_LINE.pattern, "--expect", "^PASS$",
                                  "--", "-smp", str(smp), "-m", memory, "-icount", "shift=0"])
     if (uboot or efi) and not os.path.exists(UBOOT):
@@ -380,11 +397,14 @@ def boot(image, smp, memory, timeout, uboot=False, efi=False):
     paging = SUMMARY_LINE.search(console)
     kernel_entry, loader_entry, handoff = (int(kernel.group(i)) for i in (1, 2, 3))
     spans = {name: int(phases.group(i + 1)) for i, name in enumerate(PHASES)}
+    steps_match = PLAN_STEPS_LINE.search(console)
+    steps = {name: int(steps_match.group(i + 1)) for i, name in enumerate(PLAN_STEPS)}
     total = kernel_entry - loader_entry
     return {
         "efi_door": spans["door"] if efi else None,
         "efi_firmware": int(phases.group(8)) if efi else None,
         "phases": spans,
+        "plan_steps": steps,
         "console": int(phases.group(6)), "console_chars": int(phases.group(7)),
         "opensbi": loader_entry,       # reset to the loader's third instruction
         "total": total,                # loader entry to kernel entry, every hart's instructions
@@ -445,6 +465,9 @@ def add_boot_rows(table, name, result, smp):
     for phase, how in HOW_PHASE.items():
         table.add(f"{name}.phase.{phase}", result["phases"][phase], "instr",
                   f"loader statistics record (loader_stats.h), console included: {how}")
+    for step, how in HOW_PLAN_STEP.items():
+        table.add(f"{name}.plan.{step.replace(' ', '_')}", result["plan_steps"][step], "instr",
+                  f"loader statistics record, plan phase by step (PlanStatistics::step_counts): {how}")
     table.add(name + ".console", result["console"], "instr",
               f"inside console lines, all phases: {result['console_chars']} characters at the default log level")
     table.add(name + ".opensbi", result["opensbi"], "instr", HOW_SBI)
@@ -705,6 +728,29 @@ def summary_lines(table, summary, markdown):
                  "one hart: the counter is the boot hart's"))
     rows.append(("OpenSBI reset -> loader entry", value(point + ".opensbi"),
                  "global counter (all harts), varies from boot to boot"))
+    def against(name, target, what):
+        found = table.get(name)
+        if found is None:
+            return ("NOT MEASURED", what)
+        return (f"{Table.format_value(found)}", f"{what}; issue 13 target <= {target:,}: "
+                + ("met" if found <= target else "NOT met"))
+
+    for door, label in (("", "OpenSBI -kernel"), ("uboot.", "U-Boot booti"), ("efi.", "UEFI (efi_main on)")):
+        for harts, target in ((1, TARGET_SMP1), (4, TARGET_SMP4)):
+            rows.append((f"{label}, -smp {harts}: boot hart's own instructions",
+                         *against(f"boot.{door}smp{harts}.m{memory}.boot_hart", target,
+                                  "loader entry -> kernel entry" + (", exact" if harts == 1 else ""))))
+    rows.append(("per added hart (least squares over the matrix)",
+                 *against("boot.fit.boot_hart.per_hart", TARGET_PER_HART, "boot hart's own instructions")))
+    one = f"boot.smp1.m{memory}"
+    for phase in PHASES:
+        rows.append((f"  -smp 1 phase {phase}", value(f"{one}.phase.{phase}"),
+                     "console included: " + (HOW_PHASE.get(phase) or HOW_WAIT)))
+        if phase == "plan":
+            for step in PLAN_STEPS:
+                rows.append((f"    plan step {step}", value(f"{one}.plan.{step.replace(' ', '_')}"),
+                             HOW_PLAN_STEP[step]))
+    rows.append(("  -smp 1 console", value(f"{one}.console"), "inside console lines, all phases"))
     rows.append(("host instructions to plan this machine", value("planner.ir_4hart_2g"), "callgrind, x86-64"))
     if "frames" in summary:
         frames, minimum, low, high, not_minimal, real = summary["frames"]

@@ -23,6 +23,11 @@
 #define LOADER_PHASE_HANDOFF 4 /* handoff records, timestamps, up to the handoff */
 #define LOADER_PHASE_COUNT 5
 
+/* The plan phase's steps (loader_api::PlanStep, PlanStatistics::step_counts):
+   inputs (ELF, LoaderConfig, RAM), layout (mode, KASLR, reservations), kernel
+   (copy, .bss, relocations), stacks and TLS, page tables, BootInfo. */
+#define LOADER_PLAN_STEP_COUNT 6
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 
@@ -33,6 +38,7 @@ struct loader_stats {
     uint64_t console;                     /* instructions inside console output, all phases */
     uint64_t console_chars;
     uint64_t firmware;                    /* inside EFI boot services calls (door phase) */
+    uint64_t plan_step[LOADER_PLAN_STEP_COUNT]; /* the plan phase by step, console not included */
 };
 #endif
-#define LOADER_STATS_SIZE (11 * 8)
+#define LOADER_STATS_SIZE (17 * 8)

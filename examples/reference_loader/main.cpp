@@ -429,8 +429,12 @@ void make_boot_plan(std::uint64_t hart_id, std::uint64_t dtb, const DoorInputs& 
     input.options.loader_entry_time = entry.time;
     input.options.loader_entry_instret = entry.instret;
     input.machine = &plan.machine;
+    input.options.step_counter = [] { return read_timestamp().instret; };
     auto planned = loader_api::make_plan(input, plan, physical_memory);
     if (!planned) fail_with([&](Console& out) { kmem::print(out, planned.error()); });
+    static_assert(LOADER_PLAN_STEP_COUNT == loader_api::kPlanStepCount);
+    for (std::size_t step = 0; step < loader_api::kPlanStepCount; ++step)
+        loader_stats_record.plan_step[step] = plan.stats.step_counts[step];
     cap_log_level(plan.config.log_level);
     for (const loader_api::PlanWarning& warning : plan.warnings)
         log<LogLevel::kWarn>([&](Console& out) { kmem::print(out, warning); });

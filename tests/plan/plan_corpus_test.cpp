@@ -137,3 +137,32 @@ TEST_CASE("plans for the device tree corpus pass every check") {
     std::printf("corpus: %zu plans checked\n", planned);
     CHECK(planned == paths.size() * (std::size(variants) + example_kernels.size()));
 }
+
+TEST_CASE("make_plan reads PlanOptions::step_counter after each step, in PlanStep order") {
+    const auto paths = corpus();
+    REQUIRE(!paths.empty());
+    Machine machine;
+    machine.dtb = read_file(paths.front());
+    machine.kernel = read_file(env("PLAN_KERNEL_PIE"));
+    SimulatedMemory memory;
+    REQUIRE(place_inputs(machine, memory));
+    auto plan = std::make_unique<Plan>();
+    REQUIRE(loader_api::make_plan(machine.input, *plan, memory));
+    for (const std::uint64_t count : plan->stats.step_counts) CHECK(count == 0);
+
+    // Reading k returns k * k: the steps' differences are 1, 3, 5, ... only
+    // if each step reads the counter once, in order, after one first read.
+    static std::uint64_t readings = 0;
+    readings = 0;
+    machine.input.options.step_counter = [] {
+        const std::uint64_t value = readings * readings;
+        ++readings;
+        return value;
+    };
+    REQUIRE(loader_api::make_plan(machine.input, *plan, memory));
+    CHECK(readings == loader_api::kPlanStepCount + 1);
+    for (std::size_t step = 0; step < loader_api::kPlanStepCount; ++step) {
+        CAPTURE(step);
+        CHECK(plan->stats.step_counts[step] == 2 * step + 1);
+    }
+}

@@ -509,6 +509,15 @@ void print_loader_stats(const BootInfo& info, std::uint64_t sepc) {
         kmem::print(out, "; console ", stats->console, " in ", stats->console_chars, " chars, firmware ",
                     stats->firmware);
     });
+    if (stats == nullptr) return;
+    // Literals in the code, not a table of names: a table would add
+    // relocations to the kernel the figures measure the loading of.
+    static_assert(LOADER_PLAN_STEP_COUNT == 6);
+    const std::uint64_t* step = stats->plan_step;
+    kernel::println([&](kernel::ConsoleLine& out) {
+        kmem::print(out, "bench: plan steps inputs ", step[0], ", layout ", step[1], ", kernel ", step[2], ", stacks ",
+                    step[3], ", page tables ", step[4], ", boot info ", step[5]);
+    });
 }
 
 }  // namespace

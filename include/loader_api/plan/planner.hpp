@@ -423,20 +423,47 @@ inline Result<void> list_areas(BasicPlan& plan, const PlanOptions& options, cons
 
 // The phases in order; each hands the next what it found (Inputs, the
 // KernelImage) or leaves it in the Plan.
+// PlanOptions::step_counter's readings, as differences per step.
+class StepClock {
+public:
+    StepClock(std::uint64_t (*counter)(), PlanStatistics& stats)
+        : counter_(counter), stats_(stats), last_(counter != nullptr ? counter() : 0) {}
+
+    void done(PlanStep step) {
+        if (counter_ == nullptr) return;
+        const std::uint64_t now = counter_();
+        stats_.step_counts[static_cast<std::size_t>(step)] = now - last_;
+        last_ = now;
+    }
+
+private:
+    std::uint64_t (*counter_)();
+    PlanStatistics& stats_;
+    std::uint64_t last_;
+};
+
 template <PhysicalMemory P>
 Result<void> run(const PlanInput& input, BasicPlan& plan, P& memory) {
-    const Inputs in = KMEM_TRY(read_inputs(input, plan));
     const PlanOptions& options = input.options;
+    StepClock clock(options.step_counter, plan.stats);
+    const Inputs in = KMEM_TRY(read_inputs(input, plan));
+    clock.done(PlanStep::Inputs);
     KMEM_TRY(choose_mode_and_layout(plan, options, in));
     KMEM_TRY(reserve_inputs(plan, options, in));
+    clock.done(PlanStep::Layout);
     KernelImage image{};
     KMEM_TRY(load_kernel(plan, memory, in, image));
+    clock.done(PlanStep::Kernel);
     KMEM_TRY(allocate_stacks_and_tls(plan, memory, in.elf, image));
+    clock.done(PlanStep::StacksAndTls);
     KMEM_TRY(kmem::with_paging_mode(
         plan.mode, [&]<kmem::PagingMode M>(M) { return build_tables<M>(plan, memory, options, image); }));
+    clock.done(PlanStep::PageTables);
     KMEM_TRY(build_boot_info(plan, memory, input, in, image));
     plan.entry = VirtualAddress(in.elf.entry().value() + plan.kaslr_slide);
-    return list_areas(plan, options, image);
+    KMEM_TRY(list_areas(plan, options, image));
+    clock.done(PlanStep::BootInfo);
+    return {};
 }
 
 }  // namespace plan_detail

@@ -90,6 +90,10 @@ struct PlanOptions {
     std::uint32_t efi_memory_descriptor_version = 0;
     std::uint64_t loader_entry_time = 0;     // rdtime at the loader's first instruction
     std::uint64_t loader_entry_instret = 0;  // rdinstret there
+    // A counter make_plan reads after each PlanStep, the differences going
+    // to stats.step_counts: the reference loader passes rdinstret, for its
+    // benchmark figures. Null: not read.
+    std::uint64_t (*step_counter)() = nullptr;
 };
 
 struct PlanInput {
@@ -196,7 +200,21 @@ struct PlanStatistics {
     std::uint64_t copied_kernel_bytes = 0;
     std::uint64_t in_place_kernel_bytes = 0;
     std::uint64_t relocations = 0;
+    // What PlanOptions::step_counter counted in each PlanStep; zeros without one.
+    std::uint64_t step_counts[6] = {};
 };
+
+// make_plan's steps, in order, as PlanStatistics::step_counts indexes them.
+enum class PlanStep : std::uint8_t {
+    Inputs,       // the kernel's ELF and LoaderConfig, RAM and reservations from the machine
+    Layout,       // paging mode, physmap/kernel/stack placement (KASLR), inputs reserved from the allocator
+    Kernel,       // kernel segments copied or zeroed, relocations applied
+    StacksAndTls, // per-hart stacks, TLS blocks initialised
+    PageTables,   // the kernel's page tables
+    BootInfo,     // the BootInfo block, the memory map, the area list
+};
+inline constexpr std::size_t kPlanStepCount = 6;
+static_assert(kPlanStepCount == std::size(PlanStatistics{}.step_counts));
 
 // BootInfo's timebase when the device tree gives none (WarningCode::NoTimebase):
 // QEMU virt's, the most common machine without a board vendor's tree.
