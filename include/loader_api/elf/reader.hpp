@@ -31,11 +31,12 @@ namespace elf_detail {
 // for a target whose unaligned loads may trap (RISC-V: M-mode emulates them)
 // builds an unaligned memcpy from byte loads, 22 instructions for 8 bytes;
 // ELF fields are naturally aligned in a file that is, so that case gets one.
+// U is an integer, or a struct with the layout of an ELF record.
 template <class U>
 U load_native(const std::byte* at) {
     U value;
-    if (reinterpret_cast<std::uintptr_t>(at) % sizeof value == 0) {
-        __builtin_memcpy(&value, __builtin_assume_aligned(at, sizeof value), sizeof value);
+    if (reinterpret_cast<std::uintptr_t>(at) % alignof(U) == 0) {
+        __builtin_memcpy(&value, __builtin_assume_aligned(at, alignof(U)), sizeof value);
     } else {
         __builtin_memcpy(&value, at, sizeof value);
     }
@@ -95,9 +96,14 @@ public:
     constexpr std::uint32_t header_flags() const { return header_flags_; }
 
     constexpr std::size_t program_header_count() const { return phnum_; }
-    constexpr ProgramHeader program_header(std::size_t index) const {
+    [[gnu::noinline]] constexpr ProgramHeader program_header(std::size_t index) const {
         KMEM_ASSERT(index < phnum_);
         const std::uint64_t at = phoff_ + index * elf::kProgramHeaderSize;
+        // ProgramHeader has Elf64_Phdr's layout: at run time on a
+        // little-endian machine, one copy rather than eight reads that each
+        // test their alignment (the reader scans the headers often).
+        if (!std::is_constant_evaluated() && std::endian::native == std::endian::little)
+            return elf_detail::load_native<ProgramHeader>(bytes_.data() + at);
         ProgramHeader ph;
         ph.type = static_cast<std::uint32_t>(read(at, 4));
         ph.flags = static_cast<std::uint32_t>(read(at + 4, 4));
@@ -197,12 +203,10 @@ public:
     // file-backed part of one PT_LOAD segment.
     constexpr kmem::Expected<std::uint64_t, ElfError> file_offset_of(std::uint64_t vaddr, std::uint64_t size,
                                                                      std::string_view what) const {
-        for (std::size_t i = 0; i < phnum_; ++i) {
-            const ProgramHeader ph = program_header(i);
-            if (ph.type != elf::kPtLoad || vaddr < ph.vaddr) continue;
-            if (elf_detail::fits(vaddr - ph.vaddr, size, ph.filesz)) return ph.offset + (vaddr - ph.vaddr);
-        }
-        return elf_detail::fail<std::uint64_t>(ElfErrorCode::DynamicAddressUnmapped, 0, vaddr, size, 0, what);
+        const std::uint64_t offset = mapped_offset(vaddr, size);
+        if (offset == kNoOffset)
+            return elf_detail::fail<std::uint64_t>(ElfErrorCode::DynamicAddressUnmapped, 0, vaddr, size, 0, what);
+        return offset;
     }
 
     // Sections. Index 0 is the null section when a table is present.
@@ -284,14 +288,24 @@ private:
                                                             std::uint16_t e_shentsize, std::uint16_t e_shstrndx);
     constexpr kmem::Expected<void, ElfError> parse_segments();
     constexpr kmem::Expected<void, ElfError> parse_dynamic();
-    constexpr kmem::Expected<DynamicTable, ElfError> table(std::uint64_t vaddr, std::uint64_t size,
-                                                           std::string_view what) const {
-        DynamicTable t;
-        t.present = true;
-        t.vaddr = vaddr;
-        t.size = size;
-        t.file_offset = KMEM_TRY(file_offset_of(vaddr, size, what));
-        return t;
+    // file_offset_of() without the error; kNoOffset when unmapped.
+    constexpr std::uint64_t mapped_offset(std::uint64_t vaddr, std::uint64_t size) const {
+        for (std::size_t i = 0; i < phnum_; ++i) {
+            const ProgramHeader ph = program_header(i);
+            if (ph.type != elf::kPtLoad || vaddr < ph.vaddr) continue;
+            if (elf_detail::fits(vaddr - ph.vaddr, size, ph.filesz)) return ph.offset + (vaddr - ph.vaddr);
+        }
+        return kNoOffset;
+    }
+    constexpr kmem::Expected<void, ElfError> table(std::uint64_t vaddr, std::uint64_t size, std::string_view what,
+                                                   DynamicTable& out) const {
+        const std::uint64_t offset = mapped_offset(vaddr, size);
+        if (offset == kNoOffset) return elf_detail::fail(ElfErrorCode::DynamicAddressUnmapped, 0, vaddr, size, 0, what);
+        out.present = true;
+        out.vaddr = vaddr;
+        out.size = size;
+        out.file_offset = offset;
+        return {};
     }
 
     // Where a relocation writes must be inside a PT_LOAD; RELR also reads its
@@ -478,13 +492,9 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_segments() {
         if ((ph.type == elf::kPtLoad || ph.type == elf::kPtTls) && ph.filesz > ph.memsz)
             return fail(ElfErrorCode::SegmentFileSizeExceedsMemorySize, i, ph.offset, ph.filesz, ph.memsz);
 
-        auto unique = [&](std::ptrdiff_t& slot, std::string_view what) -> kmem::Expected<void, ElfError> {
-            if (slot >= 0)
-                return fail(ElfErrorCode::DuplicateSegment, i, 0, 0,
-                                              static_cast<std::uint64_t>(slot), what);
-            slot = static_cast<std::ptrdiff_t>(i);
-            return {};
-        };
+        // The segment types that may appear once: where the index goes.
+        std::ptrdiff_t* unique = nullptr;
+        std::string_view what{};
         switch (ph.type) {
         case elf::kPtLoad: {
             if (ph.align > 1 && (ph.vaddr & (ph.align - 1)) != (ph.offset & (ph.align - 1)))
@@ -505,12 +515,15 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_segments() {
             previous_end = end;
             break;
         }
-        case elf::kPtTls: KMEM_TRY(unique(tls_index_, "PT_TLS")); break;
-        case elf::kPtGnuRelro: KMEM_TRY(unique(relro_index_, "PT_GNU_RELRO")); break;
-        case elf::kPtGnuStack: KMEM_TRY(unique(stack_index_, "PT_GNU_STACK")); break;
-        case elf::kPtDynamic: KMEM_TRY(unique(dynamic_index_, "PT_DYNAMIC")); break;
+        case elf::kPtTls: unique = &tls_index_; what = "PT_TLS"; break;
+        case elf::kPtGnuRelro: unique = &relro_index_; what = "PT_GNU_RELRO"; break;
+        case elf::kPtGnuStack: unique = &stack_index_; what = "PT_GNU_STACK"; break;
+        case elf::kPtDynamic: unique = &dynamic_index_; what = "PT_DYNAMIC"; break;
         default: break;
         }
+        if (unique == nullptr) continue;
+        if (*unique >= 0) return fail(ElfErrorCode::DuplicateSegment, i, 0, 0, static_cast<std::uint64_t>(*unique), what);
+        *unique = static_cast<std::ptrdiff_t>(i);
     }
     if (previous_load < 0) return fail(ElfErrorCode::NoLoadSegments);
     if (relro_index_ >= 0) {
@@ -578,26 +591,31 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_dynamic() {
             return fail(ElfErrorCode::DynamicBadEntrySize, 0, 0, entsize.value, want_entsize, ent_what);
         if (size.value % want_entsize != 0)
             return fail(ElfErrorCode::DynamicBadTableSize, 0, 0, size.value, want_entsize, size_what);
-        out = KMEM_TRY(table(address.value, size.value, what));
-        return {};
+        return table(address.value, size.value, what, out);
     };
     // Skipping a DT_REL table would leave the image unrelocated without a word.
     if (rel.present) return fail(ElfErrorCode::UnsupportedRelTable, 0, rel.value);
-    KMEM_TRY(sized_table(rela, relasz, relaent, elf::kRelaEntrySize, "DT_RELA", "DT_RELASZ", "DT_RELAENT", d.rela));
+    if (auto r = sized_table(rela, relasz, relaent, elf::kRelaEntrySize, "DT_RELA", "DT_RELASZ", "DT_RELAENT", d.rela);
+        !r)
+        return elf_detail::pass(r.error());
     if (pltrel.present && pltrel.value != elf::kDtRela)
         return fail(ElfErrorCode::UnsupportedPltRel, 0, 0, pltrel.value);
-    KMEM_TRY(sized_table(jmprel, pltrelsz, Tag{}, elf::kRelaEntrySize, "DT_JMPREL", "DT_PLTRELSZ", "DT_PLTREL",
-                         d.jmprel));
-    KMEM_TRY(sized_table(relr, relrsz, relrent, elf::kRelrEntrySize, "DT_RELR", "DT_RELRSZ", "DT_RELRENT", d.relr));
+    if (auto r = sized_table(jmprel, pltrelsz, Tag{}, elf::kRelaEntrySize, "DT_JMPREL", "DT_PLTRELSZ", "DT_PLTREL",
+                             d.jmprel);
+        !r)
+        return elf_detail::pass(r.error());
+    if (auto r = sized_table(relr, relrsz, relrent, elf::kRelrEntrySize, "DT_RELR", "DT_RELRSZ", "DT_RELRENT", d.relr);
+        !r)
+        return elf_detail::pass(r.error());
     if (strtab.present || strsz.present) {
         if (!strtab.present || !strsz.present)
             return fail(ElfErrorCode::DynamicMissingTag, 0, 0, 0, 0, strtab.present ? "DT_STRTAB" : "DT_STRSZ");
-        d.strtab = KMEM_TRY(table(strtab.value, strsz.value, "DT_STRTAB"));
+        if (auto r = table(strtab.value, strsz.value, "DT_STRTAB", d.strtab); !r) return elf_detail::pass(r.error());
     }
     if (symtab.present) {
         if (syment.present && syment.value != elf::kSymbolSize)
             return fail(ElfErrorCode::DynamicBadEntrySize, 0, 0, syment.value, elf::kSymbolSize, "DT_SYMENT");
-        d.symtab = KMEM_TRY(table(symtab.value, 0, "DT_SYMTAB"));
+        if (auto r = table(symtab.value, 0, "DT_SYMTAB", d.symtab); !r) return elf_detail::pass(r.error());
         // The symbol count is not in the dynamic table (only in hash tables),
         // so symbols are bounded by the file part of the segment holding them.
         for (std::size_t i = 0; i < phnum_; ++i) {

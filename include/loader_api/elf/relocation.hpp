@@ -77,45 +77,52 @@ template <class F>
     requires std::invocable<F&, const Relocation&>
 constexpr kmem::Expected<void, ElfError> ElfFile::for_each_relocation(std::uint64_t slide, F&& f) const {
     using elf_detail::fail;
-    if (dynamic_.rela.present) KMEM_TRY(rela_table(RelocationSource::Rela, dynamic_.rela, slide, f));
-    if (jmprel_separate()) KMEM_TRY(rela_table(RelocationSource::JmpRel, dynamic_.jmprel, slide, f));
+    if (dynamic_.rela.present) {
+        if (auto rela = rela_table(RelocationSource::Rela, dynamic_.rela, slide, f); !rela)
+            return elf_detail::pass(rela.error());
+    }
+    if (jmprel_separate()) {
+        if (auto jmprel = rela_table(RelocationSource::JmpRel, dynamic_.jmprel, slide, f); !jmprel)
+            return elf_detail::pass(jmprel.error());
+    }
     if (!dynamic_.relr.present) return {};
     // RELR: an even entry is an address to relocate, and the next address
     // follows it; an odd entry is a bitmap whose bit i+1 (i = 0..62) marks the
     // word i places after that next address, which then advances 63 words.
+    // Both kinds become a base and a bitmap of words after it (an address is
+    // the bitmap 1), so that the callback is inlined at one place.
     const std::uint64_t count = dynamic_.relr.size / elf::kRelrEntrySize;
     std::uint64_t next = 0;
     bool have_base = false;
     LoadWindow window;
-    auto apply = [&](std::uint64_t i, std::uint64_t target) -> kmem::Expected<void, ElfError> {
-        const std::uint64_t at = target_offset(target, true, window);
-        if (at == kNoOffset) return target_unmapped(RelocationSource::Relr, i, target, true);
-        Relocation r;
-        r.source = RelocationSource::Relr;
-        r.index = static_cast<std::size_t>(i);
-        r.type = elf::kRRiscvRelative;
-        r.target = kmem::VirtualAddress(target);
-        r.value = slide + read(at, 8);  // the addend is stored in place
-        f(static_cast<const Relocation&>(r));
-        return {};
-    };
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t entry = read(dynamic_.relr.file_offset + i * elf::kRelrEntrySize, 8);
+        std::uint64_t base = entry;
+        std::uint64_t words = 1;
         if ((entry & 1) == 0) {
-            KMEM_TRY(apply(i, entry));
             next = entry + 8;
             have_base = true;
-            continue;
+        } else {
+            if (!have_base) return fail(ElfErrorCode::RelrBitmapFirst, i, 0, entry);
+            base = next;
+            words = entry >> 1;
+            next += 63 * 8;
         }
-        if (!have_base) return fail(ElfErrorCode::RelrBitmapFirst, i, 0, entry);
-        for (unsigned bit = 1; bit < 64; ++bit) {
-            if (((entry >> bit) & 1) == 0) continue;
+        for (std::uint64_t word = 0; words != 0; ++word, words >>= 1) {
+            if ((words & 1) == 0) continue;
             std::uint64_t target = 0;
-            if (__builtin_add_overflow(next, std::uint64_t{bit - 1} * 8, &target))
-                return fail(ElfErrorCode::RelocationTargetUnmapped, i, next, 1, 0, "DT_RELR");
-            KMEM_TRY(apply(i, target));
+            if (__builtin_add_overflow(base, word * 8, &target))
+                return fail(ElfErrorCode::RelocationTargetUnmapped, i, base, 1, 0, "DT_RELR");
+            const std::uint64_t at = target_offset(target, true, window);
+            if (at == kNoOffset) return target_unmapped(RelocationSource::Relr, i, target, true);
+            Relocation r;
+            r.source = RelocationSource::Relr;
+            r.index = static_cast<std::size_t>(i);
+            r.type = elf::kRRiscvRelative;
+            r.target = kmem::VirtualAddress(target);
+            r.value = slide + read(at, 8);  // the addend is stored in place
+            f(static_cast<const Relocation&>(r));
         }
-        next += 63 * 8;
     }
     return {};
 }
