@@ -31,15 +31,20 @@ namespace elf_detail {
 // for a target whose unaligned loads may trap (RISC-V: M-mode emulates them)
 // builds an unaligned memcpy from byte loads, 22 instructions for 8 bytes;
 // ELF fields are naturally aligned in a file that is, so that case gets one.
-// U is an integer, or a struct with the layout of an ELF record.
+// U is an integer, or a struct with the layout of an ELF record. The byte
+// loads are out of line: they are the rare case, and inlined at each of the
+// reader's field reads they were most of its size.
+template <class U>
+[[gnu::noinline, gnu::cold]] U load_unaligned(const std::byte* at) {
+    U value;
+    __builtin_memcpy(&value, at, sizeof value);
+    return value;
+}
 template <class U>
 U load_native(const std::byte* at) {
+    if (reinterpret_cast<std::uintptr_t>(at) % alignof(U) != 0) return load_unaligned<U>(at);
     U value;
-    if (reinterpret_cast<std::uintptr_t>(at) % alignof(U) == 0) {
-        __builtin_memcpy(&value, __builtin_assume_aligned(at, alignof(U)), sizeof value);
-    } else {
-        __builtin_memcpy(&value, at, sizeof value);
-    }
+    __builtin_memcpy(&value, __builtin_assume_aligned(at, alignof(U)), sizeof value);
     return value;
 }
 
