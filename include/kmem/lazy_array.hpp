@@ -21,6 +21,17 @@
 
 namespace kmem {
 
+// LazyArray::set() on a slot given by address: for code that works on a
+// LazyArray's slots without knowing N (RangeSet's capacity-independent core).
+template <class T>
+constexpr void set_slot(T* slot, const T& item) {
+    if (std::is_constant_evaluated()) {
+        *slot = item;
+    } else {
+        std::construct_at(slot, item);
+    }
+}
+
 template <class T, std::size_t N>
 class LazyArray {
     static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
@@ -38,13 +49,7 @@ public:
     constexpr T& operator[](std::size_t index) { return storage_.items[index]; }
     constexpr const T& operator[](std::size_t index) const { return storage_.items[index]; }
 
-    constexpr void set(std::size_t index, const T& item) {
-        if (std::is_constant_evaluated()) {
-            storage_.items[index] = item;
-        } else {
-            std::construct_at(storage_.items + index, item);
-        }
-    }
+    constexpr void set(std::size_t index, const T& item) { set_slot(storage_.items + index, item); }
 
 private:
     struct Whole {};

@@ -176,9 +176,141 @@ struct RangeSetError {
     }
 };
 
+namespace range_set_detail {
+
+// What RangeSet<A, N> does, with N a run-time bound: the ranges are the
+// first `count` of `capacity` slots at `ranges`. Instantiated once per
+// address type rather than once per capacity (issue 13: the loader carried
+// insert/remove/find_fit for 1024, 256 and 8 ranges); RangeSet is a thin
+// wrapper that owns the slots.
+template <AddressType A>
+struct Core {
+    using range_type = AddressRange<A>;
+    using error_type = RangeSetError<A>;
+
+    static constexpr A min(A a, A b) { return a < b ? a : b; }
+    static constexpr A max(A a, A b) { return a < b ? b : a; }
+
+    static constexpr error_type capacity_error(range_type range, std::size_t capacity) {
+        error_type error{};
+        error.code = RangeSetErrorCode::CapacityExceeded;
+        error.range = range;
+        error.capacity = capacity;
+        return error;
+    }
+
+    // Index of the first member whose end lies above `address`: the only
+    // member that can contain it, and where a search for anything starting
+    // at `address` begins. Members' ends increase, so a binary search works.
+    static constexpr std::size_t first_ending_after(const range_type* ranges, std::size_t count, A address) {
+        std::size_t low = 0;
+        std::size_t high = count;
+        while (low < high) {
+            const std::size_t middle = low + (high - low) / 2;
+            if (ranges[middle].end() <= address) {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        return low;
+    }
+
+    // Replaces members [first, last) with `pieces`; the caller has checked
+    // that the result fits in the capacity.
+    static constexpr void splice(range_type* ranges, std::size_t& count, std::size_t capacity, std::size_t first,
+                                 std::size_t last, const range_type* pieces, std::size_t piece_count) {
+        const std::size_t tail = count - last;
+        const std::size_t new_last = first + piece_count;
+        KMEM_ASSERT(new_last + tail <= capacity);
+        if (new_last > last) {
+            for (std::size_t i = tail; i > 0; --i) set_slot(ranges + new_last + i - 1, ranges[last + i - 1]);
+        } else if (new_last < last) {
+            for (std::size_t i = 0; i < tail; ++i) set_slot(ranges + new_last + i, ranges[last + i]);
+        }
+        for (std::size_t i = 0; i < piece_count; ++i) set_slot(ranges + first + i, pieces[i]);
+        count = new_last + tail;
+    }
+
+    static constexpr Expected<void, error_type> insert(range_type* ranges, std::size_t& count, std::size_t capacity,
+                                                       range_type range) {
+        if (range.empty()) return {};
+        // [first, last): members that overlap or touch `range`.
+        std::size_t first = 0;
+        while (first < count && ranges[first].end() < range.begin()) ++first;
+        std::size_t last = first;
+        while (last < count && ranges[last].begin() <= range.end()) ++last;
+        if (first == last) {
+            if (count == capacity) return unexpected(capacity_error(range, capacity));
+            splice(ranges, count, capacity, first, last, &range, 1);
+            return {};
+        }
+        const range_type merged{min(range.begin(), ranges[first].begin()), max(range.end(), ranges[last - 1].end())};
+        splice(ranges, count, capacity, first, last, &merged, 1);
+        return {};
+    }
+
+    static constexpr Expected<void, error_type> remove(range_type* ranges, std::size_t& count, std::size_t capacity,
+                                                       range_type range) {
+        if (range.empty()) return {};
+        const std::size_t first = first_ending_after(ranges, count, range.begin());
+        std::size_t last = first;
+        while (last < count && ranges[last].begin() < range.end()) ++last;
+        if (first == last) return {};
+        std::array<range_type, 2> pieces{};
+        std::size_t piece_count = 0;
+        if (ranges[first].begin() < range.begin()) pieces[piece_count++] = {ranges[first].begin(), range.begin()};
+        if (range.end() < ranges[last - 1].end()) pieces[piece_count++] = {range.end(), ranges[last - 1].end()};
+        if (count - (last - first) + piece_count > capacity) return unexpected(capacity_error(range, capacity));
+        splice(ranges, count, capacity, first, last, pieces.data(), piece_count);
+        return {};
+    }
+
+    static constexpr range_type largest(const range_type* ranges, std::size_t count, range_type within) {
+        range_type best{};
+        for (std::size_t i = 0; i < count; ++i) {
+            const range_type piece = ranges[i].intersection(within);
+            if (piece.size() > best.size()) best = piece;
+        }
+        return best;
+    }
+
+    static constexpr Expected<range_type, error_type> find_fit(const range_type* ranges, std::size_t count,
+                                                               std::size_t capacity, std::uint64_t size,
+                                                               std::uint64_t alignment, range_type within) {
+        error_type error{};
+        error.range = within;
+        error.size = size;
+        error.alignment = alignment;
+        error.capacity = capacity;
+        if (!is_power_of_two(alignment)) {
+            error.code = RangeSetErrorCode::InvalidAlignment;
+            return unexpected(error);
+        }
+        if (size == 0) {
+            error.code = RangeSetErrorCode::InvalidSize;
+            return unexpected(error);
+        }
+        for (std::size_t i = first_ending_after(ranges, count, within.begin()); i < count; ++i) {
+            const range_type candidate = ranges[i].intersection(within);
+            if (candidate.empty()) break;  // members are sorted: nothing further lies in `within`
+            const auto start = candidate.begin().align_up(alignment);
+            if (!start) break;  // aligning overflowed; later members start higher still
+            if (*start > candidate.end()) continue;
+            if (candidate.end() - *start >= size) return range_type{*start, *start + size};
+        }
+        error.code = RangeSetErrorCode::NoFit;
+        error.largest = largest(ranges, count, within);
+        return unexpected(error);
+    }
+};
+
+}  // namespace range_set_detail
+
 template <AddressType A, std::size_t N>
 class RangeSet {
     static_assert(N > 0, "a RangeSet needs room for at least one range");
+    using Core = range_set_detail::Core<A>;
 
 public:
     using address_type = A;
@@ -245,38 +377,14 @@ public:
 
     // Adds every address of `range`, merging with members it overlaps or touches.
     constexpr Expected<void, error_type> insert(range_type range) {
-        if (range.empty()) return {};
-        // [first, last): members that overlap or touch `range`.
-        std::size_t first = 0;
-        while (first < count_ && ranges_[first].end() < range.begin()) ++first;
-        std::size_t last = first;
-        while (last < count_ && ranges_[last].begin() <= range.end()) ++last;
-        if (first == last) {
-            if (count_ == N) return capacity_error(range);
-            splice(first, last, &range, 1);
-            return {};
-        }
-        const range_type merged{min(range.begin(), ranges_[first].begin()), max(range.end(), ranges_[last - 1].end())};
-        splice(first, last, &merged, 1);
-        return {};
+        return Core::insert(ranges_.data(), count_, N, range);
     }
 
     // Removes every address of `range` that is in the set; addresses that are
     // not are ignored. Cutting a hole into a member splits it in two, which is
     // the one way a removal can run out of room.
     constexpr Expected<void, error_type> remove(range_type range) {
-        if (range.empty()) return {};
-        const std::size_t first = first_ending_after(range.begin());
-        std::size_t last = first;
-        while (last < count_ && ranges_[last].begin() < range.end()) ++last;
-        if (first == last) return {};
-        std::array<range_type, 2> pieces{};
-        std::size_t piece_count = 0;
-        if (ranges_[first].begin() < range.begin()) pieces[piece_count++] = {ranges_[first].begin(), range.begin()};
-        if (range.end() < ranges_[last - 1].end()) pieces[piece_count++] = {range.end(), ranges_[last - 1].end()};
-        if (count_ - (last - first) + piece_count > N) return capacity_error(range);
-        splice(first, last, pieces.data(), piece_count);
-        return {};
+        return Core::remove(ranges_.data(), count_, N, range);
     }
 
     // The lowest block of `size` bytes starting at a multiple of `alignment`
@@ -285,85 +393,18 @@ public:
     // determinism relies on.
     constexpr Expected<range_type, error_type> find_fit(std::uint64_t size, std::uint64_t alignment,
                                                         range_type within = kEverything) const {
-        error_type error{};
-        error.range = within;
-        error.size = size;
-        error.alignment = alignment;
-        error.capacity = N;
-        if (!is_power_of_two(alignment)) {
-            error.code = RangeSetErrorCode::InvalidAlignment;
-            return unexpected(error);
-        }
-        if (size == 0) {
-            error.code = RangeSetErrorCode::InvalidSize;
-            return unexpected(error);
-        }
-        for (std::size_t i = first_ending_after(within.begin()); i < count_; ++i) {
-            const range_type candidate = ranges_[i].intersection(within);
-            if (candidate.empty()) break;  // members are sorted: nothing further lies in `within`
-            const auto start = candidate.begin().align_up(alignment);
-            if (!start) break;  // aligning overflowed; later members start higher still
-            if (*start > candidate.end()) continue;
-            if (candidate.end() - *start >= size) return range_type{*start, *start + size};
-        }
-        error.code = RangeSetErrorCode::NoFit;
-        error.largest = largest(within);
-        return unexpected(error);
+        return Core::find_fit(ranges_.data(), count_, N, size, alignment, within);
     }
 
     // The largest piece of a member inside `within` (the lowest of equals);
     // empty when nothing of the set lies there.
     constexpr range_type largest(range_type within = kEverything) const {
-        range_type best{};
-        for (const auto& member : *this) {
-            const range_type piece = member.intersection(within);
-            if (piece.size() > best.size()) best = piece;
-        }
-        return best;
+        return Core::largest(ranges_.data(), count_, within);
     }
 
 private:
-    static constexpr A min(A a, A b) { return a < b ? a : b; }
-    static constexpr A max(A a, A b) { return a < b ? b : a; }
-
-    constexpr Unexpected<error_type> capacity_error(range_type range) const {
-        error_type error{};
-        error.code = RangeSetErrorCode::CapacityExceeded;
-        error.range = range;
-        error.capacity = N;
-        return unexpected(error);
-    }
-
-    // Index of the first member whose end lies above `address`: the only
-    // member that can contain it, and where a search for anything starting
-    // at `address` begins. Members' ends increase, so a binary search works.
     constexpr std::size_t first_ending_after(A address) const {
-        std::size_t low = 0;
-        std::size_t high = count_;
-        while (low < high) {
-            const std::size_t middle = low + (high - low) / 2;
-            if (ranges_[middle].end() <= address) {
-                low = middle + 1;
-            } else {
-                high = middle;
-            }
-        }
-        return low;
-    }
-
-    // Replaces members [first, last) with `pieces`; the caller has checked
-    // that the result fits in N.
-    constexpr void splice(std::size_t first, std::size_t last, const range_type* pieces, std::size_t piece_count) {
-        const std::size_t tail = count_ - last;
-        const std::size_t new_last = first + piece_count;
-        KMEM_ASSERT(new_last + tail <= N);
-        if (new_last > last) {
-            for (std::size_t i = tail; i > 0; --i) ranges_.set(new_last + i - 1, ranges_[last + i - 1]);
-        } else if (new_last < last) {
-            for (std::size_t i = 0; i < tail; ++i) ranges_.set(new_last + i, ranges_[last + i]);
-        }
-        for (std::size_t i = 0; i < piece_count; ++i) ranges_.set(first + i, pieces[i]);
-        count_ = new_last + tail;
+        return Core::first_ending_after(ranges_.data(), count_, address);
     }
 
     constexpr void copy(const RangeSet& other) {

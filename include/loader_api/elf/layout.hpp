@@ -25,6 +25,9 @@ struct ProgramHeader {
     std::uint64_t memsz = 0;
     std::uint64_t align = 0;
 };
+// Elf64_Phdr's layout, which ElfFile::program_header() copies at run time.
+static_assert(sizeof(ProgramHeader) == elf::kProgramHeaderSize && offsetof(ProgramHeader, flags) == 4 &&
+              offsetof(ProgramHeader, offset) == 8 && offsetof(ProgramHeader, align) == 48);
 
 // A loadable segment as the loader needs it. `file_bytes` is the p_filesz
 // prefix; the rest up to `memsz` is zero-filled.

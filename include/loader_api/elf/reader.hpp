@@ -31,14 +31,20 @@ namespace elf_detail {
 // for a target whose unaligned loads may trap (RISC-V: M-mode emulates them)
 // builds an unaligned memcpy from byte loads, 22 instructions for 8 bytes;
 // ELF fields are naturally aligned in a file that is, so that case gets one.
+// U is an integer, or a struct with the layout of an ELF record. The byte
+// loads are out of line: they are the rare case, and inlined at each of the
+// reader's field reads they were most of its size.
+template <class U>
+[[gnu::noinline, gnu::cold]] U load_unaligned(const std::byte* at) {
+    U value;
+    __builtin_memcpy(&value, at, sizeof value);
+    return value;
+}
 template <class U>
 U load_native(const std::byte* at) {
+    if (reinterpret_cast<std::uintptr_t>(at) % alignof(U) != 0) return load_unaligned<U>(at);
     U value;
-    if (reinterpret_cast<std::uintptr_t>(at) % sizeof value == 0) {
-        __builtin_memcpy(&value, __builtin_assume_aligned(at, sizeof value), sizeof value);
-    } else {
-        __builtin_memcpy(&value, at, sizeof value);
-    }
+    __builtin_memcpy(&value, __builtin_assume_aligned(at, alignof(U)), sizeof value);
     return value;
 }
 
@@ -95,9 +101,14 @@ public:
     constexpr std::uint32_t header_flags() const { return header_flags_; }
 
     constexpr std::size_t program_header_count() const { return phnum_; }
-    constexpr ProgramHeader program_header(std::size_t index) const {
+    [[gnu::noinline]] constexpr ProgramHeader program_header(std::size_t index) const {
         KMEM_ASSERT(index < phnum_);
         const std::uint64_t at = phoff_ + index * elf::kProgramHeaderSize;
+        // ProgramHeader has Elf64_Phdr's layout: at run time on a
+        // little-endian machine, one copy rather than eight reads that each
+        // test their alignment (the reader scans the headers often).
+        if (!std::is_constant_evaluated() && std::endian::native == std::endian::little)
+            return elf_detail::load_native<ProgramHeader>(bytes_.data() + at);
         ProgramHeader ph;
         ph.type = static_cast<std::uint32_t>(read(at, 4));
         ph.flags = static_cast<std::uint32_t>(read(at + 4, 4));
@@ -197,12 +208,10 @@ public:
     // file-backed part of one PT_LOAD segment.
     constexpr kmem::Expected<std::uint64_t, ElfError> file_offset_of(std::uint64_t vaddr, std::uint64_t size,
                                                                      std::string_view what) const {
-        for (std::size_t i = 0; i < phnum_; ++i) {
-            const ProgramHeader ph = program_header(i);
-            if (ph.type != elf::kPtLoad || vaddr < ph.vaddr) continue;
-            if (elf_detail::fits(vaddr - ph.vaddr, size, ph.filesz)) return ph.offset + (vaddr - ph.vaddr);
-        }
-        return kmem::unexpected(elf_detail::error(ElfErrorCode::DynamicAddressUnmapped, 0, vaddr, size, 0, what));
+        const std::uint64_t offset = mapped_offset(vaddr, size);
+        if (offset == kNoOffset)
+            return elf_detail::fail<std::uint64_t>(ElfErrorCode::DynamicAddressUnmapped, 0, vaddr, size, 0, what);
+        return offset;
     }
 
     // Sections. Index 0 is the null section when a table is present.
@@ -227,9 +236,7 @@ public:
             const Section s = section(i);
             if (s.name_is(name)) return s;
         }
-        ElfError e = elf_detail::error(ElfErrorCode::SectionNotFound);
-        elf_detail::set_name(e, name);
-        return kmem::unexpected(e);
+        return elf_detail::fail_named<Section>(name, ElfErrorCode::SectionNotFound);
     }
 
     constexpr RelocationCounts relocation_counts() const {
@@ -257,15 +264,14 @@ public:
     constexpr kmem::Expected<void, ElfError> check_no_write_execute() const {
         for (const Segment s : load_segments())
             if (s.write_execute())
-                return kmem::unexpected(
-                    elf_detail::error(ElfErrorCode::WriteExecute, s.index, s.vaddr.value(), s.memsz));
+                return elf_detail::fail(ElfErrorCode::WriteExecute, s.index, s.vaddr.value(), s.memsz);
         return {};
     }
 
     constexpr kmem::Expected<void, ElfError> check_entry_executable() const {
         for (const Segment s : load_segments())
             if (s.executable() && s.range().contains(entry())) return {};
-        return kmem::unexpected(elf_detail::error(ElfErrorCode::EntryNotExecutable, 0, entry_));
+        return elf_detail::fail(ElfErrorCode::EntryNotExecutable, 0, entry_);
     }
 
 private:
@@ -287,28 +293,64 @@ private:
                                                             std::uint16_t e_shentsize, std::uint16_t e_shstrndx);
     constexpr kmem::Expected<void, ElfError> parse_segments();
     constexpr kmem::Expected<void, ElfError> parse_dynamic();
-    constexpr kmem::Expected<DynamicTable, ElfError> table(std::uint64_t vaddr, std::uint64_t size,
-                                                           std::string_view what) const {
-        DynamicTable t;
-        t.present = true;
-        t.vaddr = vaddr;
-        t.size = size;
-        t.file_offset = KMEM_TRY(file_offset_of(vaddr, size, what));
-        return t;
+    // file_offset_of() without the error; kNoOffset when unmapped.
+    constexpr std::uint64_t mapped_offset(std::uint64_t vaddr, std::uint64_t size) const {
+        for (std::size_t i = 0; i < phnum_; ++i) {
+            const ProgramHeader ph = program_header(i);
+            if (ph.type != elf::kPtLoad || vaddr < ph.vaddr) continue;
+            if (elf_detail::fits(vaddr - ph.vaddr, size, ph.filesz)) return ph.offset + (vaddr - ph.vaddr);
+        }
+        return kNoOffset;
+    }
+    constexpr kmem::Expected<void, ElfError> table(std::uint64_t vaddr, std::uint64_t size, std::string_view what,
+                                                   DynamicTable& out) const {
+        const std::uint64_t offset = mapped_offset(vaddr, size);
+        if (offset == kNoOffset) return elf_detail::fail(ElfErrorCode::DynamicAddressUnmapped, 0, vaddr, size, 0, what);
+        out.present = true;
+        out.vaddr = vaddr;
+        out.size = size;
+        out.file_offset = offset;
+        return {};
     }
 
     // Where a relocation writes must be inside a PT_LOAD; RELR also reads its
-    // addend there, so it must be file-backed.
-    constexpr kmem::Expected<std::uint64_t, ElfError> check_target(RelocationSource source, std::size_t index,
-                                                                   std::uint64_t target, bool need_file) const {
-        for (std::size_t i = 0; i < phnum_; ++i) {
-            const ProgramHeader ph = program_header(i);
-            if (ph.type != elf::kPtLoad || target < ph.vaddr) continue;
-            if (elf_detail::fits(target - ph.vaddr, 8, need_file ? ph.filesz : ph.memsz))
-                return ph.offset + (target - ph.vaddr);
+    // addend there, so it must be file-backed. PT_LOADs do not overlap
+    // (parse() checked), so at most one holds a target, and consecutive
+    // targets mostly lie in the same one: the last one found is asked first,
+    // and the program headers (8 fields read per header) are scanned only
+    // when it does not hold the target. That scan per relocation was 420
+    // guest instructions, most of the kernel's relocation time (issue 13).
+    struct LoadWindow {
+        std::uint64_t vaddr = 0;
+        std::uint64_t file_size = 0;
+        std::uint64_t memory_size = 0;  // 0: no segment yet, holds nothing
+        std::uint64_t offset = 0;
+        constexpr bool holds(std::uint64_t target) const {
+            return target >= vaddr && elf_detail::fits(target - vaddr, 8, memory_size);
         }
-        return kmem::unexpected(elf_detail::error(ElfErrorCode::RelocationTargetUnmapped, index, target,
-                                                  need_file ? 1 : 0, 0, relocation_source_name(source)));
+    };
+    static constexpr std::uint64_t kNoOffset = ~std::uint64_t{0};  // no 8 bytes at a file offset can start there
+    // The file offset of the 8 bytes at `target`, or kNoOffset.
+    constexpr std::uint64_t target_offset(std::uint64_t target, bool need_file, LoadWindow& window) const {
+        if (!window.holds(target)) {
+            window = {};
+            for (std::size_t i = 0; i < phnum_; ++i) {
+                const ProgramHeader ph = program_header(i);
+                const LoadWindow candidate{ph.vaddr, ph.filesz, ph.memsz, ph.offset};
+                if (ph.type == elf::kPtLoad && candidate.holds(target)) {
+                    window = candidate;
+                    break;
+                }
+            }
+            if (!window.holds(target)) return kNoOffset;
+        }
+        if (need_file && !elf_detail::fits(target - window.vaddr, 8, window.file_size)) return kNoOffset;
+        return window.offset + (target - window.vaddr);
+    }
+    [[gnu::noinline, gnu::cold]] static constexpr kmem::Expected<void, ElfError> target_unmapped(
+        RelocationSource source, std::size_t index, std::uint64_t target, bool need_file) {
+        return elf_detail::fail(ElfErrorCode::RelocationTargetUnmapped, index, target, need_file ? 1 : 0, 0,
+                                relocation_source_name(source));
     }
 
     template <class F>
@@ -337,77 +379,78 @@ private:
 };
 
 constexpr kmem::Expected<ElfFile, ElfError> ElfFile::parse(std::span<const std::byte> bytes) {
-    using elf_detail::error;
+    using elf_detail::fail;
     if (bytes.size() < elf::kHeaderSize)
-        return kmem::unexpected(error(ElfErrorCode::Truncated, 0, 0, bytes.size(), elf::kHeaderSize));
+        return fail<ElfFile>(ElfErrorCode::Truncated, 0, 0, bytes.size(), elf::kHeaderSize);
     ElfFile file;
     file.bytes_ = bytes;
     const std::uint64_t magic = file.read(0, 4);
-    if (magic != 0x464c457f) return kmem::unexpected(error(ElfErrorCode::BadMagic, 0, 0, magic));
-    if (const auto c = file.read(4, 1); c != elf::kClass64) return kmem::unexpected(error(ElfErrorCode::BadClass, 0, 4, c));
+    if (magic != 0x464c457f) return fail<ElfFile>(ElfErrorCode::BadMagic, 0, 0, magic);
+    if (const auto c = file.read(4, 1); c != elf::kClass64) return fail<ElfFile>(ElfErrorCode::BadClass, 0, 4, c);
     if (const auto d = file.read(5, 1); d != elf::kDataLittleEndian)
-        return kmem::unexpected(error(ElfErrorCode::BadDataEncoding, 0, 5, d));
+        return fail<ElfFile>(ElfErrorCode::BadDataEncoding, 0, 5, d);
     if (const auto v = file.read(6, 1); v != elf::kVersionCurrent)
-        return kmem::unexpected(error(ElfErrorCode::BadVersion, 0, 6, v));
+        return fail<ElfFile>(ElfErrorCode::BadVersion, 0, 6, v);
     if (const auto m = file.read(18, 2); m != elf::kMachineRiscv)
-        return kmem::unexpected(error(ElfErrorCode::BadMachine, 0, 18, m));
+        return fail<ElfFile>(ElfErrorCode::BadMachine, 0, 18, m);
     file.type_ = static_cast<std::uint16_t>(file.read(16, 2));
     if (file.type_ != elf::kTypeExec && file.type_ != elf::kTypeDyn)
-        return kmem::unexpected(error(ElfErrorCode::BadType, 0, 16, file.type_));
+        return fail<ElfFile>(ElfErrorCode::BadType, 0, 16, file.type_);
     if (const auto v = file.read(20, 4); v != elf::kVersionCurrent)
-        return kmem::unexpected(error(ElfErrorCode::BadVersion, 0, 20, v));
+        return fail<ElfFile>(ElfErrorCode::BadVersion, 0, 20, v);
     file.entry_ = file.read(24, 8);
     file.header_flags_ = static_cast<std::uint32_t>(file.read(48, 4));
     if (const auto s = file.read(52, 2); s != elf::kHeaderSize)
-        return kmem::unexpected(error(ElfErrorCode::BadHeaderSize, 0, 52, s));
+        return fail<ElfFile>(ElfErrorCode::BadHeaderSize, 0, 52, s);
 
-    KMEM_TRY(file.parse_sections(file.read(40, 8), static_cast<std::uint16_t>(file.read(60, 2)),
-                                 static_cast<std::uint16_t>(file.read(58, 2)),
-                                 static_cast<std::uint16_t>(file.read(62, 2))));
+    if (auto sections = file.parse_sections(file.read(40, 8), static_cast<std::uint16_t>(file.read(60, 2)),
+                                            static_cast<std::uint16_t>(file.read(58, 2)),
+                                            static_cast<std::uint16_t>(file.read(62, 2)));
+        !sections)
+        return elf_detail::pass<ElfFile>(sections.error());
 
     file.phoff_ = file.read(32, 8);
     std::uint64_t phnum = file.read(56, 2);
     if (phnum == elf::kPnXnum) {
         // The real count lives in section 0's sh_info (gABI extended numbering).
-        if (file.shnum_ == 0) return kmem::unexpected(error(ElfErrorCode::ExtendedCountWithoutSections));
+        if (file.shnum_ == 0) return fail<ElfFile>(ElfErrorCode::ExtendedCountWithoutSections);
         phnum = file.read(file.shoff_ + 44, 4);
     }
     if (phnum != 0) {
         if (const auto s = file.read(54, 2); s != elf::kProgramHeaderSize)
-            return kmem::unexpected(error(ElfErrorCode::BadProgramHeaderSize, 0, 54, s));
+            return fail<ElfFile>(ElfErrorCode::BadProgramHeaderSize, 0, 54, s);
     }
     // phnum <= 2^32 so the product cannot overflow.
     if (!elf_detail::fits(file.phoff_, phnum * elf::kProgramHeaderSize, bytes.size()))
-        return kmem::unexpected(error(ElfErrorCode::ProgramHeadersOutsideFile, 0, file.phoff_, phnum, bytes.size()));
+        return fail<ElfFile>(ElfErrorCode::ProgramHeadersOutsideFile, 0, file.phoff_, phnum, bytes.size());
     file.phnum_ = static_cast<std::size_t>(phnum);
 
-    KMEM_TRY(file.parse_segments());
-    KMEM_TRY(file.parse_dynamic());
+    if (auto segments = file.parse_segments(); !segments) return elf_detail::pass<ElfFile>(segments.error());
+    if (auto dynamic = file.parse_dynamic(); !dynamic) return elf_detail::pass<ElfFile>(dynamic.error());
     return file;
 }
 
 constexpr kmem::Expected<void, ElfError> ElfFile::parse_sections(std::uint64_t e_shoff, std::uint16_t e_shnum,
                                                                  std::uint16_t e_shentsize, std::uint16_t e_shstrndx) {
-    using elf_detail::error;
+    using elf_detail::fail;
     if (e_shoff == 0) return {};  // no section header table: e_shnum is meaningless then
     if (e_shentsize != elf::kSectionHeaderSize)
-        return kmem::unexpected(error(ElfErrorCode::BadSectionHeaderSize, 0, 58, e_shentsize));
+        return fail(ElfErrorCode::BadSectionHeaderSize, 0, 58, e_shentsize);
     // Entry 0 may hold the real count; until it is readable, report e_shnum
     // (a truncated file's header still says how many there were).
     if (!elf_detail::fits(e_shoff, elf::kSectionHeaderSize, bytes_.size()))
-        return kmem::unexpected(
-            error(ElfErrorCode::SectionHeadersOutsideFile, 0, e_shoff, e_shnum != 0 ? e_shnum : 1, bytes_.size()));
+        return fail(ElfErrorCode::SectionHeadersOutsideFile, 0, e_shoff, e_shnum != 0 ? e_shnum : 1, bytes_.size());
     // Extended numbering: counts that do not fit 16 bits live in section 0.
     const std::uint64_t shnum = e_shnum == 0 ? read(e_shoff + 32, 8) : e_shnum;
     const std::uint64_t shstrndx = e_shstrndx == elf::kShnXindex ? read(e_shoff + 40, 4) : e_shstrndx;
     if (shnum > bytes_.size() / elf::kSectionHeaderSize ||
         !elf_detail::fits(e_shoff, shnum * elf::kSectionHeaderSize, bytes_.size()))
-        return kmem::unexpected(error(ElfErrorCode::SectionHeadersOutsideFile, 0, e_shoff, shnum, bytes_.size()));
+        return fail(ElfErrorCode::SectionHeadersOutsideFile, 0, e_shoff, shnum, bytes_.size());
     shoff_ = e_shoff;
     shnum_ = static_cast<std::size_t>(shnum);
     if (shnum_ == 0) return {};
     if (shstrndx != elf::kShnUndef && shstrndx >= shnum)
-        return kmem::unexpected(error(ElfErrorCode::BadSectionNameTableIndex, 0, 62, shstrndx, shnum));
+        return fail(ElfErrorCode::BadSectionNameTableIndex, 0, 62, shstrndx, shnum);
 
     for (std::size_t i = 0; i < shnum_; ++i) {
         const std::uint64_t at = shoff_ + i * elf::kSectionHeaderSize;
@@ -415,66 +458,59 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_sections(std::uint64_t e
         const auto offset = read(at + 24, 8);
         const auto size = read(at + 32, 8);
         if (type != elf::kShtNobits && type != elf::kShtNull && !elf_detail::fits(offset, size, bytes_.size()))
-            return kmem::unexpected(error(ElfErrorCode::SectionOutsideFile, i, offset, size, bytes_.size()));
+            return fail(ElfErrorCode::SectionOutsideFile, i, offset, size, bytes_.size());
     }
     if (shstrndx == elf::kShnUndef) return {};
     const std::uint64_t names_at = shoff_ + shstrndx * elf::kSectionHeaderSize;
     if (read(names_at + 4, 4) == elf::kShtNobits)
-        return kmem::unexpected(error(ElfErrorCode::BadSectionNameTableIndex, 0, 62, shstrndx, shnum));
+        return fail(ElfErrorCode::BadSectionNameTableIndex, 0, 62, shstrndx, shnum);
     shstr_offset_ = read(names_at + 24, 8);
     shstr_size_ = read(names_at + 32, 8);
     // The loop above skips SHT_NULL sections, which the name table may claim
     // to be (found by fuzzing): its bytes are read, so check them here.
     if (!elf_detail::fits(shstr_offset_, shstr_size_, bytes_.size()))
-        return kmem::unexpected(
-            error(ElfErrorCode::SectionOutsideFile, shstrndx, shstr_offset_, shstr_size_, bytes_.size()));
+        return fail(ElfErrorCode::SectionOutsideFile, shstrndx, shstr_offset_, shstr_size_, bytes_.size());
     has_section_names_ = true;
     for (std::size_t i = 0; i < shnum_; ++i) {
         const std::uint64_t name = read(shoff_ + i * elf::kSectionHeaderSize, 4);
         if (!elf_detail::c_string(section_names(), name).ok)
-            return kmem::unexpected(error(ElfErrorCode::SectionNameOutOfRange, i, 0, name, shstr_size_));
+            return fail(ElfErrorCode::SectionNameOutOfRange, i, 0, name, shstr_size_);
     }
     return {};
 }
 
 constexpr kmem::Expected<void, ElfError> ElfFile::parse_segments() {
-    using elf_detail::error;
+    using elf_detail::fail;
     std::ptrdiff_t previous_load = -1;
     std::uint64_t previous_end = 0;
     for (std::size_t i = 0; i < phnum_; ++i) {
         const ProgramHeader ph = program_header(i);
         if (!elf_detail::fits(ph.offset, ph.filesz, bytes_.size()))
-            return kmem::unexpected(error(ElfErrorCode::SegmentOutsideFile, i, ph.offset, ph.filesz, bytes_.size()));
+            return fail(ElfErrorCode::SegmentOutsideFile, i, ph.offset, ph.filesz, bytes_.size());
         if (ph.align > 1 && !kmem::is_power_of_two(ph.align))
-            return kmem::unexpected(error(ElfErrorCode::SegmentAlignmentNotPowerOfTwo, i, 0, ph.align));
+            return fail(ElfErrorCode::SegmentAlignmentNotPowerOfTwo, i, 0, ph.align);
         std::uint64_t end = 0;
         if (__builtin_add_overflow(ph.vaddr, ph.memsz, &end))
-            return kmem::unexpected(error(ElfErrorCode::SegmentAddressOverflow, i, ph.vaddr, ph.memsz));
+            return fail(ElfErrorCode::SegmentAddressOverflow, i, ph.vaddr, ph.memsz);
         // Only segments that occupy memory have a file prefix of their memory
         // image; e.g. PT_RISCV_ATTRIBUTES has p_filesz > 0 and p_memsz 0.
         if ((ph.type == elf::kPtLoad || ph.type == elf::kPtTls) && ph.filesz > ph.memsz)
-            return kmem::unexpected(
-                error(ElfErrorCode::SegmentFileSizeExceedsMemorySize, i, ph.offset, ph.filesz, ph.memsz));
+            return fail(ElfErrorCode::SegmentFileSizeExceedsMemorySize, i, ph.offset, ph.filesz, ph.memsz);
 
-        auto unique = [&](std::ptrdiff_t& slot, std::string_view what) -> kmem::Expected<void, ElfError> {
-            if (slot >= 0)
-                return kmem::unexpected(error(ElfErrorCode::DuplicateSegment, i, 0, 0,
-                                              static_cast<std::uint64_t>(slot), what));
-            slot = static_cast<std::ptrdiff_t>(i);
-            return {};
-        };
+        // The segment types that may appear once: where the index goes.
+        std::ptrdiff_t* unique = nullptr;
+        std::string_view what{};
         switch (ph.type) {
         case elf::kPtLoad: {
             if (ph.align > 1 && (ph.vaddr & (ph.align - 1)) != (ph.offset & (ph.align - 1)))
-                return kmem::unexpected(error(ElfErrorCode::SegmentMisaligned, i, ph.offset, ph.vaddr, ph.align));
+                return fail(ElfErrorCode::SegmentMisaligned, i, ph.offset, ph.vaddr, ph.align);
             // gABI: PT_LOAD entries are sorted by p_vaddr, which makes the
             // overlap check one comparison with the previous segment.
             if (previous_load >= 0 && ph.memsz != 0 && ph.vaddr < previous_end) {
                 const ProgramHeader prev = program_header(static_cast<std::size_t>(previous_load));
                 const auto code = ph.vaddr >= prev.vaddr || end > prev.vaddr ? ElfErrorCode::SegmentsOverlap
                                                                             : ElfErrorCode::SegmentsOutOfOrder;
-                return kmem::unexpected(
-                    error(code, i, ph.vaddr, previous_end, static_cast<std::uint64_t>(previous_load)));
+                return fail(code, i, ph.vaddr, previous_end, static_cast<std::uint64_t>(previous_load));
             }
             ++load_count_;
             if (ph.memsz == 0) break;
@@ -484,14 +520,17 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_segments() {
             previous_end = end;
             break;
         }
-        case elf::kPtTls: KMEM_TRY(unique(tls_index_, "PT_TLS")); break;
-        case elf::kPtGnuRelro: KMEM_TRY(unique(relro_index_, "PT_GNU_RELRO")); break;
-        case elf::kPtGnuStack: KMEM_TRY(unique(stack_index_, "PT_GNU_STACK")); break;
-        case elf::kPtDynamic: KMEM_TRY(unique(dynamic_index_, "PT_DYNAMIC")); break;
+        case elf::kPtTls: unique = &tls_index_; what = "PT_TLS"; break;
+        case elf::kPtGnuRelro: unique = &relro_index_; what = "PT_GNU_RELRO"; break;
+        case elf::kPtGnuStack: unique = &stack_index_; what = "PT_GNU_STACK"; break;
+        case elf::kPtDynamic: unique = &dynamic_index_; what = "PT_DYNAMIC"; break;
         default: break;
         }
+        if (unique == nullptr) continue;
+        if (*unique >= 0) return fail(ElfErrorCode::DuplicateSegment, i, 0, 0, static_cast<std::uint64_t>(*unique), what);
+        *unique = static_cast<std::ptrdiff_t>(i);
     }
-    if (previous_load < 0) return kmem::unexpected(error(ElfErrorCode::NoLoadSegments));
+    if (previous_load < 0) return fail(ElfErrorCode::NoLoadSegments);
     if (relro_index_ >= 0) {
         // GNU ld rounds the end of PT_GNU_RELRO up to a page, past its
         // PT_LOAD's p_memsz, so only the start is checked.
@@ -499,13 +538,13 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_segments() {
         bool inside = false;
         for (const Segment s : load_segments()) inside = inside || s.range().contains(kmem::VirtualAddress(r.vaddr));
         if (!inside && r.memsz != 0)
-            return kmem::unexpected(error(ElfErrorCode::RelroOutsideLoad, static_cast<std::size_t>(relro_index_), r.vaddr));
+            return fail(ElfErrorCode::RelroOutsideLoad, static_cast<std::size_t>(relro_index_), r.vaddr);
     }
     return {};
 }
 
 constexpr kmem::Expected<void, ElfError> ElfFile::parse_dynamic() {
-    using elf_detail::error;
+    using elf_detail::fail;
     if (dynamic_index_ < 0) return {};
     const ProgramHeader ph = program_header(static_cast<std::size_t>(dynamic_index_));
     DynamicInfo d;
@@ -552,32 +591,36 @@ constexpr kmem::Expected<void, ElfError> ElfFile::parse_dynamic() {
                            DynamicTable& out) -> kmem::Expected<void, ElfError> {
         if (!address.present && !size.present) return {};
         if (!address.present || !size.present)
-            return kmem::unexpected(error(ElfErrorCode::DynamicMissingTag, 0, 0, 0, 0, address.present ? what : size_what));
+            return fail(ElfErrorCode::DynamicMissingTag, 0, 0, 0, 0, address.present ? what : size_what);
         if (entsize.present && entsize.value != want_entsize)
-            return kmem::unexpected(error(ElfErrorCode::DynamicBadEntrySize, 0, 0, entsize.value, want_entsize, ent_what));
+            return fail(ElfErrorCode::DynamicBadEntrySize, 0, 0, entsize.value, want_entsize, ent_what);
         if (size.value % want_entsize != 0)
-            return kmem::unexpected(error(ElfErrorCode::DynamicBadTableSize, 0, 0, size.value, want_entsize, size_what));
-        out = KMEM_TRY(table(address.value, size.value, what));
-        return {};
+            return fail(ElfErrorCode::DynamicBadTableSize, 0, 0, size.value, want_entsize, size_what);
+        return table(address.value, size.value, what, out);
     };
     // Skipping a DT_REL table would leave the image unrelocated without a word.
-    if (rel.present) return kmem::unexpected(error(ElfErrorCode::UnsupportedRelTable, 0, rel.value));
-    KMEM_TRY(sized_table(rela, relasz, relaent, elf::kRelaEntrySize, "DT_RELA", "DT_RELASZ", "DT_RELAENT", d.rela));
+    if (rel.present) return fail(ElfErrorCode::UnsupportedRelTable, 0, rel.value);
+    if (auto r = sized_table(rela, relasz, relaent, elf::kRelaEntrySize, "DT_RELA", "DT_RELASZ", "DT_RELAENT", d.rela);
+        !r)
+        return elf_detail::pass(r.error());
     if (pltrel.present && pltrel.value != elf::kDtRela)
-        return kmem::unexpected(error(ElfErrorCode::UnsupportedPltRel, 0, 0, pltrel.value));
-    KMEM_TRY(sized_table(jmprel, pltrelsz, Tag{}, elf::kRelaEntrySize, "DT_JMPREL", "DT_PLTRELSZ", "DT_PLTREL",
-                         d.jmprel));
-    KMEM_TRY(sized_table(relr, relrsz, relrent, elf::kRelrEntrySize, "DT_RELR", "DT_RELRSZ", "DT_RELRENT", d.relr));
+        return fail(ElfErrorCode::UnsupportedPltRel, 0, 0, pltrel.value);
+    if (auto r = sized_table(jmprel, pltrelsz, Tag{}, elf::kRelaEntrySize, "DT_JMPREL", "DT_PLTRELSZ", "DT_PLTREL",
+                             d.jmprel);
+        !r)
+        return elf_detail::pass(r.error());
+    if (auto r = sized_table(relr, relrsz, relrent, elf::kRelrEntrySize, "DT_RELR", "DT_RELRSZ", "DT_RELRENT", d.relr);
+        !r)
+        return elf_detail::pass(r.error());
     if (strtab.present || strsz.present) {
         if (!strtab.present || !strsz.present)
-            return kmem::unexpected(
-                error(ElfErrorCode::DynamicMissingTag, 0, 0, 0, 0, strtab.present ? "DT_STRTAB" : "DT_STRSZ"));
-        d.strtab = KMEM_TRY(table(strtab.value, strsz.value, "DT_STRTAB"));
+            return fail(ElfErrorCode::DynamicMissingTag, 0, 0, 0, 0, strtab.present ? "DT_STRTAB" : "DT_STRSZ");
+        if (auto r = table(strtab.value, strsz.value, "DT_STRTAB", d.strtab); !r) return elf_detail::pass(r.error());
     }
     if (symtab.present) {
         if (syment.present && syment.value != elf::kSymbolSize)
-            return kmem::unexpected(error(ElfErrorCode::DynamicBadEntrySize, 0, 0, syment.value, elf::kSymbolSize, "DT_SYMENT"));
-        d.symtab = KMEM_TRY(table(symtab.value, 0, "DT_SYMTAB"));
+            return fail(ElfErrorCode::DynamicBadEntrySize, 0, 0, syment.value, elf::kSymbolSize, "DT_SYMENT");
+        if (auto r = table(symtab.value, 0, "DT_SYMTAB", d.symtab); !r) return elf_detail::pass(r.error());
         // The symbol count is not in the dynamic table (only in hash tables),
         // so symbols are bounded by the file part of the segment holding them.
         for (std::size_t i = 0; i < phnum_; ++i) {

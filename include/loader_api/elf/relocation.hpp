@@ -25,9 +25,10 @@ namespace loader_api {
 template <class F>
 constexpr kmem::Expected<void, ElfError> ElfFile::rela_table(RelocationSource source, const DynamicTable& t,
                                                              std::uint64_t slide, F& f) const {
-    using elf_detail::error;
+    using elf_detail::fail;
     const std::string_view what = relocation_source_name(source);
     const std::uint64_t count = t.size / elf::kRelaEntrySize;
+    LoadWindow window;
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t at = t.file_offset + i * elf::kRelaEntrySize;
         const std::uint64_t offset = read(at, 8);
@@ -37,8 +38,8 @@ constexpr kmem::Expected<void, ElfError> ElfFile::rela_table(RelocationSource so
         const auto symbol = static_cast<std::uint32_t>(info >> 32);
         if (type == elf::kRRiscvNone) continue;
         if (type != elf::kRRiscvRelative && type != elf::kRRiscv64)
-            return kmem::unexpected(error(ElfErrorCode::UnsupportedRelocation, i, offset, type, 0, what));
-        KMEM_TRY(check_target(source, i, offset, false));
+            return fail(ElfErrorCode::UnsupportedRelocation, i, offset, type, 0, what);
+        if (target_offset(offset, false, window) == kNoOffset) return target_unmapped(source, i, offset, false);
         Relocation r;
         r.source = source;
         r.index = static_cast<std::size_t>(i);
@@ -52,7 +53,7 @@ constexpr kmem::Expected<void, ElfError> ElfFile::rela_table(RelocationSource so
         } else {
             const std::uint64_t symbols = dynamic_.symtab.present ? dynamic_.symtab.size / elf::kSymbolSize : 0;
             if (symbol >= symbols)
-                return kmem::unexpected(error(ElfErrorCode::SymbolOutOfRange, i, offset, symbol, symbols, what));
+                return fail(ElfErrorCode::SymbolOutOfRange, i, offset, symbol, symbols, what);
             const std::uint64_t sym = dynamic_.symtab.file_offset + std::uint64_t{symbol} * elf::kSymbolSize;
             const std::uint64_t name = read(sym, 4);
             const auto shndx = static_cast<std::uint16_t>(read(sym + 6, 2));
@@ -61,11 +62,8 @@ constexpr kmem::Expected<void, ElfError> ElfFile::rela_table(RelocationSource so
                 const auto strings = bytes_.subspan(dynamic_.strtab.file_offset, dynamic_.strtab.size);
                 const auto text = elf_detail::c_string(strings, name);
                 if (!dynamic_.strtab.present || !text.ok)
-                    return kmem::unexpected(
-                        error(ElfErrorCode::SymbolNameOutOfRange, i, name, symbol, dynamic_.strtab.size, what));
-                ElfError e = error(ElfErrorCode::UndefinedSymbol, i, offset, symbol, 0, what);
-                elf_detail::set_name(e, text.bytes);
-                return kmem::unexpected(e);
+                    return fail(ElfErrorCode::SymbolNameOutOfRange, i, name, symbol, dynamic_.strtab.size, what);
+                return elf_detail::fail_named(text.bytes, ElfErrorCode::UndefinedSymbol, i, offset, symbol, 0, what);
             }
             // Absolute symbols do not move with the image.
             r.value = value + addend + (shndx == elf::kShnAbs ? 0 : slide);
@@ -78,44 +76,53 @@ constexpr kmem::Expected<void, ElfError> ElfFile::rela_table(RelocationSource so
 template <class F>
     requires std::invocable<F&, const Relocation&>
 constexpr kmem::Expected<void, ElfError> ElfFile::for_each_relocation(std::uint64_t slide, F&& f) const {
-    using elf_detail::error;
-    if (dynamic_.rela.present) KMEM_TRY(rela_table(RelocationSource::Rela, dynamic_.rela, slide, f));
-    if (jmprel_separate()) KMEM_TRY(rela_table(RelocationSource::JmpRel, dynamic_.jmprel, slide, f));
+    using elf_detail::fail;
+    if (dynamic_.rela.present) {
+        if (auto rela = rela_table(RelocationSource::Rela, dynamic_.rela, slide, f); !rela)
+            return elf_detail::pass(rela.error());
+    }
+    if (jmprel_separate()) {
+        if (auto jmprel = rela_table(RelocationSource::JmpRel, dynamic_.jmprel, slide, f); !jmprel)
+            return elf_detail::pass(jmprel.error());
+    }
     if (!dynamic_.relr.present) return {};
     // RELR: an even entry is an address to relocate, and the next address
     // follows it; an odd entry is a bitmap whose bit i+1 (i = 0..62) marks the
     // word i places after that next address, which then advances 63 words.
+    // Both kinds become a base and a bitmap of words after it (an address is
+    // the bitmap 1), so that the callback is inlined at one place.
     const std::uint64_t count = dynamic_.relr.size / elf::kRelrEntrySize;
     std::uint64_t next = 0;
     bool have_base = false;
-    auto apply = [&](std::uint64_t i, std::uint64_t target) -> kmem::Expected<void, ElfError> {
-        const std::uint64_t at = KMEM_TRY(check_target(RelocationSource::Relr, i, target, true));
-        Relocation r;
-        r.source = RelocationSource::Relr;
-        r.index = static_cast<std::size_t>(i);
-        r.type = elf::kRRiscvRelative;
-        r.target = kmem::VirtualAddress(target);
-        r.value = slide + read(at, 8);  // the addend is stored in place
-        f(static_cast<const Relocation&>(r));
-        return {};
-    };
+    LoadWindow window;
     for (std::uint64_t i = 0; i < count; ++i) {
         const std::uint64_t entry = read(dynamic_.relr.file_offset + i * elf::kRelrEntrySize, 8);
+        std::uint64_t base = entry;
+        std::uint64_t words = 1;
         if ((entry & 1) == 0) {
-            KMEM_TRY(apply(i, entry));
             next = entry + 8;
             have_base = true;
-            continue;
+        } else {
+            if (!have_base) return fail(ElfErrorCode::RelrBitmapFirst, i, 0, entry);
+            base = next;
+            words = entry >> 1;
+            next += 63 * 8;
         }
-        if (!have_base) return kmem::unexpected(error(ElfErrorCode::RelrBitmapFirst, i, 0, entry));
-        for (unsigned bit = 1; bit < 64; ++bit) {
-            if (((entry >> bit) & 1) == 0) continue;
+        for (std::uint64_t word = 0; words != 0; ++word, words >>= 1) {
+            if ((words & 1) == 0) continue;
             std::uint64_t target = 0;
-            if (__builtin_add_overflow(next, std::uint64_t{bit - 1} * 8, &target))
-                return kmem::unexpected(error(ElfErrorCode::RelocationTargetUnmapped, i, next, 1, 0, "DT_RELR"));
-            KMEM_TRY(apply(i, target));
+            if (__builtin_add_overflow(base, word * 8, &target))
+                return fail(ElfErrorCode::RelocationTargetUnmapped, i, base, 1, 0, "DT_RELR");
+            const std::uint64_t at = target_offset(target, true, window);
+            if (at == kNoOffset) return target_unmapped(RelocationSource::Relr, i, target, true);
+            Relocation r;
+            r.source = RelocationSource::Relr;
+            r.index = static_cast<std::size_t>(i);
+            r.type = elf::kRRiscvRelative;
+            r.target = kmem::VirtualAddress(target);
+            r.value = slide + read(at, 8);  // the addend is stored in place
+            f(static_cast<const Relocation&>(r));
         }
-        next += 63 * 8;
     }
     return {};
 }

@@ -80,6 +80,11 @@ constexpr kmem::PageFlags union_flags(kmem::PageFlags a, kmem::PageFlags b) {
     return a;
 }
 
+// Out of line, as pass_on(): the PlanError is built in place.
+[[gnu::noinline, gnu::cold]] inline Result<void> relocation_failed(const ElfError& cause) {
+    return kmem::unexpected(PlanError(PlanErrorCode::Relocation, {}, cause));
+}
+
 // Places the kernel (plan.kaslr_slide chosen): fills `image`, records its
 // frames and writes the copies into `memory`.
 template <PhysicalMemory P>
@@ -107,12 +112,25 @@ Result<void> load_kernel(BasicPlan& plan, P& memory, const Inputs& in, KernelIma
         }
         image.clusters[image.cluster_count++] = {i, i, info.page_begin, info.page_end, false, {}};
     }
-    // A relocation target must be in a copy; writable segments are copied anyway.
-    auto copy_target = [&](const Relocation& relocation) {
-        ++plan.stats.relocations;
-        if (Cluster* cluster = image.cluster_of(relocation.target.value())) cluster->copy = true;
+    // Two passes over the relocations with one callback, so that the
+    // relocation loop is instantiated once (issue 13: one per lambda was
+    // 3.5 KB each). The first pass only marks the clusters relocations write
+    // into: a relocation target must be in a copy (writable segments are
+    // copied anyway). The second writes the values with the chosen slide.
+    bool writing = false;
+    auto visit = [&](const Relocation& relocation) {
+        Cluster* cluster = image.cluster_of(relocation.target.value());
+        if (!writing) {
+            ++plan.stats.relocations;
+            if (cluster != nullptr) cluster->copy = true;
+            return;
+        }
+        KMEM_ASSERT(cluster != nullptr && cluster->copy);
+        std::byte value[8];
+        for (unsigned i = 0; i < 8; ++i) value[i] = static_cast<std::byte>(relocation.value >> (8 * i));
+        write_physical(memory, cluster->frames + (relocation.target.value() - cluster->page_begin), value);
     };
-    KMEM_TRY(in.elf.for_each_relocation(0, copy_target).map_error(caused_by(PlanErrorCode::Relocation)));
+    if (auto marked = in.elf.for_each_relocation(0, visit); !marked) return relocation_failed(marked.error());
     for (std::size_t c = 0; c < image.cluster_count; ++c) {
         Cluster& cluster = image.clusters[c];
         const Segment& segment = image.segments[cluster.first].segment;
@@ -121,15 +139,19 @@ Result<void> load_kernel(BasicPlan& plan, P& memory, const Inputs& in, KernelIma
                               file_address % k4K == segment.vaddr.value() % k4K;
         if (in_place) {
             cluster.frames = PhysicalAddress(kmem::align_down(file_address, k4K));
-            KMEM_TRY(record(plan, {cluster.frames, cluster.frames + (cluster.page_end - cluster.page_begin)},
-                            MemoryRegionKind::Kernel, AllocationOrigin::Input, "kernel segment (in place)",
-                            segment.index));
+            if (auto recorded = record(plan, {cluster.frames, cluster.frames + (cluster.page_end - cluster.page_begin)},
+                                       MemoryRegionKind::Kernel, AllocationOrigin::Input, "kernel segment (in place)",
+                                       segment.index);
+                !recorded)
+                return pass_on(recorded.error());
             plan.stats.in_place_kernel_bytes += cluster.page_end - cluster.page_begin;
             continue;
         }
         cluster.copy = true;
-        const PhysicalRange frames = KMEM_TRY(allocate(plan, cluster.page_end - cluster.page_begin, k4K,
-                                                       MemoryRegionKind::Kernel, "kernel segment (copy)", segment.index));
+        const auto allocated = allocate(plan, cluster.page_end - cluster.page_begin, k4K, MemoryRegionKind::Kernel,
+                                        "kernel segment (copy)", segment.index);
+        if (!allocated) return pass_on(allocated.error());
+        const PhysicalRange frames = *allocated;
         cluster.frames = frames.begin();
         plan.stats.copied_kernel_bytes += frames.size();
         // Each byte is written once: the file's bytes, and zeros only where
@@ -150,15 +172,9 @@ Result<void> load_kernel(BasicPlan& plan, P& memory, const Inputs& in, KernelIma
         zero_up_to(cluster.page_end);
     }
     // Relocations, written into the copies with the chosen slide.
-    const std::uint64_t slide = plan.kaslr_slide;
-    auto write_relocation = [&](const Relocation& relocation) {
-        Cluster* cluster = image.cluster_of(relocation.target.value());
-        KMEM_ASSERT(cluster != nullptr && cluster->copy);
-        std::byte value[8];
-        for (unsigned i = 0; i < 8; ++i) value[i] = static_cast<std::byte>(relocation.value >> (8 * i));
-        write_physical(memory, cluster->frames + (relocation.target.value() - cluster->page_begin), value);
-    };
-    KMEM_TRY(in.elf.for_each_relocation(slide, write_relocation).map_error(caused_by(PlanErrorCode::Relocation)));
+    writing = true;
+    if (auto written = in.elf.for_each_relocation(plan.kaslr_slide, visit); !written)
+        return relocation_failed(written.error());
     // Pieces: each run of pages with one set of permissions. RELRO pages lose
     // W (glibc's rule: both ends rounded down to a page).
     const RelroSegment relro = in.elf.relro();
