@@ -74,7 +74,15 @@ public:
     // read's cost per hart down to what the cpu matcher needs.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
         if (cursor.is_top("cpus")) return Interest::kNone;
-        node_ = {.aliases = cursor.is_top("aliases")};
+        // Field by field: every node of the tree comes through here, and a
+        // whole NodeState{} was stored a byte at a time. base and node are
+        // set when a UART is kept, reg is read only when present.
+        node_.aliases = cursor.is_top("aliases");
+        node_.uart.kind = UartKind::kNone;
+        node_.uart.reg_shift = 0;
+        node_.uart.reg_io_width = 1;
+        node_.has_reg = false;
+        node_.valid = true;
         return Interest::kAll;
     }
 
