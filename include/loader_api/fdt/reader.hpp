@@ -299,8 +299,8 @@ private:
     template <class... M>
     friend constexpr Result<void> walk(const Fdt& fdt, M&... matchers);
 
+    std::uint32_t count_ = 0;  // first: the walk reaches it at a small offset
     std::array<Frame, kMaxDepth> frames_{};
-    std::uint32_t count_ = 0;
 };
 
 namespace detail {
@@ -440,11 +440,27 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
     // Tokens sit 4-aligned in the block; the block is so in memory when the
     // blob is (the specification asks for 8), and then a word is one load.
     const bool aligned = (reinterpret_cast<std::uintptr_t>(data) & 3) == 0;
-    Cursor cursor;
+    // The hooks' result slot, the cursor and the name cache behind a
+    // pointer the compiler cannot fold into the stack pointer: it keeps that
+    // pointer in a register and reaches them with one instruction, where
+    // offsets from sp past 2 KiB took three or four (the frame also holds
+    // what the inlined matchers keep).
+    struct State {
+        detail::HookResult hook;
+        Cursor cursor;
+        detail::NameCache names{};
+    };
+    State state;
+    State* reached = &state;
+    asm("" : "+r"(reached));
+    Cursor& cursor = reached->cursor;
+    detail::NameCache& names = reached->names;
+    detail::HookResult& hook = reached->hook;
+    // The innermost open node's frame, valid while one is open: kept, not
+    // recomputed from count_ for every token.
+    Cursor::Frame* top = cursor.frames_.data();
     bool seen_root = false;
     std::uint32_t pos = 0;
-    detail::NameCache names{};
-    detail::HookResult hook;
 
     // The word at `at` as a native load reads it (see swap_be).
     auto raw_word = [&](std::uint32_t at) __attribute__((always_inline)) {
@@ -464,12 +480,11 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
         return detail::all_succeed(mask, call, matchers...);
     };
     // The matchers whose begin_node saw the current node.
-    auto opened = [&]() __attribute__((always_inline)) { return cursor.count_ >= 2 ? cursor.frames_[cursor.count_ - 2].descending : kEveryMatcher; };
+    auto opened = [&]() __attribute__((always_inline)) { return cursor.count_ >= 2 ? top[-1].descending : kEveryMatcher; };
     auto close_properties = [&]() __attribute__((always_inline)) {
-        if (cursor.count_ == 0 || cursor.frames_[cursor.count_ - 1].has_subnode) return true;
-        Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
-        frame.has_subnode = true;
-        return notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+        if (cursor.count_ == 0 || top->has_subnode) return true;
+        top->has_subnode = true;
+        return notify(top->listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
             ::new (static_cast<void*>(&hook.done)) Result<void>(m.end_properties(cursor));
             return hook.done.has_value();
         });
@@ -498,7 +513,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 cached = {~raw_name, name_offset, name_key(as_chars(strings, name_offset, name_length)),
                           static_cast<std::uint32_t>(name_length)};
             }
-            Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
+            Cursor::Frame& frame = *top;
             if (frame.has_subnode)
                 return error_here(ErrorCode::kPropertyAfterSubnode, pos, 0, 0,
                                   as_chars(strings, cached.offset, cached.length));
@@ -536,13 +551,13 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                 if (cursor.count_ == 0 && seen_root) return error_here(ErrorCode::kMultipleRoots, pos);
                 if (cursor.count_ == kMaxDepth) return error_here(ErrorCode::kNestingTooDeep, pos, kMaxDepth);
                 if (!close_properties()) return detail::matcher_error(hook.done.error(), cursor);
-                cursor.frames_[cursor.count_++] =
-                    Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
+                top = &cursor.frames_[cursor.count_++];
+                *top = Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
                 seen_root = true;
                 if (!notify(opened(), [&](auto& m, std::uint32_t bit) __attribute__((always_inline)) {
                         ::new (static_cast<void*>(&hook.interest)) Result<Interest>(m.begin_node(cursor));
                         if (!hook.interest) return false;
-                        Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
+                        Cursor::Frame& frame = *top;
                         const auto flags = static_cast<std::uint32_t>(*hook.interest);
                         if ((flags & static_cast<std::uint32_t>(Interest::kProperties)) != 0) frame.listening |= bit;
                         if ((flags & static_cast<std::uint32_t>(Interest::kSubnodes)) != 0) frame.descending |= bit;
@@ -562,7 +577,7 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                         return hook.done.has_value();
                     }))
                     return detail::matcher_error(hook.done.error(), cursor);
-                --cursor.count_;
+                if (--cursor.count_ != 0) --top;
                 pos += 4;
                 break;
             }
