@@ -222,8 +222,12 @@ public:
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        // A disabled memory node describes no usable RAM.
+        // A disabled memory node describes no usable RAM. Most top-level
+        // nodes are not memory: the test inline, the work out of line.
         if (!state_.is_memory || state_.status != Status::kOkay) return {};
+        return add_memory(cursor);
+    }
+    [[gnu::noinline]] constexpr Result<void> add_memory(const Cursor& cursor) {
         if (!state_.reg.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         for (std::size_t i = 0; i < reg.size(); ++i) {
@@ -459,7 +463,11 @@ public:
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
+        // Most nodes are not the device: the test inline, the work out of line.
         if (!compatible_) return {};
+        return add_test_device(cursor);
+    }
+    [[gnu::noinline]] constexpr Result<void> add_test_device(const Cursor& cursor) {
         if (!reg_.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(reg_.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", reg_.prop.offset);

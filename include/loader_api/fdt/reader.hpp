@@ -246,6 +246,7 @@ enum class Interest : std::uint8_t {
 // changes it.
 class Cursor {
 public:
+    constexpr Cursor() {}
     struct Frame {
         std::string_view name{};
         std::uint32_t offset = 0;  // blob offset of the FDT_BEGIN_NODE token
@@ -270,9 +271,9 @@ public:
     constexpr CellCounts parent_cells() const { return count_ >= 2 ? frames_[count_ - 2].cells : CellCounts{}; }
     // True for a direct child of the top-level node `parent`, e.g. /cpus/cpu@0.
     constexpr bool is_child_of_top(std::string_view parent) const {
-        return count_ == 3 && frames_[1].name == parent;
+        return count_ == 3 && same(frames_[1].name, parent);
     }
-    constexpr bool is_top(std::string_view name) const { return count_ == 2 && frames_[1].name == name; }
+    constexpr bool is_top(std::string_view name) const { return count_ == 2 && same(frames_[1].name, name); }
     // The begin_node answer, at the root and at depth 1, of a matcher that
     // reads one top-level node (`top`, e.g. "chosen") or what is below it:
     // the root shows its subnodes, `top` gets `interest`, any other
@@ -280,7 +281,7 @@ public:
     constexpr Interest top_level(std::string_view top, Interest interest) const {
         KMEM_ASSERT(count_ == 1 || count_ == 2);
         if (count_ == 1) return Interest::kSubnodes;
-        return frames_[1].name == top ? interest : Interest::kNone;
+        return same(frames_[1].name, top) ? interest : Interest::kNone;
     }
 
     template <kmem::CharSink S>
@@ -299,8 +300,21 @@ private:
     template <class... M>
     friend constexpr Result<void> walk(const Fdt& fdt, M&... matchers);
 
+    // string_view's == calls memcmp whenever the lengths agree; these
+    // names are short and tested at every top-level node by several matchers.
+    [[gnu::always_inline]] static constexpr bool same(std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+
     std::uint32_t count_ = 0;  // first: the walk reaches it at a small offset
-    std::array<Frame, kMaxDepth> frames_{};
+    // Left uninitialised: a frame is written when its node opens, before
+    // anything reads it, and zeroing all of them cost as much as a node.
+    union {
+        std::array<Frame, kMaxDepth> frames_;
+    };
 };
 
 namespace detail {

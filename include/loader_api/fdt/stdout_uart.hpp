@@ -116,7 +116,11 @@ public:
     // A UART this matcher cannot use is skipped, not an error: the console
     // falls back to SBI, and the rest of the tree still boots.
     constexpr Result<void> end_properties(const Cursor& cursor) {
+        // Most nodes are no UART: the test inline, the work out of line.
         if (node_.uart.kind == UartKind::kNone || !node_.valid || !node_.has_reg) return {};
+        return keep_uart(cursor);
+    }
+    [[gnu::noinline]] constexpr Result<void> keep_uart(const Cursor& cursor) {
         auto reg = as_reg(node_.reg, cursor.parent_cells());
         if (!reg || reg->empty()) return {};
         node_.uart.base = kmem::PhysicalAddress((*reg)[0].address);
