@@ -205,7 +205,10 @@ public:
     // Memory nodes sit under the root, as Linux looks for them.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
         if (cursor.depth() == 0) return Interest::kSubnodes;
-        state_ = {};
+        // Field by field: the Property in `reg` is read only when present.
+        state_.is_memory = false;
+        state_.status = Status::kOkay;
+        state_.reg.present = false;
         return Interest::kProperties;
     }
     Result<void> property(const Cursor&, const Property& prop) {
@@ -219,8 +222,12 @@ public:
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
-        // A disabled memory node describes no usable RAM.
+        // A disabled memory node describes no usable RAM. Most top-level
+        // nodes are not memory: the test inline, the work out of line.
         if (!state_.is_memory || state_.status != Status::kOkay) return {};
+        return add_memory(cursor);
+    }
+    [[gnu::noinline]] constexpr Result<void> add_memory(const Cursor& cursor) {
         if (!state_.reg.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         for (std::size_t i = 0; i < reg.size(); ++i) {
@@ -248,8 +255,7 @@ public:
 
     // The children of /reserved-memory.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        if (cursor.depth() == 0) return Interest::kSubnodes;
-        if (cursor.depth() == 1) return cursor.name() == "reserved-memory" ? Interest::kSubnodes : Interest::kNone;
+        if (cursor.depth() <= 1) return cursor.top_level("reserved-memory", Interest::kSubnodes);
         state_ = {};
         return Interest::kProperties;
     }
@@ -306,34 +312,55 @@ public:
 
     // /cpus and its children.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        if (cursor.depth() == 0) return Interest::kSubnodes;
-        if (cursor.depth() == 1) return cursor.name() == "cpus" ? Interest::kAll : Interest::kNone;
-        state_ = {};
+        if (cursor.depth() <= 1) return cursor.top_level("cpus", Interest::kAll);
+        state_.is_cpu = false;
+        state_.own_timebase = false;
+        state_.reg.present = false;
+        state_.hart = Hart{};
         return Interest::kProperties;
     }
-    Result<void> property(const Cursor& cursor, const Property& prop) {
+    // Inlined into the walk: a call saved registers and kept a frame of
+    // decoded results, ten times a hart.
+    [[gnu::always_inline]] Result<void> property(const Cursor& cursor, const Property& prop) {
         if (cursor.depth() == 1) {
             if (prop.is("timebase-frequency")) info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
             return {};
         }
-        if (prop.is("device_type")) {
-            state_.is_cpu = KMEM_TRY(as_string(prop)) == "cpu";
-        } else if (prop.is("reg")) {
-            state_.reg.set(prop);
-        } else if (prop.is("status")) {
-            state_.hart.status = KMEM_TRY(as_status(prop));
-        } else if (prop.is("mmu-type")) {
-            state_.hart.has_mmu_type = true;
-            state_.hart.mmu_type = KMEM_TRY(as_string(prop));
-        } else if (prop.is("riscv,isa")) {
-            state_.hart.isa = KMEM_TRY(as_string(prop));
-        } else if (prop.is("riscv,isa-extensions")) {
-            state_.hart.isa_extensions = KMEM_TRY(as_string_list(prop));
-        } else if (prop.is("timebase-frequency")) {
-            state_.hart.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
-            state_.own_timebase = true;
-        } else if (prop.is("phandle")) {
-            state_.hart.phandle = KMEM_TRY(as_phandle(prop));
+        // A cpu node has about ten properties, every one tested here: one
+        // switch on the key instead of a chain of up to eight tests.
+        switch (prop.key) {
+            case name_key("device_type"):
+                if (prop.is("device_type")) state_.is_cpu = KMEM_TRY(as_string(prop)) == "cpu";
+                break;
+            case name_key("reg"):
+                if (prop.is("reg")) state_.reg.set(prop);
+                break;
+            case name_key("status"):
+                if (prop.is("status")) state_.hart.status = KMEM_TRY(as_status(prop));
+                break;
+            case name_key("mmu-type"):
+                if (prop.is("mmu-type")) {
+                    state_.hart.has_mmu_type = true;
+                    state_.hart.mmu_type = KMEM_TRY(as_string(prop));
+                }
+                break;
+            case name_key("riscv,isa"):
+                if (prop.is("riscv,isa")) state_.hart.isa = KMEM_TRY(as_string(prop));
+                break;
+            case name_key("riscv,isa-extensions"):
+                if (prop.is("riscv,isa-extensions")) state_.hart.isa_extensions = KMEM_TRY(as_string_list(prop));
+                break;
+            case name_key("timebase-frequency"):
+                if (prop.is("timebase-frequency")) {
+                    state_.hart.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
+                    state_.own_timebase = true;
+                }
+                break;
+            case name_key("phandle"):
+                if (prop.is("phandle")) state_.hart.phandle = KMEM_TRY(as_phandle(prop));
+                break;
+            default:
+                break;
         }
         return {};
     }
@@ -372,8 +399,7 @@ public:
     constexpr explicit ChosenMatcher(BasicMachineInfo& info) : info_(info) {}
 
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        if (cursor.depth() == 0) return Interest::kSubnodes;
-        return cursor.name() == "chosen" ? Interest::kProperties : Interest::kNone;
+        return cursor.top_level("chosen", Interest::kProperties);
     }
     Result<void> property(const Cursor&, const Property& prop) {
         Chosen& chosen = info_.chosen;
@@ -425,24 +451,23 @@ public:
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
         if (info_.has_test_device || cursor.is_top("cpus")) return Interest::kNone;
         compatible_ = false;
-        reg_ = {};
+        reg_.present = false;
         return Interest::kAll;
     }
     Result<void> property(const Cursor&, const Property& prop) {
         if (prop.is("compatible")) {
-            // Any node may carry a compatible; a malformed one elsewhere in
-            // the tree is not this matcher's business, it just cannot match.
-            auto list = as_string_list(prop);
-            compatible_ = false;
-            if (list)
-                for (std::string_view name : *list) compatible_ = compatible_ || name == "sifive,test0" || name == "sifive,test1";
+            compatible_ = names_test_device(prop);
         } else if (prop.is("reg")) {
             reg_.set(prop);
         }
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
+        // Most nodes are not the device: the test inline, the work out of line.
         if (!compatible_) return {};
+        return add_test_device(cursor);
+    }
+    [[gnu::noinline]] constexpr Result<void> add_test_device(const Cursor& cursor) {
         if (!reg_.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(reg_.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", reg_.prop.offset);
@@ -453,10 +478,63 @@ public:
     constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
+    // Out of line: this matcher sees most properties of the tree, and
+    // inlined, this rare case made each of its calls save nine registers.
+    // Any node may carry a compatible; a malformed one elsewhere in the tree
+    // is not this matcher's business, it just cannot match.
+    [[gnu::noinline]] static bool names_test_device(const Property& prop) {
+        auto list = as_string_list(prop);
+        if (!list) return false;
+        for (std::string_view name : *list)
+            if (name == "sifive,test0" || name == "sifive,test1") return true;
+        return false;
+    }
+
     BasicMachineInfo& info_;
     bool compatible_ = false;
     Optional reg_{};
 };
+
+// Counts the nodes right under /cpus.
+struct CpusChildCounter {
+    std::size_t count = 0;
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() <= 1) return cursor.top_level("cpus", Interest::kSubnodes);
+        ++count;
+        return Interest::kNone;
+    }
+    constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
+    constexpr Result<void> end_properties(const Cursor&) { return {}; }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
+};
+
+// A matcher that a caller may leave out of a walk at run time (null), so
+// that callers wanting different matchers share one instance of the walk.
+template <class M>
+struct Optionally {
+    M* matcher = nullptr;
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (matcher == nullptr) return Interest::kNone;
+        return matcher->begin_node(cursor);
+    }
+    // Called only after a begin_node that asked for them, so never when null.
+    Result<void> property(const Cursor& cursor, const Property& prop) { return matcher->property(cursor, prop); }
+    constexpr Result<void> end_properties(const Cursor& cursor) { return matcher->end_properties(cursor); }
+    constexpr Result<void> end_node(const Cursor& cursor) {
+        if (matcher == nullptr) return {};
+        return matcher->end_node(cursor);
+    }
+};
+
+// The test device, the nodes under /cpus, or both: the two rare walks of a
+// loader (after a failed read; before a read of many harts) as one instance
+// of the walk instead of two (about 4 KB of code each).
+[[gnu::noinline]] inline Result<void> walk_test_device_or_cpus(const Fdt& fdt, TestDeviceMatcher* test,
+                                                                CpusChildCounter* counter) {
+    Optionally<TestDeviceMatcher> tests{test};
+    Optionally<CpusChildCounter> counters{counter};
+    return walk(fdt, tests, counters);
+}
 
 template <kmem::CharSink S>
 constexpr void write_range(S& sink, kmem::PhysicalRange range) {
@@ -538,27 +616,15 @@ inline Result<void> read_test_device(const Fdt& fdt, BasicMachineInfo& info) {
     info.has_test_device = false;
     info.test_device = kmem::PhysicalAddress{};
     detail::TestDeviceMatcher test(info);
-    return walk(fdt, test);
+    return detail::walk_test_device_or_cpus(fdt, &test, nullptr);
 }
 
 // At least as many as the harts read_machine_info finds: the nodes right
 // under /cpus (cpu nodes, and others such as cpu-map). For sizing the hart
 // list of a BasicMachineInfo before reading into it.
 inline Result<std::size_t> count_cpus_children(const Fdt& fdt) {
-    struct Counter {
-        std::size_t count = 0;
-        constexpr Result<Interest> begin_node(const Cursor& cursor) {
-            if (cursor.depth() == 0) return Interest::kSubnodes;
-            if (cursor.depth() == 1) return cursor.name() == "cpus" ? Interest::kSubnodes : Interest::kNone;
-            ++count;
-            return Interest::kNone;
-        }
-        constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
-        constexpr Result<void> end_properties(const Cursor&) { return {}; }
-        constexpr Result<void> end_node(const Cursor&) { return {}; }
-    };
-    Counter counter;
-    KMEM_TRY(walk(fdt, counter));
+    detail::CpusChildCounter counter;
+    KMEM_TRY(detail::walk_test_device_or_cpus(fdt, nullptr, &counter));
     return counter.count;
 }
 

@@ -11,9 +11,11 @@
 // masks) depend on the cursor's and the view's internals.
 
 #include <array>
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <span>
 #include <string_view>
 #include <type_traits>
@@ -230,10 +232,21 @@ struct Property {
     }
 };
 
+// What a matcher wants of the node whose begin_node it answers (bit flags).
+// A walk calls each matcher only for what it asked: most matchers care
+// about a few nodes of the tree, and every call costs on every property.
+enum class Interest : std::uint8_t {
+    kNone = 0,        // nothing more of this node's subtree but its end_node
+    kProperties = 1,  // its properties and end_properties, none of its subnodes
+    kSubnodes = 2,    // begin_node for each of its subnodes, not its properties
+    kAll = 3,         // both
+};
+
 // The open nodes during a walk, root first. Matchers read it; only walk()
 // changes it.
 class Cursor {
 public:
+    constexpr Cursor() {}
     struct Frame {
         std::string_view name{};
         std::uint32_t offset = 0;  // blob offset of the FDT_BEGIN_NODE token
@@ -258,9 +271,18 @@ public:
     constexpr CellCounts parent_cells() const { return count_ >= 2 ? frames_[count_ - 2].cells : CellCounts{}; }
     // True for a direct child of the top-level node `parent`, e.g. /cpus/cpu@0.
     constexpr bool is_child_of_top(std::string_view parent) const {
-        return count_ == 3 && frames_[1].name == parent;
+        return count_ == 3 && same(frames_[1].name, parent);
     }
-    constexpr bool is_top(std::string_view name) const { return count_ == 2 && frames_[1].name == name; }
+    constexpr bool is_top(std::string_view name) const { return count_ == 2 && same(frames_[1].name, name); }
+    // The begin_node answer, at the root and at depth 1, of a matcher that
+    // reads one top-level node (`top`, e.g. "chosen") or what is below it:
+    // the root shows its subnodes, `top` gets `interest`, any other
+    // top-level node nothing. Deeper nodes are the matcher's to answer.
+    constexpr Interest top_level(std::string_view top, Interest interest) const {
+        KMEM_ASSERT(count_ == 1 || count_ == 2);
+        if (count_ == 1) return Interest::kSubnodes;
+        return same(frames_[1].name, top) ? interest : Interest::kNone;
+    }
 
     template <kmem::CharSink S>
     constexpr void write_path(S& sink) const {
@@ -278,8 +300,21 @@ private:
     template <class... M>
     friend constexpr Result<void> walk(const Fdt& fdt, M&... matchers);
 
-    std::array<Frame, kMaxDepth> frames_{};
-    std::uint32_t count_ = 0;
+    // string_view's == calls memcmp whenever the lengths agree; these
+    // names are short and tested at every top-level node by several matchers.
+    [[gnu::always_inline]] static constexpr bool same(std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+
+    std::uint32_t count_ = 0;  // first: the walk reaches it at a small offset
+    // Left uninitialised: a frame is written when its node opens, before
+    // anything reads it, and zeroing all of them cost as much as a node.
+    union {
+        std::array<Frame, kMaxDepth> frames_;
+    };
 };
 
 namespace detail {
@@ -301,20 +336,38 @@ constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
     return error;
 }
 
+// The walk's own errors and those of its matchers, with the node path. Out
+// of line and cold: inlined, each site kept an Error (224 bytes) in the
+// walk's frame (11.7 KB of them), which pushed the hot variables out of
+// reach of one instruction.
+[[gnu::cold, gnu::noinline]] inline Result<void> walk_error(const Cursor& cursor, bool has_node, ErrorCode code,
+                                                           std::uint32_t offset, std::uint64_t info = 0,
+                                                           std::uint64_t info2 = 0, std::string_view property = {}) {
+    return kmem::unexpected(located(
+        Error{.code = code, .offset = offset, .detail = info, .detail2 = info2, .property = property}, cursor,
+        has_node));
+}
+[[gnu::cold, gnu::noinline]] inline Result<void> matcher_error(const Error& error, const Cursor& cursor) {
+    return kmem::unexpected(located(error, cursor, true));
+}
+
+// Where the hooks' results are built, one at a time: each in place, so
+// that a success costs no copy and the frame holds one of them.
+union HookResult {
+    constexpr HookResult() {}
+    Result<void> done;
+    Result<Interest> interest;
+};
+
 // call(matcher, bit) for each matcher whose bit (1 << its position) is in
-// `mask`, in order; the first failure, or success. A result is copied only
-// when it is a failure (an Error is 224 bytes, and there is one call per
-// listening matcher for every token of the walk).
+// `mask`, in order, until one returns false (its hook failed).
 template <std::uint32_t kBit = 1, class Call, class M, class... Rest>
-[[gnu::always_inline]] constexpr Result<void> first_failure(std::uint32_t mask, Call& call, M& matcher, Rest&... rest) {
-    if ((mask & kBit) != 0) {
-        Result<void> result = call(matcher, kBit);
-        if (!result) return result;
-    }
+[[gnu::always_inline]] inline bool all_succeed(std::uint32_t mask, Call& call, M& matcher, Rest&... rest) {
+    if ((mask & kBit) != 0 && !call(matcher, kBit)) return false;
     if constexpr (sizeof...(Rest) == 0) {
-        return {};
+        return true;
     } else {
-        return first_failure<(kBit << 1)>(mask, call, rest...);
+        return all_succeed<(kBit << 1)>(mask, call, rest...);
     }
 }
 
@@ -322,30 +375,39 @@ template <std::uint32_t kBit = 1, class Call, class M, class... Rest>
 // compare it with the block size before narrowing.
 constexpr std::uint64_t align4(std::uint64_t value) { return (value + 3) & ~std::uint64_t{3}; }
 
-// Lengths and keys of property names by their strings-block offset; an
-// entry holds the last name that hashed to it (offsets are 32-bit, so ~0 is
-// never one).
+// A big-endian u32 as a native load reads it, and back (the same swap).
+// The walk compares tokens in this form and swaps only the lengths and
+// name offsets it needs as numbers: without Zbb a swap is a dozen
+// instructions, and there are three words to a property.
+constexpr std::uint32_t swap_be(std::uint32_t value) {
+    if constexpr (std::endian::native == std::endian::big) return value;
+    return value >> 24 | (value >> 8 & 0xff00) | (value << 8 & 0xff0000) | value << 24;
+}
+// Most property lengths are below 256: the one byte that counts is then the
+// last one in memory.
+constexpr std::uint32_t swap_be_length(std::uint32_t raw) {
+    if constexpr (std::endian::native == std::endian::little)
+        if ((raw & 0x00ffffff) == 0) return raw >> 24;
+    return swap_be(raw);
+}
+
+// Names of properties by the raw (big-endian) name offset of their
+// FDT_PROP: where each starts and ends in the strings block and its key. An
+// entry holds the last name that hashed to it, and `tag` is the raw offset
+// inverted, so that a zeroed entry matches none (a raw ~0 is never a valid
+// offset). Only checked offsets enter, so a hit skips the checks too.
 struct NameCache {
     static constexpr std::uint32_t kSize = 61;  // prime: names sit at irregular offsets
     struct Entry {
-        std::uint32_t offset = ~std::uint32_t{0};
+        std::uint32_t tag = 0;
+        std::uint32_t offset = 0;
         std::uint32_t key = 0;
-        std::size_t length = 0;
+        std::uint32_t length = 0;
     };
     Entry entries[kSize]{};
 };
 
 }  // namespace detail
-
-// What a matcher wants of the node whose begin_node it answers (bit flags).
-// A walk calls each matcher only for what it asked: most matchers care
-// about a few nodes of the tree, and every call costs on every property.
-enum class Interest : std::uint8_t {
-    kNone = 0,        // nothing more of this node's subtree but its end_node
-    kProperties = 1,  // its properties and end_properties, none of its subnodes
-    kSubnodes = 2,    // begin_node for each of its subnodes, not its properties
-    kAll = 3,         // both
-};
 
 // A matcher has all of these members; an error stops the walk and is
 // returned with the node path:
@@ -379,126 +441,169 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
                   "and end_node returning Result<void> (see fdt::Matcher)");
     static_assert(sizeof...(M) <= 32, "one bit per matcher in Cursor::Frame's masks");
     constexpr std::uint32_t kEveryMatcher = static_cast<std::uint32_t>((std::uint64_t{1} << sizeof...(M)) - 1);
+    constexpr std::uint32_t kBeginNode = detail::swap_be(static_cast<std::uint32_t>(Token::kBeginNode));
+    constexpr std::uint32_t kEndNode = detail::swap_be(static_cast<std::uint32_t>(Token::kEndNode));
+    constexpr std::uint32_t kProp = detail::swap_be(static_cast<std::uint32_t>(Token::kProp));
+    constexpr std::uint32_t kNop = detail::swap_be(static_cast<std::uint32_t>(Token::kNop));
+    constexpr std::uint32_t kEnd = detail::swap_be(static_cast<std::uint32_t>(Token::kEnd));
     const Bytes block = fdt.structure_block();
+    const Bytes strings = fdt.strings_block();
+    const std::uint8_t* const data = block.data();
     const std::uint32_t base = fdt.header().off_dt_struct;
     const auto size = static_cast<std::uint32_t>(block.size());
-    Cursor cursor;
+    // Tokens sit 4-aligned in the block; the block is so in memory when the
+    // blob is (the specification asks for 8), and then a word is one load.
+    const bool aligned = (reinterpret_cast<std::uintptr_t>(data) & 3) == 0;
+    // The hooks' result slot, the cursor and the name cache behind a
+    // pointer the compiler cannot fold into the stack pointer: it keeps that
+    // pointer in a register and reaches them with one instruction, where
+    // offsets from sp past 2 KiB took three or four (the frame also holds
+    // what the inlined matchers keep).
+    struct State {
+        detail::HookResult hook;
+        Cursor cursor;
+        detail::NameCache names{};
+    };
+    State state;
+    State* reached = &state;
+    asm("" : "+r"(reached));
+    Cursor& cursor = reached->cursor;
+    detail::NameCache& names = reached->names;
+    detail::HookResult& hook = reached->hook;
+    // The innermost open node's frame, valid while one is open: kept, not
+    // recomputed from count_ for every token.
+    Cursor::Frame* top = cursor.frames_.data();
     bool seen_root = false;
     std::uint32_t pos = 0;
-    detail::NameCache names{};
 
-    // Runs one matcher callback for the matchers in `mask`, stopping at the first error.
-    auto notify = [&](std::uint32_t mask, auto&& call) __attribute__((always_inline)) -> Result<void> {
-        const Result<void> result = detail::first_failure(mask, call, matchers...);
-        if (!result) return kmem::unexpected(detail::located(result.error(), cursor, cursor.count_ != 0));
-        return {};
+    // The word at `at` as a native load reads it (see swap_be).
+    auto raw_word = [&](std::uint32_t at) __attribute__((always_inline)) {
+        std::uint32_t word;
+        if (aligned)
+            __builtin_memcpy(&word, __builtin_assume_aligned(data + at, 4), 4);
+        else
+            __builtin_memcpy(&word, data + at, 4);
+        return word;
+    };
+    auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0,
+                          std::string_view property = {}) __attribute__((always_inline)) {
+        return detail::walk_error(cursor, cursor.count_ != 0, code, base + at, info, info2, property);
+    };
+    // Each hook's result is built in `hook` and read there; false when a hook failed.
+    auto notify = [&](std::uint32_t mask, auto&& call) __attribute__((always_inline)) {
+        return detail::all_succeed(mask, call, matchers...);
     };
     // The matchers whose begin_node saw the current node.
-    auto opened = [&]() __attribute__((always_inline)) { return cursor.count_ >= 2 ? cursor.frames_[cursor.count_ - 2].descending : kEveryMatcher; };
-    auto close_properties = [&]() __attribute__((always_inline)) -> Result<void> {
-        if (cursor.count_ == 0 || cursor.frames_[cursor.count_ - 1].has_subnode) return {};
-        Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
-        frame.has_subnode = true;
-        return notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
-            return m.end_properties(cursor);
+    auto opened = [&]() __attribute__((always_inline)) { return cursor.count_ >= 2 ? top[-1].descending : kEveryMatcher; };
+    auto close_properties = [&]() __attribute__((always_inline)) {
+        if (cursor.count_ == 0 || top->has_subnode) return true;
+        top->has_subnode = true;
+        return notify(top->listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+            ::new (static_cast<void*>(&hook.done)) Result<void>(m.end_properties(cursor));
+            return hook.done.has_value();
         });
-    };
-    auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0) {
-        return kmem::unexpected(detail::located(
-            Error{.code = code, .offset = base + at, .detail = info, .detail2 = info2}, cursor, cursor.count_ != 0));
     };
 
     for (;;) {
         if (size - pos < 4) return error_here(ErrorCode::kTruncatedStructure, pos);
-        const std::uint32_t token = load_be32(block, pos);
-        switch (static_cast<Token>(token)) {
-            case Token::kBeginNode: {
-                const std::uint32_t name_at = pos + 4;
-                const std::size_t length = terminated_length(block, name_at);
-                if (length == static_cast<std::size_t>(-1))
-                    return error_here(ErrorCode::kUnterminatedNodeName, pos);
-                if (cursor.count_ == 0 && seen_root) return error_here(ErrorCode::kMultipleRoots, pos);
-                if (cursor.count_ == kMaxDepth) return error_here(ErrorCode::kNestingTooDeep, pos, kMaxDepth);
-                KMEM_TRY(close_properties());
-                cursor.frames_[cursor.count_++] =
-                    Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
-                seen_root = true;
-                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t bit) __attribute__((always_inline)) -> Result<void> {
-                    const Result<Interest> interest = m.begin_node(cursor);
-                    if (!interest) return kmem::unexpected(interest.error());
-                    Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
-                    const auto flags = static_cast<std::uint32_t>(*interest);
-                    if ((flags & static_cast<std::uint32_t>(Interest::kProperties)) != 0) frame.listening |= bit;
-                    if ((flags & static_cast<std::uint32_t>(Interest::kSubnodes)) != 0) frame.descending |= bit;
-                    return {};
-                }));
-                const std::uint64_t next = detail::align4(std::uint64_t{name_at} + length + 1);
-                if (next > size) return error_here(ErrorCode::kTruncatedStructure, pos);
-                pos = static_cast<std::uint32_t>(next);
-                break;
-            }
-            case Token::kEndNode: {
-                if (cursor.count_ == 0) return error_here(ErrorCode::kUnbalancedEndNode, pos);
-                KMEM_TRY(close_properties());
-                KMEM_TRY(notify(opened(), [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
-                    return m.end_node(cursor);
-                }));
-                --cursor.count_;
-                pos += 4;
-                break;
-            }
-            case Token::kProp: {
-                if (cursor.count_ == 0) return error_here(ErrorCode::kPropertyOutsideNode, pos);
-                if (size - pos < 12) return error_here(ErrorCode::kTruncatedStructure, pos);
-                const std::uint32_t length = load_be32(block, pos + 4);
-                const std::uint32_t name_offset = load_be32(block, pos + 8);
-                if (length > size - pos - 12) return error_here(ErrorCode::kPropertyPastEnd, pos, length);
-                const Bytes strings = fdt.strings_block();
+        const std::uint32_t token = raw_word(pos);
+        // Properties first: they are most of the tokens.
+        if (token == kProp) {
+            if (cursor.count_ == 0) return error_here(ErrorCode::kPropertyOutsideNode, pos);
+            if (size - pos < 12) return error_here(ErrorCode::kTruncatedStructure, pos);
+            const std::uint32_t length = detail::swap_be_length(raw_word(pos + 4));
+            const std::uint32_t raw_name = raw_word(pos + 8);
+            if (length > size - pos - 12) return error_here(ErrorCode::kPropertyPastEnd, pos, length);
+            // dtc shares one copy of each name, so the few names of a
+            // tree come back at every node: remember where each ends.
+            detail::NameCache::Entry& cached = names.entries[raw_name % detail::NameCache::kSize];
+            if (cached.tag != ~raw_name) {
+                const std::uint32_t name_offset = detail::swap_be(raw_name);
                 if (name_offset >= strings.size())
                     return error_here(ErrorCode::kBadNameOffset, pos, name_offset, strings.size());
-                // dtc shares one copy of each name, so the few names of a
-                // tree come back at every node: remember where each ends.
-                detail::NameCache::Entry& cached = names.entries[name_offset % detail::NameCache::kSize];
-                if (cached.offset != name_offset) {
-                    const std::size_t name_length = terminated_length(strings, name_offset);
-                    if (name_length == static_cast<std::size_t>(-1))
-                        return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
-                    cached = {name_offset, name_key(as_chars(strings, name_offset, name_length)), name_length};
-                }
-                const Property prop{.name = as_chars(strings, name_offset, cached.length),
-                                    .value = block.subspan(pos + 12, length),
+                const std::size_t name_length = terminated_length(strings, name_offset);
+                if (name_length == static_cast<std::size_t>(-1))
+                    return error_here(ErrorCode::kUnterminatedPropertyName, pos, name_offset);
+                cached = {~raw_name, name_offset, name_key(as_chars(strings, name_offset, name_length)),
+                          static_cast<std::uint32_t>(name_length)};
+            }
+            Cursor::Frame& frame = *top;
+            if (frame.has_subnode)
+                return error_here(ErrorCode::kPropertyAfterSubnode, pos, 0, 0,
+                                  as_chars(strings, cached.offset, cached.length));
+            // Nobody reads the counts or the properties of a node no
+            // matcher listens to and whose subnodes none sees.
+            if ((frame.listening | frame.descending) != 0) {
+                const Property prop{.name = as_chars(strings, cached.offset, cached.length),
+                                    .value = Bytes(data + pos + 12, length),
                                     .offset = base + pos,
                                     .key = cached.key};
-                Cursor::Frame& frame = cursor.frames_[cursor.count_ - 1];
-                if (frame.has_subnode) {
-                    auto error = error_here(ErrorCode::kPropertyAfterSubnode, pos);
-                    error.error.property = prop.name;
-                    return error;
-                }
                 // Raw counts are kept; a count that cannot be decoded is
                 // reported by whoever decodes a reg with it.
                 if (prop.is("#address-cells"))
                     frame.cells.address = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
                 else if (prop.is("#size-cells"))
                     frame.cells.size = length == 4 ? load_be32(prop.value, 0) : ~std::uint32_t{0};
-                KMEM_TRY(notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
-                    return m.property(cursor, prop);
-                }));
-                const std::uint64_t next = detail::align4(std::uint64_t{pos} + 12 + length);
-                // A final value may end the block unpadded; the next round
-                // then reports the missing FDT_END.
-                pos = next > size ? size : static_cast<std::uint32_t>(next);
+                if (!notify(frame.listening, [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+                        ::new (static_cast<void*>(&hook.done)) Result<void>(m.property(cursor, prop));
+                        return hook.done.has_value();
+                    }))
+                    return detail::matcher_error(hook.done.error(), cursor);
+            }
+            const std::uint64_t next = detail::align4(std::uint64_t{pos} + 12 + length);
+            // A final value may end the block unpadded; the next round
+            // then reports the missing FDT_END.
+            pos = next > size ? size : static_cast<std::uint32_t>(next);
+            continue;
+        }
+        switch (token) {
+            case kBeginNode: {
+                const std::uint32_t name_at = pos + 4;
+                const std::size_t length = terminated_length(block, name_at);
+                if (length == static_cast<std::size_t>(-1))
+                    return error_here(ErrorCode::kUnterminatedNodeName, pos);
+                if (cursor.count_ == 0 && seen_root) return error_here(ErrorCode::kMultipleRoots, pos);
+                if (cursor.count_ == kMaxDepth) return error_here(ErrorCode::kNestingTooDeep, pos, kMaxDepth);
+                if (!close_properties()) return detail::matcher_error(hook.done.error(), cursor);
+                top = &cursor.frames_[cursor.count_++];
+                *top = Cursor::Frame{.name = as_chars(block, name_at, length), .offset = base + pos};
+                seen_root = true;
+                if (!notify(opened(), [&](auto& m, std::uint32_t bit) __attribute__((always_inline)) {
+                        ::new (static_cast<void*>(&hook.interest)) Result<Interest>(m.begin_node(cursor));
+                        if (!hook.interest) return false;
+                        Cursor::Frame& frame = *top;
+                        const auto flags = static_cast<std::uint32_t>(*hook.interest);
+                        if ((flags & static_cast<std::uint32_t>(Interest::kProperties)) != 0) frame.listening |= bit;
+                        if ((flags & static_cast<std::uint32_t>(Interest::kSubnodes)) != 0) frame.descending |= bit;
+                        return true;
+                    }))
+                    return detail::matcher_error(hook.interest.error(), cursor);
+                const std::uint64_t next = detail::align4(std::uint64_t{name_at} + length + 1);
+                if (next > size) return error_here(ErrorCode::kTruncatedStructure, pos);
+                pos = static_cast<std::uint32_t>(next);
                 break;
             }
-            case Token::kNop:
+            case kEndNode: {
+                if (cursor.count_ == 0) return error_here(ErrorCode::kUnbalancedEndNode, pos);
+                if (!close_properties()) return detail::matcher_error(hook.done.error(), cursor);
+                if (!notify(opened(), [&](auto& m, std::uint32_t) __attribute__((always_inline)) {
+                        ::new (static_cast<void*>(&hook.done)) Result<void>(m.end_node(cursor));
+                        return hook.done.has_value();
+                    }))
+                    return detail::matcher_error(hook.done.error(), cursor);
+                if (--cursor.count_ != 0) --top;
                 pos += 4;
                 break;
-            case Token::kEnd:
+            }
+            case kNop:
+                pos += 4;
+                break;
+            case kEnd:
                 if (cursor.count_ != 0) return error_here(ErrorCode::kUnclosedNode, pos);
                 if (!seen_root) return error_here(ErrorCode::kMissingRoot, pos);
                 return {};
             default:
-                return error_here(ErrorCode::kBadToken, pos, token);
+                return error_here(ErrorCode::kBadToken, pos, detail::swap_be(token));
         }
     }
 }

@@ -74,7 +74,15 @@ public:
     // read's cost per hart down to what the cpu matcher needs.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
         if (cursor.is_top("cpus")) return Interest::kNone;
-        node_ = {.aliases = cursor.is_top("aliases")};
+        // Field by field: every node of the tree comes through here, and a
+        // whole NodeState{} was stored a byte at a time. base and node are
+        // set when a UART is kept, reg is read only when present.
+        node_.aliases = cursor.is_top("aliases");
+        node_.uart.kind = UartKind::kNone;
+        node_.uart.reg_shift = 0;
+        node_.uart.reg_io_width = 1;
+        node_.has_reg = false;
+        node_.valid = true;
         return Interest::kAll;
     }
 
@@ -108,7 +116,11 @@ public:
     // A UART this matcher cannot use is skipped, not an error: the console
     // falls back to SBI, and the rest of the tree still boots.
     constexpr Result<void> end_properties(const Cursor& cursor) {
+        // Most nodes are no UART: the test inline, the work out of line.
         if (node_.uart.kind == UartKind::kNone || !node_.valid || !node_.has_reg) return {};
+        return keep_uart(cursor);
+    }
+    [[gnu::noinline]] constexpr Result<void> keep_uart(const Cursor& cursor) {
         auto reg = as_reg(node_.reg, cursor.parent_cells());
         if (!reg || reg->empty()) return {};
         node_.uart.base = kmem::PhysicalAddress((*reg)[0].address);
