@@ -255,7 +255,7 @@ inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& o
         const bool truncate = attempt >= allowed_count;
         if (truncate && (!have_error || first_error.code != PlanErrorCode::RamTooLargeForPhysmap)) break;
         const kmem::PagingModeId mode = allowed[i];
-        const unsigned va_bits = kmem::with_paging_mode(mode, []<kmem::PagingMode M>(M) { return M::kVaBits; });
+        const unsigned va_bits = kmem::RuntimePagingMode(mode).va_bits();
         // The loader's image must be identity-mappable in the lower half.
         const std::uint64_t lower_end = lower_half_end(va_bits);
         bool identity_ok = true;
@@ -431,8 +431,7 @@ Result<void> run(const PlanInput& input, BasicPlan& plan, P& memory) {
     KernelImage image{};
     KMEM_TRY(load_kernel(plan, memory, in, image));
     KMEM_TRY(allocate_stacks_and_tls(plan, memory, in.elf, image));
-    KMEM_TRY(kmem::with_paging_mode(
-        plan.mode, [&]<kmem::PagingMode M>(M) { return build_tables<M>(plan, memory, options, image); }));
+    KMEM_TRY(build_tables(plan, memory, options, image));
     KMEM_TRY(build_boot_info(plan, memory, input, in, image));
     plan.entry = VirtualAddress(in.elf.entry().value() + plan.kaslr_slide);
     return list_areas(plan, options, image);
