@@ -6,7 +6,10 @@
 // pa and the remaining length allow, frames and physical access come from an
 // injected Memory so the same code runs on the loader's real frames, on the
 // host and in constant evaluation, and every failure is a value naming the
-// address where it happened.
+// address where it happened. The mode is fixed (Sv39, Sv48, Sv57) or a
+// RuntimePagingMode, whose level count is a value: one instance then serves
+// all three modes where the mode is only known at run time (the loader),
+// rather than a copy of the builder per mode.
 //
 // Invariants between calls: every table other than the root holds at least
 // one valid entry (so table_frames() counts exactly the tables the leaves
@@ -89,7 +92,7 @@ constexpr bool invoke_continue(F& f, const Arg& arg) {
 
 }  // namespace detail
 
-template <PagingMode Mode, PageTableMemory Memory>
+template <PagingTraits Mode, PageTableMemory Memory>
 class PageTable {
 public:
     using mode_type = Mode;
@@ -100,7 +103,7 @@ public:
     PageTable(const PageTable&) = delete;
     PageTable& operator=(const PageTable&) = delete;
     constexpr PageTable(PageTable&& other)
-        : memory_(other.memory_), root_(other.root_), table_frames_(other.table_frames_) {
+        : memory_(other.memory_), root_(other.root_), table_frames_(other.table_frames_), mode_(other.mode_) {
         other.memory_ = nullptr;
         other.table_frames_ = 0;
     }
@@ -108,6 +111,7 @@ public:
         memory_ = other.memory_;
         root_ = other.root_;
         table_frames_ = other.table_frames_;
+        mode_ = other.mode_;
         other.memory_ = nullptr;
         other.table_frames_ = 0;
         return *this;
@@ -115,15 +119,17 @@ public:
 
     // The table keeps a pointer to `memory`, which must outlive it. Frames
     // are not given back on destruction: a finished table is usually handed
-    // to a kernel; release() frees them explicitly.
-    static constexpr Expected<PageTable, PageTableError> create(Memory& memory) {
+    // to a kernel; release() frees them explicitly. `mode` matters only for
+    // RuntimePagingMode (Sv39, Sv48 and Sv57 have a single value).
+    static constexpr Expected<PageTable, PageTableError> create(Memory& memory, Mode mode = {}) {
         PageTable table;
         table.memory_ = &memory;
+        table.mode_ = mode;
         auto root = table.allocate_table();
         if (!root.ok) {
             return unexpected(PageTableError{.code = PageTableErrorCode::OutOfFrames,
                                              .operation = PageTableOperation::Create,
-                                             .mode = Mode::kId});
+                                             .mode = mode.id()});
         }
         table.root_ = root.frame;
         return table;
@@ -134,10 +140,11 @@ public:
     // map() guarantees, so every table reachable from `root` is checked
     // first (see TableProblem); the first bad entry is reported with the
     // first address it covers. table_frames() counts the tables found.
-    static constexpr Expected<PageTable, PageTableError> adopt(Memory& memory, PhysicalAddress root) {
+    static constexpr Expected<PageTable, PageTableError> adopt(Memory& memory, PhysicalAddress root,
+                                                               Mode mode = {}) {
         PageTableError error{.code = PageTableErrorCode::MalformedTable,
                              .operation = PageTableOperation::Adopt,
-                             .mode = Mode::kId,
+                             .mode = mode.id(),
                              .request_pa = root};
         if (!root.is_aligned(kPageSize) || root.value() >= kPhysicalAddressLimit) {
             error.problem = TableProblem::RootMisaligned;
@@ -146,13 +153,15 @@ public:
         PageTable table;
         table.memory_ = &memory;
         table.root_ = root;
-        if (!table.check_adopted(root, kTop, 0, error)) return unexpected(error);
+        table.mode_ = mode;
+        if (!table.check_adopted(root, table.top(), 0, error)) return unexpected(error);
         return table;
     }
 
     constexpr PhysicalAddress root() const { return root_; }
     constexpr std::uint64_t table_frames() const { return table_frames_; }
-    constexpr std::uint64_t satp(std::uint16_t asid = 0) const { return Mode::satp(root_, asid); }
+    constexpr std::uint64_t satp(std::uint16_t asid = 0) const { return mode_.satp(root_, asid); }
+    constexpr Mode mode() const { return mode_; }
 
     // Maps [va, va + size) to [pa, pa + size). At every step the largest page
     // that the alignment of both addresses and the remaining length allow is
@@ -169,7 +178,7 @@ public:
         // goes to map_range_checked, which checks in the documented order
         // and names the first problem.
         if (size == kPageSize && leaf_flags && ((va.value() | pa.value()) & (kPageSize - 1)) == 0 &&
-            Mode::is_canonical(va) && pa.value() < kPhysicalAddressLimit) [[likely]] {
+            mode_.is_canonical(va) && pa.value() < kPhysicalAddressLimit) [[likely]] {
             // Usually every table on the way exists and the entry is free:
             // then it is one store; map_page_at does the rest.
             const Slot slot = lowest_slot(va);
@@ -192,7 +201,7 @@ public:
         const Request request{PageTableOperation::Unmap, va, size, {}, {}};
         const auto range = prepare_existing(request);
         if (!range) return unexpected(range.error());
-        if (range->nonempty) remove_range(root_, kTop, range->first, range->last);
+        if (range->nonempty) remove_range(root_, top(), range->first, range->last);
         return {};
     }
 
@@ -205,15 +214,15 @@ public:
         if (!leaf_flags) return unexpected(flags_error(request, leaf_flags.error()));
         const auto range = prepare_existing(request);
         if (!range) return unexpected(range.error());
-        if (range->nonempty) set_flags(root_, kTop, range->first, range->last, *leaf_flags);
+        if (range->nonempty) set_flags(root_, top(), range->first, range->last, *leaf_flags);
         return {};
     }
 
     constexpr Expected<Translation, PageTableError> translate(VirtualAddress va) const {
         const Request request{PageTableOperation::Translate, va, 0, {}, {}};
-        if (!Mode::is_canonical(va)) return unexpected(fail(request, PageTableErrorCode::NonCanonical, va));
+        if (!mode_.is_canonical(va)) return unexpected(fail(request, PageTableErrorCode::NonCanonical, va));
         PhysicalAddress table = root_;
-        for (unsigned level = kTop;; --level) {
+        for (unsigned level = top();; --level) {
             const Pte entry = Pte::from_raw(memory_->pointer(table)[Mode::index(va, level)]);
             if (!entry.valid()) return unexpected(fail(request, PageTableErrorCode::NotMapped, va));
             if (entry.is_leaf()) {
@@ -233,8 +242,8 @@ public:
     // then upper half). f may return bool; false stops the walk.
     template <class F>
     constexpr void for_each_leaf(F&& f) const {
-        if (visit_leaves(root_, kTop, 0, Mode::kLowerHalfEnd - 1, f))
-            visit_leaves(root_, kTop, Mode::kUpperHalfBegin, ~std::uint64_t{0}, f);
+        if (visit_leaves(root_, top(), 0, mode_.lower_half_end() - 1, f))
+            visit_leaves(root_, top(), mode_.upper_half_begin(), ~std::uint64_t{0}, f);
     }
 
     // Calls f(const Mapping&) for every maximal run of leaves whose va and pa
@@ -266,19 +275,18 @@ public:
     // root first, so a loader can report them as page-table memory.
     template <class F>
     constexpr void for_each_table(F&& f) const {
-        visit_tables(root_, kTop, f);
+        visit_tables(root_, top(), f);
     }
 
     // Frees every frame of the table, root included; the handle becomes empty.
     constexpr void release() {
         if (memory_ == nullptr) return;
-        free_subtree(root_, kTop);
+        free_subtree(root_, top());
         memory_ = nullptr;
         root_ = PhysicalAddress();
     }
 
 private:
-    static constexpr unsigned kTop = Mode::kLevels - 1;
     static constexpr std::uint64_t kMax = ~std::uint64_t{0};
 
     struct Request {
@@ -324,7 +332,7 @@ private:
         PhysicalAddress child;
     };
     struct SplitLog {
-        std::array<Split, 2 * Mode::kLevels> entries{};
+        std::array<Split, 2 * Mode::kMaxLevels> entries{};
         std::size_t count = 0;
     };
 
@@ -334,11 +342,14 @@ private:
         std::uint64_t last = 0;
     };
 
-    static constexpr PageTableError fail(const Request& request, PageTableErrorCode code, VirtualAddress va,
-                                         PhysicalAddress pa = {}) {
+    // The root's level.
+    constexpr unsigned top() const { return mode_.levels() - 1; }
+
+    constexpr PageTableError fail(const Request& request, PageTableErrorCode code, VirtualAddress va,
+                                  PhysicalAddress pa = {}) const {
         return PageTableError{.code = code,
                               .operation = request.operation,
-                              .mode = Mode::kId,
+                              .mode = mode_.id(),
                               .va = va,
                               .pa = pa,
                               .request_va = request.va,
@@ -347,7 +358,7 @@ private:
                               .flags = request.flags};
     }
 
-    static constexpr PageTableError flags_error(const Request& request, FlagsProblem problem) {
+    constexpr PageTableError flags_error(const Request& request, FlagsProblem problem) const {
         const PageTableErrorCode code = problem == FlagsProblem::WriteExecute ? PageTableErrorCode::WriteExecute
                                                                               : PageTableErrorCode::InvalidFlags;
         return fail(request, code, request.va, request.pa);
@@ -355,18 +366,18 @@ private:
 
     // For a non-empty, aligned request: the last address of the range, once
     // it is known not to wrap and to lie within one canonical half.
-    static constexpr Expected<std::uint64_t, PageTableError> check_virtual_range(const Request& request) {
+    constexpr Expected<std::uint64_t, PageTableError> check_virtual_range(const Request& request) const {
         const std::uint64_t first = request.va.value();
         if (first > kMax - (request.size - 1))
             return unexpected(fail(request, PageTableErrorCode::AddressOverflow, request.va, request.pa));
         const std::uint64_t last = first + (request.size - 1);
-        if (!Mode::is_canonical(request.va))
+        if (!mode_.is_canonical(request.va))
             return unexpected(fail(request, PageTableErrorCode::NonCanonical, request.va, request.pa));
         // From a canonical lower-half start, the first address that is not
         // canonical is the end of the lower half.
-        if (first < Mode::kLowerHalfEnd && last >= Mode::kLowerHalfEnd) {
-            const std::uint64_t inside = Mode::kLowerHalfEnd - first;
-            return unexpected(fail(request, PageTableErrorCode::NonCanonical, VirtualAddress(Mode::kLowerHalfEnd),
+        if (first < mode_.lower_half_end() && last >= mode_.lower_half_end()) {
+            const std::uint64_t inside = mode_.lower_half_end() - first;
+            return unexpected(fail(request, PageTableErrorCode::NonCanonical, VirtualAddress(mode_.lower_half_end()),
                                    request.pa + inside));
         }
         return last;
@@ -381,7 +392,7 @@ private:
         const auto range = check_virtual_range(request);
         if (!range) return unexpected(range.error());
         const std::uint64_t last = *range;
-        if (const Hit hole = find_unmapped(root_, kTop, first, last); hole.found)
+        if (const Hit hole = find_unmapped(root_, top(), first, last); hole.found)
             return unexpected(fail(request, PageTableErrorCode::NotMapped, VirtualAddress(hole.va)));
         SplitLog log;
         if (!split_at(first, log)) {
@@ -390,7 +401,7 @@ private:
         }
         // last + 1 is either the top of the space (wrapped to 0) or the end
         // of the lower half, where no leaf can straddle, or a canonical address.
-        if (last != kMax && Mode::is_canonical(VirtualAddress(last + 1)) && !split_at(last + 1, log)) {
+        if (last != kMax && mode_.is_canonical(VirtualAddress(last + 1)) && !split_at(last + 1, log)) {
             undo(log);
             return unexpected(fail(request, PageTableErrorCode::OutOfFrames, VirtualAddress(last + 1)));
         }
@@ -422,14 +433,6 @@ private:
         return true;
     }
 
-    // Whether an entry of a level-0 table in [first, last] is valid.
-    static constexpr bool any_valid(const std::uint64_t* slots, std::uint64_t first, std::uint64_t last) {
-        const unsigned end = Mode::index(VirtualAddress(last), 0);
-        for (unsigned i = Mode::index(VirtualAddress(first), 0); i <= end; ++i)
-            if (Pte::from_raw(slots[i]).valid()) return true;
-        return false;
-    }
-
     // Calls f(const Chunk&) for every entry of a level-`level` table that
     // [first, last] touches; both ends lie in that table's span.
     template <class F>
@@ -448,23 +451,38 @@ private:
         }
     }
 
-    constexpr Hit find_mapped(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last) const {
-        Hit hit;
-        const std::uint64_t* slots = entries(table);
-        // A level-0 table's chunks are single entries: a plain scan, where a
-        // call per entry costs ten times as much. Anything there sends the
-        // search down the general path, which says what it is.
-        if (level == 0 && !any_valid(slots, first, last)) return hit;
-        for_each_chunk(level, first, last, [&](const Chunk& chunk) {
-            const Pte entry = Pte::from_raw(slots[chunk.index]);
-            if (entry.is_leaf()) {
-                hit = {true, chunk.first, entry.address().value() + (chunk.first - chunk.base)};
-            } else if (entry.is_table()) {
-                hit = find_mapped(entry.address(), level - 1, chunk.first, chunk.last);
+    // The first mapped address in [first, last] (and what it maps to), for
+    // map(). A loop rather than a recursive walk, as map_range: along a
+    // table while its entries are empty, down where one points to a table,
+    // and from the root again where the search leaves a table.
+    constexpr Hit find_mapped(std::uint64_t first, std::uint64_t last) const {
+        std::uint64_t va = first;
+        PhysicalAddress table = root_;
+        unsigned level = top();
+        for (;;) {
+            const std::uint64_t* slots = entries(table);
+            const std::uint64_t size = Mode::page_size(level);
+            unsigned i = Mode::index(VirtualAddress(va), level);
+            const Pte entry = Pte::from_raw(slots[i]);
+            if (entry.is_leaf()) return {true, va, entry.address().value() + (va & (size - 1))};
+            if (entry.is_table()) {
+                table = entry.address();
+                --level;
+                continue;
             }
-            return !hit.found;
-        });
-        return hit;
+            // The next valid entry of this table that the range reaches; at
+            // the top of the space `next` wraps to 0, past any `last`.
+            std::uint64_t next = align_down(va, size);
+            do {
+                next += size;
+                if (next - 1 >= last) return {};
+            } while (++i < Mode::kEntries && !Pte::from_raw(slots[i]).valid());
+            va = next;
+            if (i == Mode::kEntries) {
+                table = root_;
+                level = top();
+            }
+        }
     }
 
     constexpr Hit find_unmapped(PhysicalAddress table, unsigned level, std::uint64_t first,
@@ -506,12 +524,12 @@ private:
         }
         // Checking the whole range first is what makes a failure easy to undo:
         // afterwards every leaf inside it was made by this call.
-        if (const Hit hit = find_mapped(root_, kTop, va.value(), last); hit.found)
+        if (const Hit hit = find_mapped(va.value(), last); hit.found)
             return unexpected(fail(request, PageTableErrorCode::AlreadyMapped, VirtualAddress(hit.va),
                                    PhysicalAddress(hit.pa)));
         const std::uint64_t offset = pa.value() - va.value();  // modulo 2^64, as the hardware adds
-        if (const Hit failure = map_range(root_, kTop, va.value(), last, offset, *leaf_flags); failure.found) {
-            remove_range(root_, kTop, va.value(), last);
+        if (const Hit failure = map_range(va.value(), last, offset, *leaf_flags); failure.found) {
+            remove_range(root_, top(), va.value(), last);
             return unexpected(fail(request, PageTableErrorCode::OutOfFrames, VirtualAddress(failure.va),
                                    PhysicalAddress(failure.va + offset)));
         }
@@ -523,7 +541,7 @@ private:
     // point to a further table. One load and test a level.
     constexpr Slot lowest_slot(VirtualAddress va) const {
         PhysicalAddress table = root_;
-        for (unsigned level = kTop;; --level) {
+        for (unsigned level = top();; --level) {
             std::uint64_t* entry = entries(table) + Mode::index(va, level);
             if (level == 0 || !Pte::from_raw(*entry).is_table()) return {entry, level};
             table = Pte::from_raw(*entry).address();
@@ -576,47 +594,50 @@ private:
         return slot;
     }
 
-    // Returns the first address whose table could not be allocated, if any.
-    constexpr Hit map_range(PhysicalAddress table, unsigned level, std::uint64_t first, std::uint64_t last,
-                            std::uint64_t offset, LeafFlags flags) {
-        Hit failure;
-        // Looked up once for all its entries: a table's entries stay where
-        // they are while frames are allocated for its children, as every
-        // descent here (map_page_at's too) assumes.
-        std::uint64_t* slots = entries(table);
-        // A level-0 table's chunks are whole pages and map() checked the
-        // alignment: a row of leaves, without a call per entry.
-        if (level == 0) {
-            const unsigned end = Mode::index(VirtualAddress(last), 0);
-            for (unsigned i = Mode::index(VirtualAddress(first), 0); i <= end; ++i, first += kPageSize) {
-                KMEM_ASSERT(!Pte::from_raw(slots[i]).valid());
-                slots[i] = Pte::leaf(PhysicalAddress(first + offset), flags, 0).raw();
-            }
-            return failure;
-        }
-        for_each_chunk(level, first, last, [&](const Chunk& chunk) {
-            const Pte entry = Pte::from_raw(slots[chunk.index]);
-            const std::uint64_t pa = chunk.first + offset;
-            if (level <= Mode::kMaxLeafLevel && chunk.whole && is_aligned(pa, Mode::page_size(level))) {
-                KMEM_ASSERT(!entry.valid());
-                slots[chunk.index] = Pte::leaf(PhysicalAddress(pa), flags, level).raw();
-                return true;
-            }
-            KMEM_ASSERT(level > 0 && !entry.is_leaf());
-            PhysicalAddress child = entry.address();
-            if (!entry.valid()) {
-                const Allocation allocation = allocate_table();
-                if (!allocation.ok) {
-                    failure = {true, chunk.first, 0};
-                    return false;
+    // Maps [first, last], where find_mapped found nothing, with
+    // pa = va + offset; returns the first address whose table could not be
+    // allocated, if any. A loop where a recursive walk took a call and a
+    // frame per table and entry (most of a map() call's cost in the loader):
+    // from the root down to the highest level whose page va and its pa are
+    // aligned to and the rest of the range holds, allocating the tables on
+    // the way, then a row of such leaves to the end of that table or of the
+    // range. A row never passes a place for a larger page: that would be
+    // the start of the next table.
+    constexpr Hit map_range(std::uint64_t first, std::uint64_t last, std::uint64_t offset, LeafFlags flags) {
+        std::uint64_t va = first;
+        for (;;) {
+            unsigned level = top();
+            // Looked up once per table: a table's entries stay where they are
+            // while frames are allocated for its children, as every descent
+            // here (map_page_at's too) assumes.
+            std::uint64_t* slots = entries(root_);
+            for (;;) {
+                const std::uint64_t mask = Mode::page_size(level) - 1;
+                if (level <= mode_.max_leaf_level() && ((va | (va + offset)) & mask) == 0 && last - va >= mask) break;
+                KMEM_ASSERT(level > 0);
+                std::uint64_t& slot = slots[Mode::index(VirtualAddress(va), level)];
+                if (!Pte::from_raw(slot).valid()) {
+                    const Allocation allocation = allocate_table();
+                    if (!allocation.ok) return {true, va, 0};
+                    slot = Pte::table(allocation.frame).raw();
                 }
-                child = allocation.frame;
-                slots[chunk.index] = Pte::table(child).raw();
+                KMEM_ASSERT(Pte::from_raw(slot).is_table());
+                slots = entries(Pte::from_raw(slot).address());
+                --level;
             }
-            failure = map_range(child, level - 1, chunk.first, chunk.last, offset, flags);
-            return !failure.found;
-        });
-        return failure;
+            const std::uint64_t size = Mode::page_size(level);
+            // Consecutive leaves differ in their PPN alone; the range's end
+            // was checked against the physical limit, so it cannot overflow.
+            std::uint64_t leaf = Pte::leaf(PhysicalAddress(va + offset), flags, level).raw();
+            const std::uint64_t step = (size >> 12) << pte_bits::kPpnShift;
+            for (unsigned i = Mode::index(VirtualAddress(va), level);; leaf += step) {
+                KMEM_ASSERT(!Pte::from_raw(slots[i]).valid());
+                slots[i] = leaf;
+                if (last - va == size - 1) return {};
+                va += size;
+                if (++i == Mode::kEntries || last - va < size - 1) break;
+            }
+        }
     }
 
     // Clears every leaf inside [first, last] and frees the tables that end up
@@ -676,7 +697,7 @@ private:
     // new table's leaves repeat the old leaf's bits with consecutive PPNs.
     constexpr bool split_at(std::uint64_t boundary, SplitLog& log) {
         PhysicalAddress table = root_;
-        for (unsigned level = kTop;; --level) {
+        for (unsigned level = top();; --level) {
             std::uint64_t* slots = entries(table);
             const unsigned index = Mode::index(VirtualAddress(boundary), level);
             const Pte entry = Pte::from_raw(slots[index]);
@@ -749,7 +770,7 @@ private:
             const Pte entry = Pte::from_raw(slots[i]);
             if (!entry.valid()) continue;
             std::uint64_t va = base + (std::uint64_t{i} << Mode::page_shift(level));
-            if (level == kTop && va >= (std::uint64_t{1} << (Mode::kVaBits - 1))) va |= Mode::kUpperHalfBegin;
+            if (level == top() && va >= mode_.lower_half_end()) va |= mode_.upper_half_begin();
             if (const TableProblem problem = entry_problem(entry, level); problem != TableProblem::None) {
                 error.problem = problem;
                 error.va = VirtualAddress(va);
@@ -776,6 +797,7 @@ private:
     Memory* memory_ = nullptr;
     PhysicalAddress root_;
     std::uint64_t table_frames_ = 0;
+    [[no_unique_address]] Mode mode_{};
 };
 
 // Calls f(table) with the tables at `root` adopted (PageTable::adopt) as a

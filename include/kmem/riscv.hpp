@@ -52,6 +52,17 @@ struct SvMode {
     // First address past the lower half / first address of the upper half.
     static constexpr std::uint64_t kLowerHalfEnd = std::uint64_t{1} << (kVaBits - 1);
     static constexpr std::uint64_t kUpperHalfBegin = ~std::uint64_t{0} << (kVaBits - 1);
+    // PageTable's storage bound, as RuntimePagingMode has one.
+    static constexpr unsigned kMaxLevels = kLevels;
+
+    // The PagingTraits interface (see RuntimePagingMode): the constants above
+    // as functions, so one PageTable body reads a fixed mode and a run-time one.
+    static constexpr PagingModeId id() { return kId; }
+    static constexpr unsigned levels() { return kLevels; }
+    static constexpr unsigned va_bits() { return kVaBits; }
+    static constexpr unsigned max_leaf_level() { return kMaxLeafLevel; }
+    static constexpr std::uint64_t lower_half_end() { return kLowerHalfEnd; }
+    static constexpr std::uint64_t upper_half_begin() { return kUpperHalfBegin; }
 
     static constexpr unsigned index_bits(unsigned level) {
         KMEM_ASSERT(level < kLevels);
@@ -113,6 +124,93 @@ static_assert(Sv39::satp(0x80200, 0) == 0x8000'0000'0008'0200);
 static_assert(Sv48::satp(0x80200, 1) == 0x9000'1000'0008'0200);
 static_assert(Sv57::satp(0xfff'ffff'ffff, 0xffff) == 0xafff'ffff'ffff'ffff);
 static_assert(Sv39::index(VirtualAddress(0xffff'ffc0'0000'0000), 2) == 256);
+
+// The mode as a value: Sv39, Sv48 or Sv57 with the level count read at run
+// time. Why: a loader learns the mode from the satp probe, and a PageTable
+// over a fixed mode is a copy of the whole builder per mode (about 8.6 KiB of
+// RISC-V code each); PageTable<RuntimePagingMode, M> is one copy for all
+// three, its per-level arithmetic (shift 12 + 9 * level) being the same in
+// every mode anyway. The three modes are numbered in PagingModeId so that
+// levels, VA width and satp MODE follow from the id by one add each.
+class RuntimePagingMode {
+public:
+    static constexpr unsigned kPageShift = 12;
+    static constexpr unsigned kIndexBits = 9;
+    static constexpr unsigned kEntries = 1u << kIndexBits;
+    static constexpr unsigned kMaxLevels = 5;
+
+    constexpr RuntimePagingMode() = default;  // Sv39, as with_paging_mode's fallback
+    explicit constexpr RuntimePagingMode(PagingModeId id) : id_(id) {
+        KMEM_ASSERT(id == PagingModeId::Sv39 || id == PagingModeId::Sv48 || id == PagingModeId::Sv57);
+    }
+
+    constexpr PagingModeId id() const { return id_; }
+    constexpr unsigned levels() const { return 3 + static_cast<unsigned>(id_); }
+    constexpr unsigned va_bits() const { return kPageShift + kIndexBits * levels(); }
+    constexpr unsigned max_leaf_level() const { return levels() - 1; }
+    constexpr std::uint64_t lower_half_end() const { return std::uint64_t{1} << (va_bits() - 1); }
+    constexpr std::uint64_t upper_half_begin() const { return ~std::uint64_t{0} << (va_bits() - 1); }
+    constexpr std::uint64_t satp_mode() const { return 8 + static_cast<unsigned>(id_); }
+
+    // Independent of the mode: a level that the mode lacks is the caller's bug.
+    static constexpr unsigned page_shift(unsigned level) {
+        KMEM_ASSERT(level < kMaxLevels);
+        return kPageShift + kIndexBits * level;
+    }
+    static constexpr std::uint64_t page_size(unsigned level) { return std::uint64_t{1} << page_shift(level); }
+    static constexpr unsigned index(VirtualAddress va, unsigned level) {
+        return static_cast<unsigned>((va.value() >> page_shift(level)) & (kEntries - 1));
+    }
+    constexpr bool is_canonical(VirtualAddress va) const { return kmem::is_canonical(va, va_bits()); }
+    constexpr std::uint64_t satp(std::uint64_t root_ppn, std::uint16_t asid = 0) const {
+        KMEM_ASSERT(root_ppn < (std::uint64_t{1} << 44));
+        return (satp_mode() << 60) | (std::uint64_t{asid} << 44) | root_ppn;
+    }
+    constexpr std::uint64_t satp(PhysicalAddress root, std::uint16_t asid = 0) const {
+        KMEM_ASSERT(root.is_aligned(std::uint64_t{1} << kPageShift));
+        return satp(root.value() >> kPageShift, asid);
+    }
+
+private:
+    PagingModeId id_ = PagingModeId::Sv39;
+};
+
+// What PageTable needs of its mode: a fixed one (Sv39, Sv48, Sv57, whose
+// functions are static) or RuntimePagingMode. kMaxLevels bounds storage that
+// is sized per table type.
+template <class M>
+concept PagingTraits = std::semiregular<M> && requires(const M mode, VirtualAddress va, PhysicalAddress root,
+                                                       unsigned level, std::uint16_t asid) {
+    { M::kMaxLevels } -> std::convertible_to<unsigned>;
+    { M::kEntries } -> std::convertible_to<unsigned>;
+    { mode.id() } -> std::same_as<PagingModeId>;
+    { mode.levels() } -> std::same_as<unsigned>;
+    { mode.va_bits() } -> std::same_as<unsigned>;
+    { mode.max_leaf_level() } -> std::same_as<unsigned>;
+    { mode.lower_half_end() } -> std::same_as<std::uint64_t>;
+    { mode.upper_half_begin() } -> std::same_as<std::uint64_t>;
+    { M::page_size(level) } -> std::same_as<std::uint64_t>;
+    { M::page_shift(level) } -> std::same_as<unsigned>;
+    { M::index(va, level) } -> std::same_as<unsigned>;
+    { mode.is_canonical(va) } -> std::same_as<bool>;
+    { mode.satp(root, asid) } -> std::same_as<std::uint64_t>;
+};
+
+static_assert(PagingTraits<Sv39> && PagingTraits<Sv48> && PagingTraits<Sv57> && PagingTraits<RuntimePagingMode>);
+
+namespace detail {
+// The run-time mode agrees with the fixed ones it stands for.
+template <PagingMode M>
+constexpr bool runtime_mode_agrees() {
+    const RuntimePagingMode mode(M::kId);
+    return mode.levels() == M::kLevels && mode.va_bits() == M::kVaBits && mode.max_leaf_level() == M::kMaxLeafLevel &&
+           mode.lower_half_end() == M::kLowerHalfEnd && mode.upper_half_begin() == M::kUpperHalfBegin &&
+           mode.satp_mode() == M::kSatpMode && M::kLevels <= RuntimePagingMode::kMaxLevels &&
+           M::kEntries == RuntimePagingMode::kEntries && mode.satp(0x80200, 7) == M::satp(0x80200, 7);
+}
+}  // namespace detail
+static_assert(detail::runtime_mode_agrees<Sv39>() && detail::runtime_mode_agrees<Sv48>() &&
+              detail::runtime_mode_agrees<Sv57>());
 
 // Runs `f(Mode{})` with the traits type that `mode` names, so one template can
 // serve a mode chosen at run time (e.g. after probing satp).

@@ -80,17 +80,18 @@ private:
 // range holds. A few steps per leaf, where walking the finished tables
 // takes a pass over every entry of every table (4096 entries for QEMU virt,
 // more than building them cost).
-template <kmem::PagingMode M>
-constexpr void add_leaves(std::uint64_t va, std::uint64_t pa, std::uint64_t size, std::uint64_t (&leaves)[5]) {
+constexpr void add_leaves(kmem::RuntimePagingMode mode, std::uint64_t va, std::uint64_t pa, std::uint64_t size,
+                          std::uint64_t (&leaves)[5]) {
+    using M = kmem::RuntimePagingMode;
     while (size != 0) {
-        unsigned level = M::kMaxLeafLevel;
+        unsigned level = mode.max_leaf_level();
         while (level > 0 && ((va | pa) % M::page_size(level) != 0 || size < M::page_size(level))) --level;
         const std::uint64_t page = M::page_size(level);
         // The rule picks this size again until both addresses reach the next
         // size's alignment (together, or never if their offsets in it
         // differ) or the range runs short: counted as one run.
         std::uint64_t count = size / page;
-        if (level < M::kMaxLeafLevel) {
+        if (level < mode.max_leaf_level()) {
             const std::uint64_t larger = M::page_size(level + 1);
             const std::uint64_t to_aligned = (larger - va % larger) % larger / page;
             if (va % larger == pa % larger && to_aligned != 0 && to_aligned < count) count = to_aligned;
@@ -102,8 +103,11 @@ constexpr void add_leaves(std::uint64_t va, std::uint64_t pa, std::uint64_t size
     }
 }
 
-template <kmem::PagingMode M, PhysicalMemory P>
+// One builder for every mode (RuntimePagingMode): a PageTable per mode would
+// put three copies of it in the loader.
+template <PhysicalMemory P>
 Result<void> build_tables(BasicPlan& plan, P& memory, const PlanOptions& options, const KernelImage& image) {
+    const kmem::RuntimePagingMode mode(plan.mode);
     TableMemory<P> tables(plan.workspace.frames, memory, plan);
     // No frame for a table: the allocator's own error says why.
     auto out_of_frames = [&] {
@@ -111,7 +115,7 @@ Result<void> build_tables(BasicPlan& plan, P& memory, const PlanOptions& options
             return PlanError(PlanErrorCode::CapacityExceeded, "allocations", ListCapacity{plan.allocations.capacity()});
         return PlanError(PlanErrorCode::OutOfMemory, "page tables", tables.last_error());
     };
-    auto table = KMEM_TRY(kmem::PageTable<M, TableMemory<P>>::create(tables).map_error(
+    auto table = KMEM_TRY(kmem::PageTable<kmem::RuntimePagingMode, TableMemory<P>>::create(tables, mode).map_error(
         [&](const kmem::PageTableError&) { return out_of_frames(); }));
     auto map = [&](VirtualAddress va, PhysicalAddress pa, std::uint64_t size, kmem::PageFlags flags) -> Result<void> {
         KMEM_TRY(table.map(va, pa, size, flags).map_error([&](const kmem::PageTableError& cause) {
@@ -119,7 +123,7 @@ Result<void> build_tables(BasicPlan& plan, P& memory, const PlanOptions& options
             if (cause.code == kmem::PageTableErrorCode::OutOfFrames) return out_of_frames();
             return PlanError(PlanErrorCode::PageTable, {}, cause);
         }));
-        add_leaves<M>(va.value(), pa.value(), size, plan.stats.leaves);
+        add_leaves(mode, va.value(), pa.value(), size, plan.stats.leaves);
         return {};
     };
     const std::uint64_t offset = plan.physmap_offset;

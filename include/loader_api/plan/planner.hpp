@@ -255,7 +255,7 @@ inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& o
         const bool truncate = attempt >= allowed_count;
         if (truncate && (!have_error || first_error.code != PlanErrorCode::RamTooLargeForPhysmap)) break;
         const kmem::PagingModeId mode = allowed[i];
-        const unsigned va_bits = kmem::with_paging_mode(mode, []<kmem::PagingMode M>(M) { return M::kVaBits; });
+        const unsigned va_bits = kmem::RuntimePagingMode(mode).va_bits();
         // The loader's image must be identity-mappable in the lower half.
         const std::uint64_t lower_end = lower_half_end(va_bits);
         bool identity_ok = true;
@@ -421,8 +421,6 @@ inline Result<void> list_areas(BasicPlan& plan, const PlanOptions& options, cons
     return {};
 }
 
-// The phases in order; each hands the next what it found (Inputs, the
-// KernelImage) or leaves it in the Plan.
 // PlanOptions::step_counter's readings, as differences per step.
 class StepClock {
 public:
@@ -442,6 +440,8 @@ private:
     std::uint64_t last_;
 };
 
+// The phases in order; each hands the next what it found (Inputs, the
+// KernelImage) or leaves it in the Plan.
 template <PhysicalMemory P>
 Result<void> run(const PlanInput& input, BasicPlan& plan, P& memory) {
     const PlanOptions& options = input.options;
@@ -456,8 +456,7 @@ Result<void> run(const PlanInput& input, BasicPlan& plan, P& memory) {
     clock.done(PlanStep::Kernel);
     KMEM_TRY(allocate_stacks_and_tls(plan, memory, in.elf, image));
     clock.done(PlanStep::StacksAndTls);
-    KMEM_TRY(kmem::with_paging_mode(
-        plan.mode, [&]<kmem::PagingMode M>(M) { return build_tables<M>(plan, memory, options, image); }));
+    KMEM_TRY(build_tables(plan, memory, options, image));
     clock.done(PlanStep::PageTables);
     KMEM_TRY(build_boot_info(plan, memory, input, in, image));
     plan.entry = VirtualAddress(in.elf.entry().value() + plan.kaslr_slide);
