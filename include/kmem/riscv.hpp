@@ -152,7 +152,8 @@ public:
     constexpr std::uint64_t upper_half_begin() const { return ~std::uint64_t{0} << (va_bits() - 1); }
     constexpr std::uint64_t satp_mode() const { return 8 + static_cast<unsigned>(id_); }
 
-    // Independent of the mode: a level that the mode lacks is the caller's bug.
+    // The same in every mode, so static as in the fixed modes; they can only
+    // refuse a level that no mode has.
     static constexpr unsigned page_shift(unsigned level) {
         KMEM_ASSERT(level < kMaxLevels);
         return kPageShift + kIndexBits * level;
