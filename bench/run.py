@@ -262,7 +262,14 @@ def compile_flags(build_dir):
         if word in ("-MD", "-MMD") or word.endswith("main.cpp"):
             continue
         kept.append(word)
-    return entry["directory"], kept
+    # loader_api/reflect.hpp needs Boost.Hana, which the loader never
+    # includes: the flags loader_api_reflect_dep adds (meson.build).
+    boost = "/usr/include"
+    with open(os.path.join(build_dir, "meson-info", "intro-buildoptions.json")) as handle:
+        for option in json.load(handle):
+            if option["name"] == "boost_include_dir":
+                boost = option["value"]
+    return entry["directory"], kept + ["-idirafter", boost]
 
 
 def measure_compile(directory, flags, source, runs=3):
