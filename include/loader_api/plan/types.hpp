@@ -188,6 +188,17 @@ struct Placement {
     bool randomised = false;
 };
 
+// make_plan's steps, in order, as PlanStatistics::step_counts indexes them.
+enum class PlanStep : std::uint8_t {
+    Inputs,       // the kernel's ELF and LoaderConfig, RAM and reservations from the machine
+    Layout,       // paging mode, physmap/kernel/stack placement (KASLR), inputs reserved from the allocator
+    Kernel,       // kernel segments copied or zeroed, relocations applied
+    StacksAndTls, // per-hart stacks, TLS blocks initialised
+    PageTables,   // the kernel's page tables
+    BootInfo,     // the BootInfo block, the memory map, the area list
+};
+inline constexpr std::size_t kPlanStepCount = 6;
+
 struct PlanStatistics {
     std::uint64_t table_frames = 0;      // page-table frames of the kernel's root
     std::uint64_t leaves[5] = {};        // leaf entries per level (4 KiB, 2 MiB, 1 GiB, ...)
@@ -201,20 +212,9 @@ struct PlanStatistics {
     std::uint64_t in_place_kernel_bytes = 0;
     std::uint64_t relocations = 0;
     // What PlanOptions::step_counter counted in each PlanStep; zeros without one.
-    std::uint64_t step_counts[6] = {};
+    std::uint64_t step_counts[kPlanStepCount] = {};
 };
 
-// make_plan's steps, in order, as PlanStatistics::step_counts indexes them.
-enum class PlanStep : std::uint8_t {
-    Inputs,       // the kernel's ELF and LoaderConfig, RAM and reservations from the machine
-    Layout,       // paging mode, physmap/kernel/stack placement (KASLR), inputs reserved from the allocator
-    Kernel,       // kernel segments copied or zeroed, relocations applied
-    StacksAndTls, // per-hart stacks, TLS blocks initialised
-    PageTables,   // the kernel's page tables
-    BootInfo,     // the BootInfo block, the memory map, the area list
-};
-inline constexpr std::size_t kPlanStepCount = 6;
-static_assert(kPlanStepCount == std::size(PlanStatistics{}.step_counts));
 
 // BootInfo's timebase when the device tree gives none (WarningCode::NoTimebase):
 // QEMU virt's, the most common machine without a board vendor's tree.
