@@ -6,6 +6,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <type_traits>
 
@@ -179,6 +180,124 @@ template <CharSink S, class... Arguments>
         SinkRef erased(sink);
         (format_detail::print_erased(erased, arguments), ...);
     }
+}
+
+// A message whose values are named where they are read:
+//   "segment {index} p_align {value:hex} is not a power of two"
+// An error type keeps one such text per code, the names of its fields and
+// one writer that takes a field's position among them; each message is then
+// one call where print() makes one per piece (issue 13: the error types'
+// format() bodies were 12 KB of the loader). {name:hex} asks for hex.
+// fields_known() lets a type check every text at compile time.
+enum class FieldStyle : std::uint8_t { Plain, Hex };
+
+namespace format_detail {
+
+constexpr std::string_view kHexSuffix = ":hex";
+
+struct Field {
+    std::size_t open;   // '{', npos when the text has no more fields
+    std::size_t close;  // '}', npos when unclosed
+    std::size_t index;  // position among the names, npos when unknown
+    FieldStyle style;
+};
+
+constexpr Field next_field(std::string_view text, std::size_t from, std::span<const std::string_view> names) {
+    Field field{std::string_view::npos, std::string_view::npos, std::string_view::npos, FieldStyle::Plain};
+    for (std::size_t i = from; i < text.size() && field.close == std::string_view::npos; ++i) {
+        if (text[i] == '{' && field.open == std::string_view::npos) field.open = i;
+        else if (text[i] == '}' && field.open != std::string_view::npos) field.close = i;
+    }
+    if (field.close == std::string_view::npos) return field;
+    std::string_view name = text.substr(field.open + 1, field.close - field.open - 1);
+    if (name.ends_with(kHexSuffix)) {
+        name.remove_suffix(kHexSuffix.size());
+        field.style = FieldStyle::Hex;
+    }
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] == name) field.index = i;
+    return field;
+}
+
+template <CharSink S, class WriteField>
+constexpr void print_fields(S& sink, std::string_view text, std::span<const std::string_view> names,
+                            const WriteField& write_field) {
+    std::size_t from = 0;
+    for (;;) {
+        const Field field = next_field(text, from, names);
+        write(sink, text.substr(from, field.open - from));
+        if (field.close == std::string_view::npos) return;
+        write_field(sink, field.index, field.style);
+        from = field.close + 1;
+    }
+}
+
+using FieldWriter = void (*)(SinkRef&, const void* context, std::size_t field, FieldStyle);
+
+// One copy in an image for every error type.
+[[gnu::noinline, gnu::cold]] inline void print_fields_erased(SinkRef& sink, std::string_view text,
+                                                             std::span<const std::string_view> names,
+                                                             FieldWriter writer, const void* context) {
+    print_fields(sink, text, names,
+                 [&](SinkRef& out, std::size_t field, FieldStyle style) { writer(out, context, field, style); });
+}
+
+}  // namespace format_detail
+
+// write_field(sink, field, style) writes the value of names[field]. The type
+// is the error type's own (`Self`), so that its writer at run time is one
+// function taking `self` as a pointer.
+template <CharSink S, class Self, class WriteField>
+constexpr void print_fields(S& sink, std::string_view text, std::span<const std::string_view> names,
+                            const Self& self, WriteField write_field) {
+    static_assert(std::is_empty_v<WriteField>, "print_fields: the writer gets the error as `self`, captures nothing");
+    if (std::is_constant_evaluated() || !std::is_base_of_v<SinkRef, S>) {
+        format_detail::print_fields(sink, text, names,
+                                    [&](S& out, std::size_t field, FieldStyle style) { write_field(out, self, field, style); });
+    } else if constexpr (std::is_base_of_v<SinkRef, S>) {
+        format_detail::print_fields_erased(
+            static_cast<SinkRef&>(sink), text, names,
+            [](SinkRef& out, const void* context, std::size_t field, FieldStyle style) {
+                WriteField{}(out, *static_cast<const Self*>(context), field, style);
+            },
+            &self);
+    }
+}
+
+// A number the way {name} or {name:hex} asks for it.
+template <CharSink S>
+constexpr void print_number(S& sink, std::uint64_t value, FieldStyle style) {
+    if (style == FieldStyle::Hex) print(sink, hex(value));
+    else print(sink, value);
+}
+
+// Whether every field of `text` is closed and one of `names`.
+constexpr bool fields_known(std::string_view text, std::span<const std::string_view> names) {
+    for (std::size_t from = 0;;) {
+        const format_detail::Field field = format_detail::next_field(text, from, names);
+        if (field.open == std::string_view::npos) return true;
+        if (field.close == std::string_view::npos || field.index == std::string_view::npos) return false;
+        from = field.close + 1;
+    }
+}
+
+// The `index`th of the texts in `joined`, each ended by a NUL: one literal
+// holds a type's messages with no pointer per message.
+constexpr std::string_view nth_text(std::string_view joined, std::size_t index) {
+    // Loops, not find(): GCC cannot evaluate find() over an array member
+    // in a constant expression under the sanitizers.
+    std::size_t begin = 0;
+    for (; index > 0 && begin < joined.size(); ++begin) index -= joined[begin] == '\0';
+    std::size_t end = begin;
+    while (end < joined.size() && joined[end] != '\0') ++end;
+    return joined.substr(begin, end - begin);
+}
+
+// How many NUL-ended texts `joined` holds.
+constexpr std::size_t text_count(std::string_view joined) {
+    std::size_t count = 0;
+    for (char c : joined) count += c == '\0';
+    return count;
 }
 
 // A sink into a caller-provided buffer; truncates (and says so) rather than overflows.

@@ -188,7 +188,7 @@ public:
     kmem::Expected<void, BuildError> set_command_line(std::string_view text) {
         if (text.size() > capacity_.command_line)
             return kmem::unexpected(BuildError{BuildError::Code::CommandLineTooLong, text.size(), capacity_.command_line});
-        for (std::size_t i = 0; i < text.size(); ++i) command_line_[i] = text[i];
+        if (!text.empty()) __builtin_memcpy(command_line_, text.data(), text.size());
         command_line_[text.size()] = '\0';
         info_->command_line.count = static_cast<std::uint32_t>(text.size());
         return {};
@@ -199,7 +199,9 @@ public:
                                                         std::uint32_t descriptor_version) {
         if (map.size() > capacity_.efi_memory_map)
             return kmem::unexpected(BuildError{BuildError::Code::EfiMemoryMapTooLarge, map.size(), capacity_.efi_memory_map});
-        for (std::size_t i = 0; i < map.size(); ++i) efi_memory_map_[i] = map[i];
+        // A byte loop here was 4,200 instructions for a 15-descriptor map (the
+        // loader builds without loop-to-memcpy distribution).
+        if (!map.empty()) __builtin_memcpy(efi_memory_map_, map.data(), map.size());
         info_->efi_memory_map.count = static_cast<std::uint32_t>(map.size());
         info_->efi_memory_descriptor_size = descriptor_size;
         info_->efi_memory_descriptor_version = descriptor_version;

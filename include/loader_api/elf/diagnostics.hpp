@@ -76,192 +76,145 @@ struct ElfError {
 
     constexpr std::string_view name_view() const { return {name.data(), name_length}; }
 
+    // The messages in ElfErrorCode's order, their values as fields
+    // (kmem::print_fields).
+    static constexpr char kTextData[] =
+        // None
+        "no error\0"
+        // Truncated
+        "file of {value} bytes is shorter than the ELF header ({limit} bytes)\0"
+        // BadMagic
+        "bad magic{magic} at offset 0 (want 0x7f 0x45 0x4c 0x46)\0"
+        // BadClass
+        "class {value} at offset 4 is not ELFCLASS64 (2)\0"
+        // BadDataEncoding
+        "data encoding {value} at offset 5 is not little-endian (1)\0"
+        // BadVersion
+        "version {value} at offset {offset} is not EV_CURRENT (1)\0"
+        // BadMachine
+        "machine {value} is not RISC-V (243)\0"
+        // BadType
+        "type {value} is neither ET_EXEC (2) nor ET_DYN (3)\0"
+        // BadHeaderSize
+        "e_ehsize {value} is not 64\0"
+        // BadProgramHeaderSize
+        "e_phentsize {value} is not 56\0"
+        // ProgramHeadersOutsideFile
+        "program header table at offset {offset:hex} ({value} entries) runs past the end of the file "
+        "({limit:hex} bytes)\0"
+        // ExtendedCountWithoutSections
+        "e_phnum is PN_XNUM (0xffff) but there is no section header 0 to hold the count\0"
+        // BadSectionHeaderSize
+        "e_shentsize {value} is not 64\0"
+        // SectionHeadersOutsideFile
+        "section header table at offset {offset:hex} ({value} entries) runs past the end of the file "
+        "({limit:hex} bytes)\0"
+        // BadSectionNameTableIndex
+        "section name table index {value} is not below the section count {limit}\0"
+        // SectionOutsideFile
+        "section {index} at offset {offset:hex} size {value:hex} runs past the end of the file ({limit:hex} "
+        "bytes)\0"
+        // SectionNameOutOfRange
+        "section {index} name offset {value:hex} is not a terminated string inside the section name table "
+        "({limit:hex} bytes)\0"
+        // SegmentOutsideFile
+        "segment {index} file range offset {offset:hex} size {value:hex} runs past the end of the file "
+        "({limit:hex} bytes)\0"
+        // SegmentFileSizeExceedsMemorySize
+        "segment {index} p_filesz {value:hex} exceeds p_memsz {limit:hex}\0"
+        // SegmentAlignmentNotPowerOfTwo
+        "segment {index} p_align {value:hex} is not a power of two\0"
+        // SegmentMisaligned
+        "segment {index} p_vaddr {value:hex} and p_offset {offset:hex} differ modulo p_align {limit:hex}\0"
+        // SegmentAddressOverflow
+        "segment {index} p_vaddr {offset:hex} + p_memsz {value:hex} overflows the address space\0"
+        // SegmentsOverlap
+        "PT_LOAD segment {index} at {offset:hex} overlaps PT_LOAD segment {limit} which ends at {value:hex}\0"
+        // SegmentsOutOfOrder
+        "PT_LOAD segment {index} at {offset:hex} is below the preceding PT_LOAD segment {limit} which ends "
+        "at {value:hex}\0"
+        // DuplicateSegment
+        "segment {index} is a second {what} (the first is segment {limit})\0"
+        // NoLoadSegments
+        "no PT_LOAD segment with a non-zero p_memsz\0"
+        // RelroOutsideLoad
+        "segment {index} PT_GNU_RELRO at {offset:hex} does not start inside a PT_LOAD segment\0"
+        // DynamicMissingTag
+        "dynamic table has {what} but not its companion tag\0"
+        // DynamicBadEntrySize
+        "dynamic entry size {what} {value} is not {limit}\0"
+        // DynamicBadTableSize
+        "dynamic table size {what} {value} is not a multiple of the entry size {limit}\0"
+        // DynamicAddressUnmapped
+        "{what} address {offset:hex} size {value:hex} is not inside the file part of one PT_LOAD segment\0"
+        // UnsupportedPltRel
+        "DT_PLTREL {value} is not DT_RELA (7)\0"
+        // UnsupportedRelTable
+        "DT_REL table at {offset:hex}: relocations without addends are not used on RISC-V and not supported\0"
+        // UnsupportedRelocation
+        "unsupported relocation type {value}{type_name} at {what} index {index}, target {offset:hex}\0"
+        // RelocationTargetUnmapped
+        "{what} relocation {index} target {offset:hex} (8 bytes) is not inside {in_file}a PT_LOAD segment\0"
+        // RelrBitmapFirst
+        "DT_RELR entry {index} is a bitmap {value:hex} with no address entry before it\0"
+        // SymbolOutOfRange
+        "{what} relocation {index} names symbol {value} outside the symbol table ({limit} symbols fit)\0"
+        // SymbolNameOutOfRange
+        "{what} relocation {index}: symbol {value} name offset {offset:hex} is not a terminated string "
+        "inside DT_STRTAB ({limit} bytes)\0"
+        // UndefinedSymbol
+        "{what} relocation {index} (R_RISCV_64 at {offset:hex}) refers to undefined symbol {name} (index "
+        "{value})\0"
+        // SectionNotFound
+        "no section named {name}\0"
+        // WriteExecute
+        "PT_LOAD segment {index} at {offset:hex} size {value:hex} is both writable and executable\0"
+        // EntryNotExecutable
+        "entry point {offset:hex} is not inside an executable PT_LOAD segment\0";
+    static constexpr std::string_view kTexts{kTextData, sizeof kTextData - 1};
+    enum Field : std::size_t { kIndex, kOffset, kValue, kLimit, kWhat, kName, kMagic, kTypeName, kInFile };
+    static constexpr std::string_view kFields[] = {"index", "offset", "value",     "limit",  "what",
+                                                   "name",  "magic",  "type_name", "in_file"};
+
+    static constexpr std::string_view text(ElfErrorCode code) {
+        return kmem::nth_text(kTexts, static_cast<std::size_t>(code));
+    }
+
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
-        using kmem::write;
-        using kmem::write_dec;
-        using kmem::write_hex;
-        auto segment = [&] {
-            kmem::print(sink, "segment ", index);
-        };
-        auto quoted_name = [&] {
-            sink.put('"');
-            kmem::print(sink, name_view());
-            if (name_truncated) write(sink, "...");
-            sink.put('"');
-        };
         kmem::print(sink, "elf: ");
-        switch (code) {
-        case ElfErrorCode::None: write(sink, "no error"); break;
-        case ElfErrorCode::Truncated:
-            kmem::print(sink, "file of ", value, " bytes is shorter than the ELF header (", limit, " bytes)");
-            break;
-        case ElfErrorCode::BadMagic:
-            kmem::print(sink, "bad magic");
-            for (int i = 0; i < 4; ++i) {
-                sink.put(' ');
-                kmem::print(sink, kmem::hex((value >> (8 * i)) & 0xff, 2));
+        kmem::print_fields(sink, text(code), kFields, *this, [](auto& out, const ElfError& self, std::size_t field,
+                                                                  kmem::FieldStyle style) {
+            switch (field) {
+            case kIndex: kmem::print_number(out, self.index, style); break;
+            case kOffset: kmem::print_number(out, self.offset, style); break;
+            case kValue: kmem::print_number(out, self.value, style); break;
+            case kLimit: kmem::print_number(out, self.limit, style); break;
+            case kWhat: kmem::print(out, self.what); break;
+            case kName: kmem::print(out, '"', self.name_view(), self.name_truncated ? "...\"" : "\""); break;
+            case kMagic:
+                for (int i = 0; i < 4; ++i) kmem::print(out, ' ', kmem::hex((self.value >> (8 * i)) & 0xff, 2));
+                break;
+            case kTypeName:
+                if (const std::string_view type = elf::relocation_type_name(static_cast<std::uint32_t>(self.value));
+                    !type.empty())
+                    kmem::print(out, " (", type, ')');
+                break;
+            case kInFile:
+                if (self.value != 0) kmem::print(out, "the file part of ");
+                break;
             }
-            kmem::print(sink, " at offset 0 (want 0x7f 0x45 0x4c 0x46)");
-            break;
-        case ElfErrorCode::BadClass:
-            kmem::print(sink, "class ", value, " at offset 4 is not ELFCLASS64 (2)");
-            break;
-        case ElfErrorCode::BadDataEncoding:
-            kmem::print(sink, "data encoding ", value, " at offset 5 is not little-endian (1)");
-            break;
-        case ElfErrorCode::BadVersion:
-            kmem::print(sink, "version ", value, " at offset ", offset, " is not EV_CURRENT (1)");
-            break;
-        case ElfErrorCode::BadMachine:
-            kmem::print(sink, "machine ", value, " is not RISC-V (243)");
-            break;
-        case ElfErrorCode::BadType:
-            kmem::print(sink, "type ", value, " is neither ET_EXEC (2) nor ET_DYN (3)");
-            break;
-        case ElfErrorCode::BadHeaderSize:
-            kmem::print(sink, "e_ehsize ", value, " is not 64");
-            break;
-        case ElfErrorCode::BadProgramHeaderSize:
-            kmem::print(sink, "e_phentsize ", value, " is not 56");
-            break;
-        case ElfErrorCode::ProgramHeadersOutsideFile:
-            kmem::print(sink, "program header table at offset ", kmem::hex(offset), " (", value,
-                        " entries) runs past the end of the file (", kmem::hex(limit), " bytes)");
-            break;
-        case ElfErrorCode::ExtendedCountWithoutSections:
-            kmem::print(sink, "e_phnum is PN_XNUM (0xffff) but there is no section header 0 to hold the count");
-            break;
-        case ElfErrorCode::BadSectionHeaderSize:
-            kmem::print(sink, "e_shentsize ", value, " is not 64");
-            break;
-        case ElfErrorCode::SectionHeadersOutsideFile:
-            kmem::print(sink, "section header table at offset ", kmem::hex(offset), " (", value,
-                        " entries) runs past the end of the file (", kmem::hex(limit), " bytes)");
-            break;
-        case ElfErrorCode::BadSectionNameTableIndex:
-            kmem::print(sink, "section name table index ", value, " is not below the section count ", limit);
-            break;
-        case ElfErrorCode::SectionOutsideFile:
-            kmem::print(sink, "section ", index, " at offset ", kmem::hex(offset), " size ", kmem::hex(value),
-                        " runs past the end of the file (", kmem::hex(limit), " bytes)");
-            break;
-        case ElfErrorCode::SectionNameOutOfRange:
-            kmem::print(sink, "section ", index, " name offset ", kmem::hex(value),
-                        " is not a terminated string inside the section name table (", kmem::hex(limit), " bytes)");
-            break;
-        case ElfErrorCode::SegmentOutsideFile:
-            segment();
-            kmem::print(sink, " file range offset ", kmem::hex(offset), " size ", kmem::hex(value),
-                        " runs past the end of the file (", kmem::hex(limit), " bytes)");
-            break;
-        case ElfErrorCode::SegmentFileSizeExceedsMemorySize:
-            segment();
-            kmem::print(sink, " p_filesz ", kmem::hex(value), " exceeds p_memsz ", kmem::hex(limit));
-            break;
-        case ElfErrorCode::SegmentAlignmentNotPowerOfTwo:
-            segment();
-            kmem::print(sink, " p_align ", kmem::hex(value), " is not a power of two");
-            break;
-        case ElfErrorCode::SegmentMisaligned:
-            segment();
-            kmem::print(sink, " p_vaddr ", kmem::hex(value), " and p_offset ", kmem::hex(offset),
-                        " differ modulo p_align ", kmem::hex(limit));
-            break;
-        case ElfErrorCode::SegmentAddressOverflow:
-            segment();
-            kmem::print(sink, " p_vaddr ", kmem::hex(offset), " + p_memsz ", kmem::hex(value),
-                        " overflows the address space");
-            break;
-        case ElfErrorCode::SegmentsOverlap:
-        case ElfErrorCode::SegmentsOutOfOrder:
-            kmem::print(sink, "PT_LOAD segment ", index, " at ", kmem::hex(offset));
-            write(sink, code == ElfErrorCode::SegmentsOverlap ? " overlaps PT_LOAD segment "
-                                                              : " is below the preceding PT_LOAD segment ");
-            kmem::print(sink, limit, " which ends at ", kmem::hex(value));
-            break;
-        case ElfErrorCode::DuplicateSegment:
-            segment();
-            kmem::print(sink, " is a second ", what, " (the first is segment ", limit);
-            sink.put(')');
-            break;
-        case ElfErrorCode::NoLoadSegments: write(sink, "no PT_LOAD segment with a non-zero p_memsz"); break;
-        case ElfErrorCode::RelroOutsideLoad:
-            segment();
-            kmem::print(sink, " PT_GNU_RELRO at ", kmem::hex(offset), " does not start inside a PT_LOAD segment");
-            break;
-        case ElfErrorCode::DynamicMissingTag:
-            kmem::print(sink, "dynamic table has ", what, " but not its companion tag");
-            break;
-        case ElfErrorCode::DynamicBadEntrySize:
-            kmem::print(sink, "dynamic entry size ", what);
-            sink.put(' ');
-            kmem::print(sink, value, " is not ", limit);
-            break;
-        case ElfErrorCode::DynamicBadTableSize:
-            kmem::print(sink, "dynamic table size ", what);
-            sink.put(' ');
-            kmem::print(sink, value, " is not a multiple of the entry size ", limit);
-            break;
-        case ElfErrorCode::DynamicAddressUnmapped:
-            kmem::print(sink, what, " address ", kmem::hex(offset), " size ", kmem::hex(value),
-                        " is not inside the file part of one PT_LOAD segment");
-            break;
-        case ElfErrorCode::UnsupportedPltRel:
-            kmem::print(sink, "DT_PLTREL ", value, " is not DT_RELA (7)");
-            break;
-        case ElfErrorCode::UnsupportedRelTable:
-            kmem::print(sink, "DT_REL table at ", kmem::hex(offset),
-                        ": relocations without addends are not used on RISC-V and not supported");
-            break;
-        case ElfErrorCode::UnsupportedRelocation:
-            kmem::print(sink, "unsupported relocation type ", value);
-            if (!elf::relocation_type_name(static_cast<std::uint32_t>(value)).empty()) {
-                kmem::print(sink, " (", elf::relocation_type_name(static_cast<std::uint32_t>(value)));
-                sink.put(')');
-            }
-            kmem::print(sink, " at ", what, " index ", index, ", target ", kmem::hex(offset));
-            break;
-        case ElfErrorCode::RelocationTargetUnmapped:
-            kmem::print(sink, what, " relocation ", index, " target ", kmem::hex(offset));
-            write(sink, value != 0 ? " (8 bytes) is not inside the file part of a PT_LOAD segment"
-                                   : " (8 bytes) is not inside a PT_LOAD segment");
-            break;
-        case ElfErrorCode::RelrBitmapFirst:
-            kmem::print(sink, "DT_RELR entry ", index, " is a bitmap ", kmem::hex(value),
-                        " with no address entry before it");
-            break;
-        case ElfErrorCode::SymbolOutOfRange:
-            kmem::print(sink, what, " relocation ", index, " names symbol ", value, " outside the symbol table (",
-                        limit, " symbols fit)");
-            break;
-        case ElfErrorCode::SymbolNameOutOfRange:
-            kmem::print(sink, what, " relocation ", index, ": symbol ", value, " name offset ", kmem::hex(offset),
-                        " is not a terminated string inside DT_STRTAB (", limit, " bytes)");
-            break;
-        case ElfErrorCode::UndefinedSymbol:
-            kmem::print(sink, what, " relocation ", index, " (R_RISCV_64 at ", kmem::hex(offset),
-                        ") refers to undefined symbol ");
-            quoted_name();
-            kmem::print(sink, " (index ", value);
-            sink.put(')');
-            break;
-        case ElfErrorCode::SectionNotFound:
-            kmem::print(sink, "no section named ");
-            quoted_name();
-            break;
-        case ElfErrorCode::WriteExecute:
-            kmem::print(sink, "PT_LOAD ");
-            segment();
-            kmem::print(sink, " at ", kmem::hex(offset), " size ", kmem::hex(value),
-                        " is both writable and executable");
-            break;
-        case ElfErrorCode::EntryNotExecutable:
-            kmem::print(sink, "entry point ", kmem::hex(offset), " is not inside an executable PT_LOAD segment");
-            break;
-        }
+        });
     }
 };
+
+static_assert(kmem::text_count(ElfError::kTexts) == static_cast<std::size_t>(ElfErrorCode::EntryNotExecutable) + 1,
+              "one ElfError text per code");
+static_assert([] {
+    for (std::size_t code = 0; code < kmem::text_count(ElfError::kTexts); ++code)
+        if (!kmem::fields_known(kmem::nth_text(ElfError::kTexts, code), ElfError::kFields)) return false;
+    return true;
+}(), "an ElfError text names a field format() does not know");
 
 namespace elf_detail {
 
