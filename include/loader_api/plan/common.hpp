@@ -41,14 +41,6 @@ constexpr auto capacity_exceeded(std::string_view list, std::uint64_t capacity) 
     return fail(PlanErrorCode::CapacityExceeded, list, ListCapacity{capacity});
 }
 
-// A callee's error passed on, out of line: a PlanError is 256 bytes, which
-// KMEM_TRY copies twice inline at each use (issue 13). For the functions
-// whose size counts; `if (auto r = f(); !r) return pass_on<T>(r.error());`.
-template <class T = void>
-[[gnu::noinline, gnu::cold]] constexpr Result<T> pass_on(const PlanError& error) {
-    return kmem::unexpected(error);
-}
-
 // Every page the range touches; ranges here lie in RAM, far from 2^64.
 constexpr PhysicalRange page_span(PhysicalRange range) {
     if (range.empty()) return {};
