@@ -78,21 +78,18 @@ struct ElfError {
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
-        using kmem::write;
-        using kmem::write_dec;
-        using kmem::write_hex;
         auto segment = [&] {
             kmem::print(sink, "segment ", index);
         };
         auto quoted_name = [&] {
             sink.put('"');
             kmem::print(sink, name_view());
-            if (name_truncated) write(sink, "...");
+            if (name_truncated) kmem::print(sink, "...");
             sink.put('"');
         };
         kmem::print(sink, "elf: ");
         switch (code) {
-        case ElfErrorCode::None: write(sink, "no error"); break;
+        case ElfErrorCode::None: kmem::print(sink, "no error"); break;
         case ElfErrorCode::Truncated:
             kmem::print(sink, "file of ", value, " bytes is shorter than the ELF header (", limit, " bytes)");
             break;
@@ -176,8 +173,8 @@ struct ElfError {
         case ElfErrorCode::SegmentsOverlap:
         case ElfErrorCode::SegmentsOutOfOrder:
             kmem::print(sink, "PT_LOAD segment ", index, " at ", kmem::hex(offset));
-            write(sink, code == ElfErrorCode::SegmentsOverlap ? " overlaps PT_LOAD segment "
-                                                              : " is below the preceding PT_LOAD segment ");
+            kmem::print(sink, code == ElfErrorCode::SegmentsOverlap ? " overlaps PT_LOAD segment "
+                                                                    : " is below the preceding PT_LOAD segment ");
             kmem::print(sink, limit, " which ends at ", kmem::hex(value));
             break;
         case ElfErrorCode::DuplicateSegment:
@@ -185,7 +182,7 @@ struct ElfError {
             kmem::print(sink, " is a second ", what, " (the first is segment ", limit);
             sink.put(')');
             break;
-        case ElfErrorCode::NoLoadSegments: write(sink, "no PT_LOAD segment with a non-zero p_memsz"); break;
+        case ElfErrorCode::NoLoadSegments: kmem::print(sink, "no PT_LOAD segment with a non-zero p_memsz"); break;
         case ElfErrorCode::RelroOutsideLoad:
             segment();
             kmem::print(sink, " PT_GNU_RELRO at ", kmem::hex(offset), " does not start inside a PT_LOAD segment");
@@ -224,8 +221,8 @@ struct ElfError {
             break;
         case ElfErrorCode::RelocationTargetUnmapped:
             kmem::print(sink, what, " relocation ", index, " target ", kmem::hex(offset));
-            write(sink, value != 0 ? " (8 bytes) is not inside the file part of a PT_LOAD segment"
-                                   : " (8 bytes) is not inside a PT_LOAD segment");
+            kmem::print(sink, value != 0 ? " (8 bytes) is not inside the file part of a PT_LOAD segment"
+                                         : " (8 bytes) is not inside a PT_LOAD segment");
             break;
         case ElfErrorCode::RelrBitmapFirst:
             kmem::print(sink, "DT_RELR entry ", index, " is a bitmap ", kmem::hex(value),

@@ -169,7 +169,7 @@ struct Error {
         kmem::print(sink, " at offset ", kmem::hex(offset));
         if (node.length != 0) {
             kmem::print(sink, " (node ", node.view());
-            if (node.truncated) kmem::write(sink, "...");
+            if (node.truncated) kmem::print(sink, "...");
             sink.put(')');
         }
     }
