@@ -69,8 +69,9 @@ struct PageTableError {
     unsigned level = 0;      // MalformedTable: the level of the table `pa` holding it
 
     // e.g. "page table Sv39: map 0xffffffc000000000 +2 MiB -> 0x80200000 rw---: 0xffffffc000001000 is already mapped (to 0x80001000)"
+    // Cold: only a failed boot prints it (see kmem/format.hpp).
     template <CharSink S>
-    constexpr void format(S& sink) const {
+    [[gnu::cold]] constexpr void format(S& sink) const {
         kmem::print(sink, "page table ", name(mode), ": ");
         switch (operation) {
             case PageTableOperation::Create: kmem::print(sink, "create"); break;

@@ -146,8 +146,9 @@ struct Error {
     std::string_view property{};  // view into the blob; empty when not about a property
     ErrorPath node{};             // empty before the structure walk
 
+    // Cold: only a failed boot prints it (see kmem/format.hpp).
     template <kmem::CharSink S>
-    constexpr void format(S& sink) const {
+    [[gnu::cold]] constexpr void format(S& sink) const {
         kmem::print(sink, "fdt: ", describe(code));
         if (block != Block::kNone) {
             kmem::print(sink, " (", describe(block), " block)");
