@@ -20,7 +20,7 @@ constexpr Unexpected<std::decay_t<E>> unexpected(E&& error) {
     return {std::forward<E>(error)};
 }
 
-// An error an Expected builds in its own storage, out of line (a cold
+// An error an Expected builds in its own storage, out of line (a noinline
 // constructor), so that the function returning it only passes arguments.
 // Built inline, a large E (a PlanError is 256 bytes, an fdt::Error 300) was
 // made at each error site and copied twice, into Unexpected and then into
@@ -33,12 +33,12 @@ struct MadeError {
 };
 template <class F>
 MadeError(F) -> MadeError<F>;
-// A callee's error, passed on (KMEM_TRY): copied once, out of line. That
-// constructor is not cold as MadeError's is: a cold function is optimized for
-// size, where GCC and clang turn even a 48-byte copy (a ValidationError)
-// into a call to memcpy, which a kernel using validate() need not have
-// (tests/subproject). KMEM_TRY's [[unlikely]] gives its callers the hint
-// that cold gave.
+// A callee's error, passed on (KMEM_TRY): copied once, out of line.
+// Neither constructor is cold: a cold function is optimized for size, where
+// GCC and clang turn even a 48-byte copy (a ValidationError passed on, or
+// wrapped by a map_error) into a call to memcpy, which a kernel using
+// validate() need not have (tests/subproject). KMEM_TRY and map_error mark
+// their error branch unlikely instead, the hint cold gave their callers.
 template <class E>
 struct PassedError {
     const E* error;
@@ -71,7 +71,7 @@ public:
     template <class G>
     constexpr Expected(Unexpected<G> error) : error_(std::move(error.error)), has_value_(false) {}
     template <class F>
-    [[gnu::noinline, gnu::cold]] constexpr Expected(MadeError<F> error) : error_(error.make()), has_value_(false) {}
+    [[gnu::noinline]] constexpr Expected(MadeError<F> error) : error_(error.make()), has_value_(false) {}
     template <class G>
     [[gnu::noinline]] constexpr Expected(PassedError<G> error) : error_(*error.error), has_value_(false) {}
     constexpr Expected(const Expected& other) : has_value_(other.has_value_) { copy_from(other); }
@@ -118,13 +118,13 @@ public:
     // caller wraps a nested error into its own without unwrapping by hand.
     template <class F>
     constexpr Expected<T, MappedError<E, F>> map_error(F&& f) const& {
-        if (has_value_) return value_;
+        if (has_value_) [[likely]] return value_;
         return MadeError{[&] { return f(error_); }};
     }
     // For a move-only value such as a PageTable.
     template <class F>
     constexpr Expected<T, MappedError<E, F>> map_error(F&& f) && {
-        if (has_value_) return std::move(value_);
+        if (has_value_) [[likely]] return std::move(value_);
         return MadeError{[&] { return f(error_); }};
     }
 
@@ -161,7 +161,7 @@ public:
     template <class G>
     constexpr Expected(Unexpected<G> error) : error_(std::move(error.error)), has_value_(false) {}
     template <class F>
-    [[gnu::noinline, gnu::cold]] constexpr Expected(MadeError<F> error) : error_(error.make()), has_value_(false) {}
+    [[gnu::noinline]] constexpr Expected(MadeError<F> error) : error_(error.make()), has_value_(false) {}
     template <class G>
     [[gnu::noinline]] constexpr Expected(PassedError<G> error) : error_(*error.error), has_value_(false) {}
     constexpr Expected(const Expected& other) : has_value_(other.has_value_) { copy_from(other); }
@@ -178,7 +178,7 @@ public:
     // As Expected<T, E>::map_error.
     template <class F>
     constexpr Expected<void, MappedError<E, F>> map_error(F&& f) const {
-        if (has_value_) return {};
+        if (has_value_) [[likely]] return {};
         return MadeError{[&] { return f(error_); }};
     }
 
