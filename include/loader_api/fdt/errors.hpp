@@ -146,8 +146,9 @@ struct Error {
     std::string_view property{};  // view into the blob; empty when not about a property
     ErrorPath node{};             // empty before the structure walk
 
+    // Cold: only a failed boot prints it (see kmem/format.hpp).
     template <kmem::CharSink S>
-    constexpr void format(S& sink) const {
+    [[gnu::cold]] constexpr void format(S& sink) const {
         kmem::print(sink, "fdt: ", describe(code));
         if (block != Block::kNone) {
             kmem::print(sink, " (", describe(block), " block)");
@@ -169,7 +170,7 @@ struct Error {
         kmem::print(sink, " at offset ", kmem::hex(offset));
         if (node.length != 0) {
             kmem::print(sink, " (node ", node.view());
-            if (node.truncated) kmem::write(sink, "...");
+            if (node.truncated) kmem::print(sink, "...");
             sink.put(')');
         }
     }
