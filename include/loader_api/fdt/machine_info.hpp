@@ -160,24 +160,20 @@ private:
 
 namespace detail {
 
-constexpr kmem::Unexpected<Error> limit_error(Limit limit, std::size_t capacity, std::uint32_t offset) {
+constexpr kmem::Unexpected<ErrorFields> limit_error(Limit limit, std::size_t capacity, std::uint32_t offset) {
     return kmem::unexpected(
-        Error{.code = ErrorCode::kLimitExceeded, .offset = offset, .detail = capacity, .limit = limit});
+        ErrorFields{.code = ErrorCode::kLimitExceeded, .offset = offset, .detail = capacity, .limit = limit});
 }
 
-constexpr kmem::Unexpected<Error> missing(std::string_view property, std::uint32_t offset) {
-    return kmem::unexpected(Error{.code = ErrorCode::kMissingProperty, .offset = offset, .property = property});
+constexpr kmem::Unexpected<ErrorFields> missing(std::string_view property, std::uint32_t offset) {
+    return kmem::unexpected(ErrorFields{.code = ErrorCode::kMissingProperty, .offset = offset, .property = property});
 }
 
 // Entry `index` of a reg as a physical range, with the error placed at the property.
 constexpr Result<kmem::PhysicalRange> reg_range(const RegList& list, std::size_t index, const Property& prop) {
-    auto range = list[index].range();
-    if (!range) {
-        Error error = range.error();
-        error.offset = prop.offset;
-        error.property = prop.name;
-        return kmem::unexpected(error);
-    }
+    const RegEntry entry = list[index];
+    auto range = kmem::PhysicalRange::from_size(kmem::PhysicalAddress(entry.address), entry.size);
+    if (!range) return bad_property(ErrorCode::kAddressOverflow, prop, entry.address, entry.size);
     return *range;
 }
 
@@ -376,8 +372,7 @@ public:
         // the shared frequency is known by now.
         if (!state_.own_timebase) hart.timebase_frequency = info_.timebase_frequency;
         if (info_.find_hart(hart.hart_id) != nullptr)
-            return kmem::unexpected(Error{.code = ErrorCode::kDuplicateHartId, .offset = state_.reg.prop.offset,
-                                          .detail = hart.hart_id, .property = state_.reg.prop.name});
+            return bad_property(ErrorCode::kDuplicateHartId, state_.reg.prop, hart.hart_id);
         if (!info_.harts.push(hart)) return limit_error(Limit::kHarts, info_.harts.capacity(), cursor.offset());
         return {};
     }
@@ -425,12 +420,12 @@ public:
     constexpr Result<void> end_properties(const Cursor& cursor) {
         if (!start_seen_ && !end_seen_) return {};
         if (start_seen_ != end_seen_)
-            return kmem::unexpected(Error{.code = ErrorCode::kIncompleteInitrd, .offset = cursor.offset(),
-                                          .property = start_seen_ ? std::string_view("linux,initrd-end")
-                                                                      : std::string_view("linux,initrd-start")});
+            return kmem::unexpected(ErrorFields{.code = ErrorCode::kIncompleteInitrd, .offset = cursor.offset(),
+                                                .property = start_seen_ ? std::string_view("linux,initrd-end")
+                                                                        : std::string_view("linux,initrd-start")});
         if (end_ < start_)
-            return kmem::unexpected(Error{.code = ErrorCode::kInitrdEndBeforeStart, .offset = cursor.offset(),
-                                          .detail = start_, .detail2 = end_});
+            return kmem::unexpected(ErrorFields{.code = ErrorCode::kInitrdEndBeforeStart, .offset = cursor.offset(),
+                                                .detail = start_, .detail2 = end_});
         info_.chosen.has_initrd = true;
         info_.chosen.initrd = {kmem::PhysicalAddress(start_), kmem::PhysicalAddress(end_)};
         return {};
@@ -589,7 +584,7 @@ inline Result<void> read_machine_info(const Fdt& fdt, BasicMachineInfo& info) {
         const auto offset = static_cast<std::uint32_t>(fdt.header().off_mem_rsvmap + 16 * i);
         auto range = kmem::PhysicalRange::from_size(kmem::PhysicalAddress(entry.address), entry.size);
         if (!range)
-            return kmem::unexpected(Error{.code = ErrorCode::kAddressOverflow, .offset = offset,
+            return kmem::unexpected(ErrorFields{.code = ErrorCode::kAddressOverflow, .offset = offset,
                                           .detail = entry.address, .detail2 = entry.size,
                                           .block = Block::kMemReserve});
         if (!info.reserved.push({*range, ReservationSource::kMemReserve, false, {}}))

@@ -144,11 +144,11 @@ public:
         const auto check_block = [&](Block block, std::uint32_t offset, std::uint64_t size, std::uint32_t align,
                                      std::uint32_t field) -> Result<void> {
             if (offset < kHeaderSize || offset > h.totalsize || size > h.totalsize - offset)
-                return kmem::unexpected(Error{.code = ErrorCode::kBlockOutOfBounds, .offset = field,
+                return kmem::unexpected(ErrorFields{.code = ErrorCode::kBlockOutOfBounds, .offset = field,
                                               .detail = offset, .detail2 = size, .block = block});
             if (offset % align != 0)
                 return kmem::unexpected(
-                    Error{.code = ErrorCode::kMisalignedBlock, .offset = field, .detail = offset, .block = block});
+                    ErrorFields{.code = ErrorCode::kMisalignedBlock, .offset = field, .detail = offset, .block = block});
             return {};
         };
         const std::uint64_t struct_size =
