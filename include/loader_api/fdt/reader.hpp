@@ -327,9 +327,10 @@ struct PathSink {
     }
 };
 
-// Fill the node path of an error raised inside the walk.
-constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
-    if (has_node && error.node.length == 0) {
+// Fill the node path of an error raised inside the walk (none before the
+// root opens: write_path writes nothing then).
+constexpr Error located(Error error, const Cursor& cursor) {
+    if (error.node.length == 0) {
         PathSink sink{&error.node};
         cursor.write_path(sink);
     }
@@ -339,16 +340,21 @@ constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
 // The walk's own errors and those of its matchers, with the node path. Out
 // of line and cold: inlined, each site kept an Error (224 bytes) in the
 // walk's frame (11.7 KB of them), which pushed the hot variables out of
-// reach of one instruction.
-[[gnu::cold, gnu::noinline]] inline Result<void> walk_error(const Cursor& cursor, bool has_node, ErrorCode code,
-                                                           std::uint32_t offset, std::uint64_t info = 0,
-                                                           std::uint64_t info2 = 0, std::string_view property = {}) {
-    return kmem::unexpected(located(
-        Error{.code = code, .offset = offset, .detail = info, .detail2 = info2, .property = property}, cursor,
-        has_node));
-}
+// reach of one instruction. walk_error has a form without details because
+// every argument is an instruction or two at each of the walk's 16 sites,
+// in each instance of the walk, and most sites have none.
 [[gnu::cold, gnu::noinline]] inline Result<void> matcher_error(const Error& error, const Cursor& cursor) {
-    return kmem::unexpected(located(error, cursor, true));
+    return kmem::unexpected(located(error, cursor));
+}
+[[gnu::cold, gnu::noinline]] inline Result<void> walk_error(const Cursor& cursor, ErrorCode code, std::uint32_t offset,
+                                                           std::uint64_t info, std::uint64_t info2 = 0,
+                                                           std::string_view property = {}) {
+    return matcher_error(ErrorFields{.code = code, .offset = offset, .detail = info, .detail2 = info2,
+                                     .property = property},
+                         cursor);
+}
+[[gnu::cold, gnu::noinline]] inline Result<void> walk_error(const Cursor& cursor, ErrorCode code, std::uint32_t offset) {
+    return walk_error(cursor, code, offset, 0);
 }
 
 // Where the hooks' results are built, one at a time: each in place, so
@@ -485,9 +491,8 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
             __builtin_memcpy(&word, data + at, 4);
         return word;
     };
-    auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0,
-                          std::string_view property = {}) __attribute__((always_inline)) {
-        return detail::walk_error(cursor, cursor.count_ != 0, code, base + at, info, info2, property);
+    auto error_here = [&](ErrorCode code, std::uint32_t at, auto... details) __attribute__((always_inline)) {
+        return detail::walk_error(cursor, code, base + at, details...);
     };
     // Each hook's result is built in `hook` and read there; false when a hook failed.
     auto notify = [&](std::uint32_t mask, auto&& call) __attribute__((always_inline)) {
