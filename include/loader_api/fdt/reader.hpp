@@ -140,22 +140,26 @@ public:
 
         // Blocks may sit anywhere after the header (dtc puts the map first),
         // but wholly inside totalsize; the map holds u64 pairs and the
-        // structure block u32 tokens, hence their alignment.
+        // structure block u32 tokens, hence their alignment. A check gives
+        // the error's fields, code kNone when the block is fine: a
+        // Result<void> cost a copy of the Error at each of the three.
         const auto check_block = [&](Block block, std::uint32_t offset, std::uint64_t size, std::uint32_t align,
-                                     std::uint32_t field) -> Result<void> {
-            if (offset < kHeaderSize || offset > h.totalsize || size > h.totalsize - offset)
-                return kmem::unexpected(ErrorFields{.code = ErrorCode::kBlockOutOfBounds, .offset = field,
-                                              .detail = offset, .detail2 = size, .block = block});
-            if (offset % align != 0)
-                return kmem::unexpected(
-                    ErrorFields{.code = ErrorCode::kMisalignedBlock, .offset = field, .detail = offset, .block = block});
-            return {};
+                                     std::uint32_t field) {
+            ErrorFields error{.offset = field, .detail = offset, .block = block};
+            if (offset < kHeaderSize || offset > h.totalsize || size > h.totalsize - offset) {
+                error.code = ErrorCode::kBlockOutOfBounds;
+                error.detail2 = size;
+            } else if (offset % align != 0) {
+                error.code = ErrorCode::kMisalignedBlock;
+            }
+            return error;
         };
         const std::uint64_t struct_size =
             h.version >= 17 ? h.size_dt_struct : std::uint64_t{h.totalsize} - (h.off_dt_struct <= h.totalsize ? h.off_dt_struct : h.totalsize);
-        KMEM_TRY(check_block(Block::kStructure, h.off_dt_struct, struct_size, 4, 8));
-        KMEM_TRY(check_block(Block::kStrings, h.off_dt_strings, h.size_dt_strings, 1, 12));
-        KMEM_TRY(check_block(Block::kMemReserve, h.off_mem_rsvmap, 0, 8, 16));
+        ErrorFields error = check_block(Block::kStructure, h.off_dt_struct, struct_size, 4, 8);
+        if (error.code == ErrorCode::kNone) error = check_block(Block::kStrings, h.off_dt_strings, h.size_dt_strings, 1, 12);
+        if (error.code == ErrorCode::kNone) error = check_block(Block::kMemReserve, h.off_mem_rsvmap, 0, 8, 16);
+        if (error.code != ErrorCode::kNone) return kmem::unexpected(error);
         fdt.structure_ = fdt.blob_.subspan(h.off_dt_struct, struct_size);
         fdt.strings_ = fdt.blob_.subspan(h.off_dt_strings, h.size_dt_strings);
 
