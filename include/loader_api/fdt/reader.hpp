@@ -280,11 +280,12 @@ public:
     constexpr bool is_top(std::string_view name) const { return count_ == 2 && same(frames_[1].name, name); }
     // The begin_node answer, at the root and at depth 1, of a matcher that
     // reads one top-level node (`top`, e.g. "chosen") or what is below it:
-    // the root shows its subnodes, `top` gets `interest`, any other
-    // top-level node nothing. Deeper nodes are the matcher's to answer.
-    constexpr Interest top_level(std::string_view top, Interest interest) const {
+    // the root shows its subnodes (or gets `root`: kNone leaves the matcher
+    // out of the walk), `top` gets `interest`, any other top-level node
+    // nothing. Deeper nodes are the matcher's to answer.
+    constexpr Interest top_level(std::string_view top, Interest interest, Interest root = Interest::kSubnodes) const {
         KMEM_ASSERT(count_ == 1 || count_ == 2);
-        if (count_ == 1) return Interest::kSubnodes;
+        if (count_ == 1) return root;
         return same(frames_[1].name, top) ? interest : Interest::kNone;
     }
 
