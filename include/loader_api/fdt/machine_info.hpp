@@ -552,6 +552,15 @@ struct MachineMatchers {
     StdoutUartMatcher uarts;
 };
 
+// The rare parts' walk: one copy of the matchers' construction for both.
+[[gnu::noinline]] inline Result<void> walk_part(const Fdt& fdt, BasicMachineInfo* info, MachinePart part,
+                                                std::size_t& cpus_children) {
+    MachineMatchers matchers(info, part);
+    Result<void> result = matchers.walk(fdt);
+    cpus_children = matchers.cpus.children();
+    return result;
+}
+
 template <kmem::CharSink S>
 constexpr void write_range(S& sink, kmem::PhysicalRange range) {
     sink.put('[');
@@ -626,8 +635,8 @@ inline Result<void> read_machine_info(const Fdt& fdt, BasicMachineInfo& info) {
 inline Result<void> read_test_device(const Fdt& fdt, BasicMachineInfo& info) {
     info.has_test_device = false;
     info.test_device = kmem::PhysicalAddress{};
-    detail::MachineMatchers matchers(&info, detail::MachinePart::kTestDevice);
-    return matchers.walk(fdt);
+    std::size_t cpus_children = 0;
+    return detail::walk_part(fdt, &info, detail::MachinePart::kTestDevice, cpus_children);
 }
 
 // At least as many as the harts read_machine_info finds: the nodes right
@@ -635,9 +644,9 @@ inline Result<void> read_test_device(const Fdt& fdt, BasicMachineInfo& info) {
 // list of a BasicMachineInfo before reading into it.
 inline Result<std::size_t> count_cpus_children(const Fdt& fdt) {
     // No matcher writes `info` then: the cpus one only counts.
-    detail::MachineMatchers matchers(nullptr, detail::MachinePart::kCpusChildren);
-    KMEM_TRY(matchers.walk(fdt));
-    return matchers.cpus.children();
+    std::size_t cpus_children = 0;
+    KMEM_TRY(detail::walk_part(fdt, nullptr, detail::MachinePart::kCpusChildren, cpus_children));
+    return cpus_children;
 }
 
 inline Result<void> read_machine_info(Bytes buffer, BasicMachineInfo& info) {
