@@ -629,9 +629,11 @@ inline Result<void> read_machine_info(const Fdt& fdt, BasicMachineInfo& info) {
             return detail::limit_error(Limit::kReservedRanges, kMaxReservedRanges, offset);
     }
     detail::MachineMatchers matchers(&info, detail::MachinePart::kAll);
-    KMEM_TRY(matchers.walk(fdt));
-    info.stdout_uart = matchers.uarts.resolve(info.chosen.stdout_path);
-    return {};
+    // The walk's result is the one returned (built in place: KMEM_TRY
+    // copied the error twice).
+    Result<void> walked = matchers.walk(fdt);
+    if (walked) info.stdout_uart = matchers.uarts.resolve(info.chosen.stdout_path);
+    return walked;
 }
 
 // The sifive,test device alone, for a loader whose read_machine_info()
