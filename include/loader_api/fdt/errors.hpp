@@ -179,9 +179,29 @@ struct Error {
 template <class T>
 using Result = kmem::Expected<T, Error>;
 
-constexpr kmem::Unexpected<Error> fail(ErrorCode code, std::uint32_t offset, std::uint64_t detail = 0,
-                                       std::uint64_t detail2 = 0) {
-    return kmem::unexpected(Error{.code = code, .offset = offset, .detail = detail, .detail2 = detail2});
+// What an error site knows: an Error's fields but the node path. A Result
+// is made from kmem::unexpected(ErrorFields{...}) by converting it in its
+// own storage, out of line: a site stores a few fields and calls. Built at
+// the site, an Error (224 bytes) was zeroed there and copied twice, into
+// the Unexpected and into the Result, 150-250 bytes of code per site.
+struct ErrorFields {
+    ErrorCode code = ErrorCode::kNone;
+    std::uint32_t offset = 0;
+    std::uint64_t detail = 0;
+    std::uint64_t detail2 = 0;
+    Block block = Block::kNone;
+    Limit limit = Limit::kNone;
+    std::string_view property{};
+
+    [[gnu::cold, gnu::noinline]] constexpr operator Error() const {
+        return Error{.code = code, .offset = offset, .detail = detail, .detail2 = detail2, .block = block,
+                     .limit = limit, .property = property};
+    }
+};
+
+constexpr kmem::Unexpected<ErrorFields> fail(ErrorCode code, std::uint32_t offset, std::uint64_t detail = 0,
+                                             std::uint64_t detail2 = 0) {
+    return kmem::unexpected(ErrorFields{.code = code, .offset = offset, .detail = detail, .detail2 = detail2});
 }
 
 }  // namespace loader_api::fdt
