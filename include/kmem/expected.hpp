@@ -20,32 +20,6 @@ constexpr Unexpected<std::decay_t<E>> unexpected(E&& error) {
     return {std::forward<E>(error)};
 }
 
-// An error an Expected builds in its own storage, out of line (a noinline
-// constructor), so that the function returning it only passes arguments.
-// Built inline, a large E (a PlanError is 256 bytes, an fdt::Error 300) was
-// made at each error site and copied twice, into Unexpected and then into
-// the Expected: 100-500 bytes of code per site (issue 13).
-// make() gives the E; a type shared by many sites (a lambda in a function
-// template, not at each site) keeps the constructors few.
-template <class F>
-struct MadeError {
-    F make;
-};
-template <class F>
-MadeError(F) -> MadeError<F>;
-// A callee's error, passed on (KMEM_TRY): copied once, out of line.
-// Neither constructor is cold: a cold function is optimized for size, where
-// GCC and clang turn even a 48-byte copy (a ValidationError passed on, or
-// wrapped by a map_error) into a call to memcpy, which a kernel using
-// validate() need not have (tests/subproject). KMEM_TRY and map_error mark
-// their error branch unlikely instead, the hint cold gave their callers.
-template <class E>
-struct PassedError {
-    const E* error;
-};
-template <class E>
-PassedError(const E*) -> PassedError<E>;
-
 // What map_error(f) turns an error E into.
 template <class E, class F>
 using MappedError = std::remove_cvref_t<decltype(std::declval<F&>()(std::declval<const E&>()))>;
@@ -70,10 +44,6 @@ public:
     constexpr Expected(T&& value) : value_(std::move(value)), has_value_(true) {}
     template <class G>
     constexpr Expected(Unexpected<G> error) : error_(std::move(error.error)), has_value_(false) {}
-    template <class F>
-    [[gnu::noinline]] constexpr Expected(MadeError<F> error) : error_(error.make()), has_value_(false) {}
-    template <class G>
-    [[gnu::noinline]] constexpr Expected(PassedError<G> error) : error_(*error.error), has_value_(false) {}
     constexpr Expected(const Expected& other) : has_value_(other.has_value_) { copy_from(other); }
     constexpr Expected(Expected&& other) : has_value_(other.has_value_) { move_from(other); }
     constexpr Expected& operator=(const Expected& other) {
@@ -118,14 +88,14 @@ public:
     // caller wraps a nested error into its own without unwrapping by hand.
     template <class F>
     constexpr Expected<T, MappedError<E, F>> map_error(F&& f) const& {
-        if (has_value_) [[likely]] return value_;
-        return MadeError{[&] { return f(error_); }};
+        if (has_value_) return value_;
+        return Unexpected<MappedError<E, F>>{f(error_)};
     }
     // For a move-only value such as a PageTable.
     template <class F>
     constexpr Expected<T, MappedError<E, F>> map_error(F&& f) && {
-        if (has_value_) [[likely]] return std::move(value_);
-        return MadeError{[&] { return f(error_); }};
+        if (has_value_) return std::move(value_);
+        return Unexpected<MappedError<E, F>>{f(error_)};
     }
 
 private:
@@ -160,10 +130,6 @@ public:
     constexpr Expected() : none_(0), has_value_(true) {}
     template <class G>
     constexpr Expected(Unexpected<G> error) : error_(std::move(error.error)), has_value_(false) {}
-    template <class F>
-    [[gnu::noinline]] constexpr Expected(MadeError<F> error) : error_(error.make()), has_value_(false) {}
-    template <class G>
-    [[gnu::noinline]] constexpr Expected(PassedError<G> error) : error_(*error.error), has_value_(false) {}
     constexpr Expected(const Expected& other) : has_value_(other.has_value_) { copy_from(other); }
     constexpr Expected& operator=(const Expected& other) {
         has_value_ = other.has_value_;
@@ -178,8 +144,8 @@ public:
     // As Expected<T, E>::map_error.
     template <class F>
     constexpr Expected<void, MappedError<E, F>> map_error(F&& f) const {
-        if (has_value_) [[likely]] return {};
-        return MadeError{[&] { return f(error_); }};
+        if (has_value_) return {};
+        return Unexpected<MappedError<E, F>>{f(error_)};
     }
 
     constexpr const E& error() const {
@@ -211,6 +177,6 @@ private:
 #define KMEM_TRY(...)                                                   \
     ({                                                                  \
         auto kmem_try_result_ = (__VA_ARGS__);                          \
-        if (!kmem_try_result_) [[unlikely]] return ::kmem::PassedError{&kmem_try_result_.error()}; \
+        if (!kmem_try_result_) return ::kmem::unexpected(kmem_try_result_.error()); \
         std::move(kmem_try_result_).value();                            \
     })

@@ -114,11 +114,6 @@ constexpr void print_one(S& sink, const T& argument) {
 // argument of a message is one call (issue 13: formatting was most of the
 // loader's size). A sink may derive from SinkRef to spare every print()
 // the wrapping.
-// An error type's format() may be [[gnu::cold]]: only a failed boot runs
-// it, and GCC then builds it for size. That shrinks PageTableError's,
-// AllocError's and fdt::Error's; it makes ValidationError's, ElfError's and
-// PlanError's larger (helpers no longer inlined get out-of-line copies, each
-// of PlanError's payload lambdas becomes a function), so those are not.
 class SinkRef {
 public:
     template <CharSink S>

@@ -45,9 +45,8 @@ struct AllocError {
     PhysicalRange largest_free{};  // the largest free block inside `range` when the request failed
     std::size_t capacity = 0;      // CapacityExceeded: ranges in the set that ran out
 
-    // Cold: only a failed boot prints it (see kmem/format.hpp).
     template <CharSink S>
-    [[gnu::cold]] constexpr void format(S& sink) const {
+    constexpr void format(S& sink) const {
         kmem::print(sink, "frame allocator: ");
         switch (code) {
             case AllocErrorCode::OutOfMemory:

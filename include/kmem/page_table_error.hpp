@@ -69,20 +69,19 @@ struct PageTableError {
     unsigned level = 0;      // MalformedTable: the level of the table `pa` holding it
 
     // e.g. "page table Sv39: map 0xffffffc000000000 +2 MiB -> 0x80200000 rw---: 0xffffffc000001000 is already mapped (to 0x80001000)"
-    // Cold: only a failed boot prints it (see kmem/format.hpp).
     template <CharSink S>
-    [[gnu::cold]] constexpr void format(S& sink) const {
+    constexpr void format(S& sink) const {
         kmem::print(sink, "page table ", name(mode), ": ");
         switch (operation) {
-            case PageTableOperation::Create: kmem::print(sink, "create"); break;
-            case PageTableOperation::Adopt: kmem::print(sink, "adopt root "); break;
-            case PageTableOperation::Map: kmem::print(sink, "map "); break;
-            case PageTableOperation::Unmap: kmem::print(sink, "unmap "); break;
-            case PageTableOperation::Protect: kmem::print(sink, "protect "); break;
-            case PageTableOperation::Translate: kmem::print(sink, "translate "); break;
+            case PageTableOperation::Create: write(sink, "create"); break;
+            case PageTableOperation::Adopt: write(sink, "adopt root "); break;
+            case PageTableOperation::Map: write(sink, "map "); break;
+            case PageTableOperation::Unmap: write(sink, "unmap "); break;
+            case PageTableOperation::Protect: write(sink, "protect "); break;
+            case PageTableOperation::Translate: write(sink, "translate "); break;
         }
-        if (operation == PageTableOperation::Adopt) kmem::print(sink, kmem::hex(request_pa.value()));
-        else if (operation != PageTableOperation::Create) kmem::print(sink, kmem::hex(request_va.value()));
+        if (operation == PageTableOperation::Adopt) write_hex(sink, request_pa.value());
+        else if (operation != PageTableOperation::Create) write_hex(sink, request_va.value());
         if (operation == PageTableOperation::Map || operation == PageTableOperation::Unmap ||
             operation == PageTableOperation::Protect) {
             kmem::print(sink, " +", kmem::size(request_size));
@@ -103,7 +102,7 @@ struct PageTableError {
             case PageTableErrorCode::NotMapped:
                 kmem::print(sink, kmem::hex(va.value()), " is not mapped");
                 break;
-            case PageTableErrorCode::Misaligned: kmem::print(sink, "address and size must be multiples of 4 KiB"); break;
+            case PageTableErrorCode::Misaligned: write(sink, "address and size must be multiples of 4 KiB"); break;
             case PageTableErrorCode::OutOfFrames:
                 if (operation == PageTableOperation::Create) {
                     kmem::print(sink, "no frame for the root table");
@@ -115,8 +114,8 @@ struct PageTableError {
                 kmem::print(sink, kmem::hex(va.value()), " is not canonical");
                 break;
             case PageTableErrorCode::WriteExecute:
-            case PageTableErrorCode::InvalidFlags: kmem::print(sink, describe(check_flags(flags))); break;
-            case PageTableErrorCode::AddressOverflow: kmem::print(sink, "the range wraps past the top of the address space"); break;
+            case PageTableErrorCode::InvalidFlags: write(sink, describe(check_flags(flags))); break;
+            case PageTableErrorCode::AddressOverflow: write(sink, "the range wraps past the top of the address space"); break;
             case PageTableErrorCode::PhysicalOutOfRange:
                 kmem::print(sink, kmem::hex(va.value()), " would map ", kmem::hex(pa.value()),
                             ", beyond the 56-bit physical address space");

@@ -288,8 +288,8 @@ struct PageFlags {
         sink.put(execute ? 'x' : '-');
         sink.put(user ? 'u' : '-');
         sink.put(global ? 'g' : '-');
-        if (memory_type == MemoryType::NonCacheable) kmem::print(sink, " nc");
-        if (memory_type == MemoryType::Io) kmem::print(sink, " io");
+        if (memory_type == MemoryType::NonCacheable) kmem::write(sink, " nc");
+        if (memory_type == MemoryType::Io) kmem::write(sink, " io");
         if (memory_type != MemoryType::Pma && memory_type != MemoryType::NonCacheable &&
             memory_type != MemoryType::Io)
             kmem::print(sink, " pbmt?");

@@ -45,24 +45,24 @@ struct BuildError {
     constexpr void format(S& sink) const {
         kmem::print(sink, "boot info builder: ");
         switch (code) {
-            case Code::BufferTooSmall: kmem::print(sink, "buffer too small: need "); break;
-            case Code::BufferMisaligned: kmem::print(sink, "buffer not aligned to "); break;
-            case Code::TooLarge: kmem::print(sink, "block larger than 4 GiB: "); break;
-            case Code::TooManyHarts: kmem::print(sink, "hart table full: entry "); break;
-            case Code::DuplicateHart: kmem::print(sink, "hart listed twice: id "); break;
-            case Code::TooManyRegions: kmem::print(sink, "memory map full: entry "); break;
-            case Code::RegionOutOfOrder: kmem::print(sink, "region out of order: begins at "); break;
-            case Code::TooManySegments: kmem::print(sink, "kernel segment table full: entry "); break;
-            case Code::CommandLineTooLong: kmem::print(sink, "command line too long: "); break;
-            case Code::EfiMemoryMapTooLarge: kmem::print(sink, "EFI memory map too large: "); break;
+            case Code::BufferTooSmall: kmem::write(sink, "buffer too small: need "); break;
+            case Code::BufferMisaligned: kmem::write(sink, "buffer not aligned to "); break;
+            case Code::TooLarge: kmem::write(sink, "block larger than 4 GiB: "); break;
+            case Code::TooManyHarts: kmem::write(sink, "hart table full: entry "); break;
+            case Code::DuplicateHart: kmem::write(sink, "hart listed twice: id "); break;
+            case Code::TooManyRegions: kmem::write(sink, "memory map full: entry "); break;
+            case Code::RegionOutOfOrder: kmem::write(sink, "region out of order: begins at "); break;
+            case Code::TooManySegments: kmem::write(sink, "kernel segment table full: entry "); break;
+            case Code::CommandLineTooLong: kmem::write(sink, "command line too long: "); break;
+            case Code::EfiMemoryMapTooLarge: kmem::write(sink, "EFI memory map too large: "); break;
         }
         kmem::print(sink, kmem::hex(needed));
         switch (code) {
-            case Code::BufferMisaligned: kmem::print(sink, ", buffer at "); break;
-            case Code::RegionOutOfOrder: kmem::print(sink, ", previous ends at "); break;
+            case Code::BufferMisaligned: kmem::write(sink, ", buffer at "); break;
+            case Code::RegionOutOfOrder: kmem::write(sink, ", previous ends at "); break;
             case Code::TooLarge:
             case Code::DuplicateHart: return;
-            default: kmem::print(sink, ", capacity "); break;
+            default: kmem::write(sink, ", capacity "); break;
         }
         kmem::print(sink, kmem::hex(available));
     }

@@ -762,34 +762,3 @@ TEST_CASE("read_test_device finds sifive,test past the /chosen that read_machine
     REQUIRE(read_test_device(*Fdt::create(Bytes(no_device)), info));
     CHECK_FALSE(info.has_test_device);
 }
-
-// The loader sizes its hart list by this count before it reads a tree of
-// many harts. It shares the machine matchers' walk but must read nothing
-// else: neither the cpu nodes' nor /cpus' properties, nor /chosen.
-TEST_CASE("count_cpus_children counts the nodes under /cpus and reads nothing else") {
-    BlobBuilder b;
-    b.begin("").prop("#address-cells", cells({2})).prop("#size-cells", cells({2}));
-    b.begin("chosen").prop("linux,initrd-start", cells({0x2000})).end();  // incomplete initrd
-    b.begin("cpus").prop("#address-cells", cells({1})).prop("#size-cells", cells({0}));
-    b.prop("timebase-frequency", std::vector<std::uint8_t>{1, 2, 3});  // neither 4 nor 8 bytes
-    b.begin("cpu@0").prop("device_type", "cpu").prop("reg", cells({0})).end();
-    b.begin("cpu@1").prop("device_type", "cpu").prop("status", std::vector<std::uint8_t>{'o', 'k'}).end();
-    b.begin("cpu-map").begin("cluster0").end().end();
-    b.end();
-    b.begin("soc").prop("#address-cells", cells({1})).prop("#size-cells", cells({1}));
-    b.begin("test@100000").prop("reg", cells({0x10'0000, 0x1000})).prop("compatible", "sifive,test0").end();
-    b.end().end();
-    const auto blob = b.finish();
-    const auto fdt = Fdt::create(Bytes(blob));
-    REQUIRE(fdt);
-    MachineInfo info;
-    REQUIRE_FALSE(read_machine_info(*fdt, info));
-    const auto count = count_cpus_children(*fdt);
-    REQUIRE(count);
-    CHECK(*count == 3);
-    // The test device's walk reads no more of the tree than its own part.
-    REQUIRE(read_test_device(*fdt, info));
-    CHECK(info.has_test_device);
-    CHECK(info.test_device.value() == 0x10'0000);
-    CHECK(info.harts.empty());
-}

@@ -13,19 +13,9 @@ struct NullSink {
     void put(char) {}
 };
 
-// A kernel's own error around the validator's, as map_error makes it: that
-// copy must not need a memcpy either (a cold constructor made it one).
-struct KernelError {
-    int stage;
-    loader_api::ValidationError cause;
-};
-
 [[noreturn]] void kernel_main(std::uint64_t hart_id, const loader_api::BootInfo& boot_info) {
     NullSink sink;
     if (auto valid = loader_api::validate(boot_info, boot_info.header.total_size); !valid) valid.error().format(sink);
-    const auto checked = loader_api::validate(boot_info, boot_info.header.total_size)
-                             .map_error([](const loader_api::ValidationError& cause) { return KernelError{1, cause}; });
-    if (!checked) checked.error().cause.format(sink);
     if (const auto* hart = boot_info.find_hart(hart_id)) loader_api::reflect::format_fields(sink, *hart);
     for (;;) asm volatile("wfi");
 }

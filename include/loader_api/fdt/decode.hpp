@@ -13,10 +13,10 @@
 namespace loader_api::fdt {
 
 namespace detail {
-constexpr kmem::Unexpected<ErrorFields> bad_property(ErrorCode code, const Property& prop, std::uint64_t info = 0,
-                                                     std::uint64_t info2 = 0) {
+constexpr kmem::Unexpected<Error> bad_property(ErrorCode code, const Property& prop, std::uint64_t info = 0,
+                                               std::uint64_t info2 = 0) {
     return kmem::unexpected(
-        ErrorFields{.code = code, .offset = prop.offset, .detail = info, .detail2 = info2, .property = prop.name});
+        Error{.code = code, .offset = prop.offset, .detail = info, .detail2 = info2, .property = prop.name});
 }
 }  // namespace detail
 
@@ -158,8 +158,7 @@ struct RegEntry {
     // The physical range, or an error when address + size passes 2^64.
     constexpr Result<kmem::PhysicalRange> range() const {
         auto range = kmem::PhysicalRange::from_size(kmem::PhysicalAddress(address), size);
-        if (!range)
-            return kmem::unexpected(ErrorFields{.code = ErrorCode::kAddressOverflow, .detail = address, .detail2 = size});
+        if (!range) return kmem::unexpected(Error{.code = ErrorCode::kAddressOverflow, .detail = address, .detail2 = size});
         return *range;
     }
 };

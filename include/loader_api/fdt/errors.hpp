@@ -146,9 +146,8 @@ struct Error {
     std::string_view property{};  // view into the blob; empty when not about a property
     ErrorPath node{};             // empty before the structure walk
 
-    // Cold: only a failed boot prints it (see kmem/format.hpp).
     template <kmem::CharSink S>
-    [[gnu::cold]] constexpr void format(S& sink) const {
+    constexpr void format(S& sink) const {
         kmem::print(sink, "fdt: ", describe(code));
         if (block != Block::kNone) {
             kmem::print(sink, " (", describe(block), " block)");
@@ -170,7 +169,7 @@ struct Error {
         kmem::print(sink, " at offset ", kmem::hex(offset));
         if (node.length != 0) {
             kmem::print(sink, " (node ", node.view());
-            if (node.truncated) kmem::print(sink, "...");
+            if (node.truncated) kmem::write(sink, "...");
             sink.put(')');
         }
     }
@@ -179,29 +178,9 @@ struct Error {
 template <class T>
 using Result = kmem::Expected<T, Error>;
 
-// What an error site knows: an Error's fields but the node path. A Result
-// is made from kmem::unexpected(ErrorFields{...}) by converting it in its
-// own storage, out of line: a site stores a few fields and calls. Built at
-// the site, an Error (224 bytes) was zeroed there and copied twice, into
-// the Unexpected and into the Result, 150-250 bytes of code per site.
-struct ErrorFields {
-    ErrorCode code = ErrorCode::kNone;
-    std::uint32_t offset = 0;
-    std::uint64_t detail = 0;
-    std::uint64_t detail2 = 0;
-    Block block = Block::kNone;
-    Limit limit = Limit::kNone;
-    std::string_view property{};
-
-    [[gnu::cold, gnu::noinline]] constexpr operator Error() const {
-        return Error{.code = code, .offset = offset, .detail = detail, .detail2 = detail2, .block = block,
-                     .limit = limit, .property = property};
-    }
-};
-
-constexpr kmem::Unexpected<ErrorFields> fail(ErrorCode code, std::uint32_t offset, std::uint64_t detail = 0,
-                                             std::uint64_t detail2 = 0) {
-    return kmem::unexpected(ErrorFields{.code = code, .offset = offset, .detail = detail, .detail2 = detail2});
+constexpr kmem::Unexpected<Error> fail(ErrorCode code, std::uint32_t offset, std::uint64_t detail = 0,
+                                       std::uint64_t detail2 = 0) {
+    return kmem::unexpected(Error{.code = code, .offset = offset, .detail = detail, .detail2 = detail2});
 }
 
 }  // namespace loader_api::fdt

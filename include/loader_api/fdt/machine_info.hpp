@@ -160,20 +160,24 @@ private:
 
 namespace detail {
 
-constexpr kmem::Unexpected<ErrorFields> limit_error(Limit limit, std::size_t capacity, std::uint32_t offset) {
+constexpr kmem::Unexpected<Error> limit_error(Limit limit, std::size_t capacity, std::uint32_t offset) {
     return kmem::unexpected(
-        ErrorFields{.code = ErrorCode::kLimitExceeded, .offset = offset, .detail = capacity, .limit = limit});
+        Error{.code = ErrorCode::kLimitExceeded, .offset = offset, .detail = capacity, .limit = limit});
 }
 
-constexpr kmem::Unexpected<ErrorFields> missing(std::string_view property, std::uint32_t offset) {
-    return kmem::unexpected(ErrorFields{.code = ErrorCode::kMissingProperty, .offset = offset, .property = property});
+constexpr kmem::Unexpected<Error> missing(std::string_view property, std::uint32_t offset) {
+    return kmem::unexpected(Error{.code = ErrorCode::kMissingProperty, .offset = offset, .property = property});
 }
 
 // Entry `index` of a reg as a physical range, with the error placed at the property.
 constexpr Result<kmem::PhysicalRange> reg_range(const RegList& list, std::size_t index, const Property& prop) {
-    const RegEntry entry = list[index];
-    auto range = kmem::PhysicalRange::from_size(kmem::PhysicalAddress(entry.address), entry.size);
-    if (!range) return bad_property(ErrorCode::kAddressOverflow, prop, entry.address, entry.size);
+    auto range = list[index].range();
+    if (!range) {
+        Error error = range.error();
+        error.offset = prop.offset;
+        error.property = prop.name;
+        return kmem::unexpected(error);
+    }
     return *range;
 }
 
@@ -196,15 +200,11 @@ struct Optional {
 
 class MemoryMatcher {
 public:
-    // Each matcher of MachineMatchers can be left out of its walk (`enabled`
-    // false): its answer at the root is then kNone, a member read where the
-    // answer was a constant, which costs no instruction more.
-    constexpr explicit MemoryMatcher(BasicMachineInfo* info, bool enabled = true)
-        : info_(info), root_(enabled ? Interest::kSubnodes : Interest::kNone) {}
+    constexpr explicit MemoryMatcher(BasicMachineInfo& info) : info_(info) {}
 
     // Memory nodes sit under the root, as Linux looks for them.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        if (cursor.depth() == 0) return root_;
+        if (cursor.depth() == 0) return Interest::kSubnodes;
         // Field by field: the Property in `reg` is read only when present.
         state_.is_memory = false;
         state_.status = Status::kOkay;
@@ -232,7 +232,7 @@ public:
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         for (std::size_t i = 0; i < reg.size(); ++i) {
             const kmem::PhysicalRange range = KMEM_TRY(reg_range(reg, i, state_.reg.prop));
-            if (!info_->memory.push({range, cursor.name()}))
+            if (!info_.memory.push({range, cursor.name()}))
                 return limit_error(Limit::kMemoryRanges, kMaxMemoryRanges, state_.reg.prop.offset);
         }
         return {};
@@ -245,19 +245,17 @@ private:
         Status status = Status::kOkay;
         Optional reg{};
     };
-    BasicMachineInfo* info_;
-    Interest root_;
+    BasicMachineInfo& info_;
     State state_{};
 };
 
 class ReservedMemoryMatcher {
 public:
-    constexpr explicit ReservedMemoryMatcher(BasicMachineInfo* info, bool enabled = true)
-        : info_(info), root_(enabled ? Interest::kSubnodes : Interest::kNone) {}
+    constexpr explicit ReservedMemoryMatcher(BasicMachineInfo& info) : info_(info) {}
 
     // The children of /reserved-memory.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        if (cursor.depth() <= 1) return cursor.top_level("reserved-memory", Interest::kSubnodes, root_);
+        if (cursor.depth() <= 1) return cursor.top_level("reserved-memory", Interest::kSubnodes);
         state_ = {};
         return Interest::kProperties;
     }
@@ -278,7 +276,7 @@ public:
             const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cells));
             for (std::size_t i = 0; i < reg.size(); ++i) {
                 const kmem::PhysicalRange range = KMEM_TRY(reg_range(reg, i, state_.reg.prop));
-                if (!info_->reserved.push({range, ReservationSource::kReservedMemory, state_.no_map, cursor.name()}))
+                if (!info_.reserved.push({range, ReservationSource::kReservedMemory, state_.no_map, cursor.name()}))
                     return limit_error(Limit::kReservedRanges, kMaxReservedRanges, state_.reg.prop.offset);
             }
             return {};
@@ -292,7 +290,7 @@ public:
             for (std::size_t i = 0; i < dynamic.alloc_ranges.size(); ++i)
                 KMEM_TRY(reg_range(dynamic.alloc_ranges, i, state_.alloc_ranges.prop));
         }
-        if (!info_->dynamic_reservations.push(dynamic))
+        if (!info_.dynamic_reservations.push(dynamic))
             return limit_error(Limit::kDynamicReservations, kMaxDynamicReservations, cursor.offset());
         return {};
     }
@@ -304,30 +302,17 @@ private:
         bool no_map = false;
         Status status = Status::kOkay;
     };
-    BasicMachineInfo* info_;
-    Interest root_;
+    BasicMachineInfo& info_;
     State state_{};
 };
 
 class CpuMatcher {
 public:
-    // count_only: no property read and no `info` written (it may be null
-    // then), only the nodes right under /cpus counted, which every mode
-    // counts (children()).
-    constexpr explicit CpuMatcher(BasicMachineInfo* info, bool enabled = true, bool count_only = false)
-        : info_(info),
-          root_(enabled ? Interest::kSubnodes : Interest::kNone),
-          cpus_interest_(count_only ? Interest::kSubnodes : Interest::kAll),
-          count_only_(count_only) {}
+    constexpr explicit CpuMatcher(BasicMachineInfo& info) : info_(info) {}
 
     // /cpus and its children.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        if (cursor.depth() <= 1) return cursor.top_level("cpus", cpus_interest_, root_);
-        ++children_;
-        // A branch, not the answer in a member: answered at run time, the
-        // walk no longer knew which bits it sets (130 instructions a boot).
-        if (count_only_) [[unlikely]]
-            return Interest::kNone;
+        if (cursor.depth() <= 1) return cursor.top_level("cpus", Interest::kAll);
         state_.is_cpu = false;
         state_.own_timebase = false;
         state_.reg.present = false;
@@ -338,7 +323,7 @@ public:
     // decoded results, ten times a hart.
     [[gnu::always_inline]] Result<void> property(const Cursor& cursor, const Property& prop) {
         if (cursor.depth() == 1) {
-            if (prop.is("timebase-frequency")) info_->timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
+            if (prop.is("timebase-frequency")) info_.timebase_frequency = KMEM_TRY(as_u32_or_u64(prop));
             return {};
         }
         // A cpu node has about ten properties, every one tested here: one
@@ -384,15 +369,16 @@ public:
         if (!state_.reg.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(state_.reg.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", state_.reg.prop.offset);
-        Hart& hart = state_.hart;  // reset by the next begin_node: completed in place, copied once, by push
+        Hart hart = state_.hart;
         hart.hart_id = reg[0].address;
         hart.node = cursor.name();
         // /cpus' properties precede its children (walk() enforces it), so
         // the shared frequency is known by now.
-        if (!state_.own_timebase) hart.timebase_frequency = info_->timebase_frequency;
-        if (info_->find_hart(hart.hart_id) != nullptr)
-            return bad_property(ErrorCode::kDuplicateHartId, state_.reg.prop, hart.hart_id);
-        if (!info_->harts.push(hart)) return limit_error(Limit::kHarts, info_->harts.capacity(), cursor.offset());
+        if (!state_.own_timebase) hart.timebase_frequency = info_.timebase_frequency;
+        if (info_.find_hart(hart.hart_id) != nullptr)
+            return kmem::unexpected(Error{.code = ErrorCode::kDuplicateHartId, .offset = state_.reg.prop.offset,
+                                          .detail = hart.hart_id, .property = state_.reg.prop.name});
+        if (!info_.harts.push(hart)) return limit_error(Limit::kHarts, info_.harts.capacity(), cursor.offset());
         return {};
     }
     constexpr Result<void> end_node(const Cursor&) { return {}; }
@@ -404,86 +390,66 @@ private:
         Optional reg{};
         Hart hart{};
     };
-    BasicMachineInfo* info_;
-    Interest root_;
-    Interest cpus_interest_;
-    bool count_only_;
-    std::size_t children_ = 0;
+    BasicMachineInfo& info_;
     State state_{};
-
-public:
-    // The nodes right under /cpus seen so far (cpu nodes, and others such as cpu-map).
-    constexpr std::size_t children() const { return children_; }
 };
 
 class ChosenMatcher {
 public:
-    constexpr explicit ChosenMatcher(BasicMachineInfo* info, bool enabled = true)
-        : info_(info), root_(enabled ? Interest::kSubnodes : Interest::kNone) {}
+    constexpr explicit ChosenMatcher(BasicMachineInfo& info) : info_(info) {}
 
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        return cursor.top_level("chosen", Interest::kProperties, root_);
+        return cursor.top_level("chosen", Interest::kProperties);
     }
-    // One decode of each kind, into the field the name chose: six sites
-    // of them were 1.6 KB of code for a node read once.
     Result<void> property(const Cursor&, const Property& prop) {
-        Chosen& chosen = info_->chosen;
-        std::string_view* text = nullptr;
-        std::uint64_t* number = nullptr;
-        bool* seen = nullptr;
+        Chosen& chosen = info_.chosen;
         if (prop.is("bootargs")) {
-            text = &chosen.bootargs;
-            seen = &chosen.has_bootargs;
+            chosen.bootargs = KMEM_TRY(as_string(prop));
+            chosen.has_bootargs = true;
         } else if (prop.is("rng-seed")) {
             chosen.rng_seed = prop.value;
         } else if (prop.is("stdout-path")) {
-            text = &chosen.stdout_path;
+            chosen.stdout_path = KMEM_TRY(as_string(prop));
         } else if (prop.is("boot-hartid")) {
-            number = &chosen.boot_hartid;
-            seen = &chosen.has_boot_hartid;
+            chosen.boot_hartid = KMEM_TRY(as_u32_or_u64(prop));
+            chosen.has_boot_hartid = true;
         } else if (prop.is("linux,initrd-start")) {
-            number = &start_;
-            seen = &start_seen_;
+            start_ = KMEM_TRY(as_u32_or_u64(prop));
+            start_seen_ = true;
         } else if (prop.is("linux,initrd-end")) {
-            number = &end_;
-            seen = &end_seen_;
+            end_ = KMEM_TRY(as_u32_or_u64(prop));
+            end_seen_ = true;
         }
-        if (text != nullptr) *text = KMEM_TRY(as_string(prop));
-        if (number != nullptr) *number = KMEM_TRY(as_u32_or_u64(prop));
-        if (seen != nullptr) *seen = true;
         return {};
     }
     constexpr Result<void> end_properties(const Cursor& cursor) {
         if (!start_seen_ && !end_seen_) return {};
         if (start_seen_ != end_seen_)
-            return kmem::unexpected(ErrorFields{.code = ErrorCode::kIncompleteInitrd, .offset = cursor.offset(),
-                                                .property = start_seen_ ? std::string_view("linux,initrd-end")
-                                                                        : std::string_view("linux,initrd-start")});
+            return kmem::unexpected(Error{.code = ErrorCode::kIncompleteInitrd, .offset = cursor.offset(),
+                                          .property = start_seen_ ? std::string_view("linux,initrd-end")
+                                                                      : std::string_view("linux,initrd-start")});
         if (end_ < start_)
-            return kmem::unexpected(ErrorFields{.code = ErrorCode::kInitrdEndBeforeStart, .offset = cursor.offset(),
-                                                .detail = start_, .detail2 = end_});
-        info_->chosen.has_initrd = true;
-        info_->chosen.initrd = {kmem::PhysicalAddress(start_), kmem::PhysicalAddress(end_)};
+            return kmem::unexpected(Error{.code = ErrorCode::kInitrdEndBeforeStart, .offset = cursor.offset(),
+                                          .detail = start_, .detail2 = end_});
+        info_.chosen.has_initrd = true;
+        info_.chosen.initrd = {kmem::PhysicalAddress(start_), kmem::PhysicalAddress(end_)};
         return {};
     }
     constexpr Result<void> end_node(const Cursor&) { return {}; }
 
 private:
-    BasicMachineInfo* info_;
-    Interest root_;
+    BasicMachineInfo& info_;
     std::uint64_t start_ = 0, end_ = 0;
     bool start_seen_ = false, end_seen_ = false;
 };
 
 class TestDeviceMatcher {
 public:
-    // Left out (`enabled` false), it has nothing to find from the root on.
-    constexpr explicit TestDeviceMatcher(BasicMachineInfo* info, bool enabled = true)
-        : info_(info), done_(!enabled) {}
+    constexpr explicit TestDeviceMatcher(BasicMachineInfo& info) : info_(info) {}
 
     // Any node outside /cpus (cpu nodes only), until the first device is found.
     constexpr Result<Interest> begin_node(const Cursor& cursor) {
-        if (done_ || cursor.is_top("cpus")) return Interest::kNone;
+        if (info_.has_test_device || cursor.is_top("cpus")) return Interest::kNone;
         compatible_ = false;
         reg_.present = false;
         return Interest::kAll;
@@ -505,9 +471,8 @@ public:
         if (!reg_.present) return missing("reg", cursor.offset());
         const RegList reg = KMEM_TRY(as_reg(reg_.prop, cursor.parent_cells()));
         if (reg.empty()) return missing("reg", reg_.prop.offset);
-        info_->has_test_device = true;
-        info_->test_device = kmem::PhysicalAddress(reg[0].address);
-        done_ = true;
+        info_.has_test_device = true;
+        info_.test_device = kmem::PhysicalAddress(reg[0].address);
         return {};
     }
     constexpr Result<void> end_node(const Cursor&) { return {}; }
@@ -525,48 +490,50 @@ private:
         return false;
     }
 
-    BasicMachineInfo* info_;
-    bool done_;  // found, or left out
+    BasicMachineInfo& info_;
     bool compatible_ = false;
     Optional reg_{};
 };
 
-// What a walk of MachineMatchers reads: all (read_machine_info), or for the
-// loader's two rare walks (after a failed read; before a read of many
-// harts) the test device, or the number of nodes under /cpus, alone.
-enum class MachinePart : std::uint8_t { kAll, kTestDevice, kCpusChildren };
-
-// The six matchers of read_machine_info, those the part needs called:
-// one instance of the walk for the three parts, where the rare two had
-// their own (about 3 KB of code). The UART matcher is in every part: it
-// never fails and fills only its own lists, and a root answer read from a
-// member changed the main walk's registers (200 instructions a boot).
-struct MachineMatchers {
-    // Inlined: called three times, it was a call in the boot's read.
-    [[gnu::always_inline]] constexpr MachineMatchers(BasicMachineInfo* info, MachinePart part)
-        : memory(info, part == MachinePart::kAll),
-          reserved(info, part == MachinePart::kAll),
-          cpus(info, part != MachinePart::kTestDevice, part == MachinePart::kCpusChildren),
-          chosen(info, part == MachinePart::kAll),
-          test(info, part != MachinePart::kCpusChildren) {}
-
-    constexpr Result<void> walk(const Fdt& fdt) { return fdt::walk(fdt, memory, reserved, cpus, chosen, test, uarts); }
-
-    MemoryMatcher memory;
-    ReservedMemoryMatcher reserved;
-    CpuMatcher cpus;
-    ChosenMatcher chosen;
-    TestDeviceMatcher test;
-    StdoutUartMatcher uarts;
+// Counts the nodes right under /cpus.
+struct CpusChildCounter {
+    std::size_t count = 0;
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (cursor.depth() <= 1) return cursor.top_level("cpus", Interest::kSubnodes);
+        ++count;
+        return Interest::kNone;
+    }
+    constexpr Result<void> property(const Cursor&, const Property&) { return {}; }
+    constexpr Result<void> end_properties(const Cursor&) { return {}; }
+    constexpr Result<void> end_node(const Cursor&) { return {}; }
 };
 
-// The rare parts' walk: one copy of the matchers' construction for both.
-[[gnu::noinline]] inline Result<void> walk_part(const Fdt& fdt, BasicMachineInfo* info, MachinePart part,
-                                                std::size_t& cpus_children) {
-    MachineMatchers matchers(info, part);
-    Result<void> result = matchers.walk(fdt);
-    cpus_children = matchers.cpus.children();
-    return result;
+// A matcher that a caller may leave out of a walk at run time (null), so
+// that callers wanting different matchers share one instance of the walk.
+template <class M>
+struct Optionally {
+    M* matcher = nullptr;
+    constexpr Result<Interest> begin_node(const Cursor& cursor) {
+        if (matcher == nullptr) return Interest::kNone;
+        return matcher->begin_node(cursor);
+    }
+    // Called only after a begin_node that asked for them, so never when null.
+    Result<void> property(const Cursor& cursor, const Property& prop) { return matcher->property(cursor, prop); }
+    constexpr Result<void> end_properties(const Cursor& cursor) { return matcher->end_properties(cursor); }
+    constexpr Result<void> end_node(const Cursor& cursor) {
+        if (matcher == nullptr) return {};
+        return matcher->end_node(cursor);
+    }
+};
+
+// The test device, the nodes under /cpus, or both: the two rare walks of a
+// loader (after a failed read; before a read of many harts) as one instance
+// of the walk instead of two (about 4 KB of code each).
+[[gnu::noinline]] inline Result<void> walk_test_device_or_cpus(const Fdt& fdt, TestDeviceMatcher* test,
+                                                                CpusChildCounter* counter) {
+    Optionally<TestDeviceMatcher> tests{test};
+    Optionally<CpusChildCounter> counters{counter};
+    return walk(fdt, tests, counters);
 }
 
 template <kmem::CharSink S>
@@ -622,18 +589,21 @@ inline Result<void> read_machine_info(const Fdt& fdt, BasicMachineInfo& info) {
         const auto offset = static_cast<std::uint32_t>(fdt.header().off_mem_rsvmap + 16 * i);
         auto range = kmem::PhysicalRange::from_size(kmem::PhysicalAddress(entry.address), entry.size);
         if (!range)
-            return kmem::unexpected(ErrorFields{.code = ErrorCode::kAddressOverflow, .offset = offset,
+            return kmem::unexpected(Error{.code = ErrorCode::kAddressOverflow, .offset = offset,
                                           .detail = entry.address, .detail2 = entry.size,
                                           .block = Block::kMemReserve});
         if (!info.reserved.push({*range, ReservationSource::kMemReserve, false, {}}))
             return detail::limit_error(Limit::kReservedRanges, kMaxReservedRanges, offset);
     }
-    detail::MachineMatchers matchers(&info, detail::MachinePart::kAll);
-    // The walk's result is the one returned (built in place: KMEM_TRY
-    // copied the error twice).
-    Result<void> walked = matchers.walk(fdt);
-    if (walked) info.stdout_uart = matchers.uarts.resolve(info.chosen.stdout_path);
-    return walked;
+    detail::MemoryMatcher memory(info);
+    detail::ReservedMemoryMatcher reserved(info);
+    detail::CpuMatcher cpus(info);
+    detail::ChosenMatcher chosen(info);
+    detail::TestDeviceMatcher test(info);
+    detail::StdoutUartMatcher uarts;
+    KMEM_TRY(walk(fdt, memory, reserved, cpus, chosen, test, uarts));
+    info.stdout_uart = uarts.resolve(info.chosen.stdout_path);
+    return {};
 }
 
 // The sifive,test device alone, for a loader whose read_machine_info()
@@ -645,18 +615,17 @@ inline Result<void> read_machine_info(const Fdt& fdt, BasicMachineInfo& info) {
 inline Result<void> read_test_device(const Fdt& fdt, BasicMachineInfo& info) {
     info.has_test_device = false;
     info.test_device = kmem::PhysicalAddress{};
-    std::size_t cpus_children = 0;
-    return detail::walk_part(fdt, &info, detail::MachinePart::kTestDevice, cpus_children);
+    detail::TestDeviceMatcher test(info);
+    return detail::walk_test_device_or_cpus(fdt, &test, nullptr);
 }
 
 // At least as many as the harts read_machine_info finds: the nodes right
 // under /cpus (cpu nodes, and others such as cpu-map). For sizing the hart
 // list of a BasicMachineInfo before reading into it.
 inline Result<std::size_t> count_cpus_children(const Fdt& fdt) {
-    // No matcher writes `info` then: the cpus one only counts.
-    std::size_t cpus_children = 0;
-    KMEM_TRY(detail::walk_part(fdt, nullptr, detail::MachinePart::kCpusChildren, cpus_children));
-    return cpus_children;
+    detail::CpusChildCounter counter;
+    KMEM_TRY(detail::walk_test_device_or_cpus(fdt, nullptr, &counter));
+    return counter.count;
 }
 
 inline Result<void> read_machine_info(Bytes buffer, BasicMachineInfo& info) {

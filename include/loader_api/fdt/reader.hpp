@@ -140,26 +140,22 @@ public:
 
         // Blocks may sit anywhere after the header (dtc puts the map first),
         // but wholly inside totalsize; the map holds u64 pairs and the
-        // structure block u32 tokens, hence their alignment. A check gives
-        // the error's fields, code kNone when the block is fine: a
-        // Result<void> cost a copy of the Error at each of the three.
+        // structure block u32 tokens, hence their alignment.
         const auto check_block = [&](Block block, std::uint32_t offset, std::uint64_t size, std::uint32_t align,
-                                     std::uint32_t field) {
-            ErrorFields error{.offset = field, .detail = offset, .block = block};
-            if (offset < kHeaderSize || offset > h.totalsize || size > h.totalsize - offset) {
-                error.code = ErrorCode::kBlockOutOfBounds;
-                error.detail2 = size;
-            } else if (offset % align != 0) {
-                error.code = ErrorCode::kMisalignedBlock;
-            }
-            return error;
+                                     std::uint32_t field) -> Result<void> {
+            if (offset < kHeaderSize || offset > h.totalsize || size > h.totalsize - offset)
+                return kmem::unexpected(Error{.code = ErrorCode::kBlockOutOfBounds, .offset = field,
+                                              .detail = offset, .detail2 = size, .block = block});
+            if (offset % align != 0)
+                return kmem::unexpected(
+                    Error{.code = ErrorCode::kMisalignedBlock, .offset = field, .detail = offset, .block = block});
+            return {};
         };
         const std::uint64_t struct_size =
             h.version >= 17 ? h.size_dt_struct : std::uint64_t{h.totalsize} - (h.off_dt_struct <= h.totalsize ? h.off_dt_struct : h.totalsize);
-        ErrorFields error = check_block(Block::kStructure, h.off_dt_struct, struct_size, 4, 8);
-        if (error.code == ErrorCode::kNone) error = check_block(Block::kStrings, h.off_dt_strings, h.size_dt_strings, 1, 12);
-        if (error.code == ErrorCode::kNone) error = check_block(Block::kMemReserve, h.off_mem_rsvmap, 0, 8, 16);
-        if (error.code != ErrorCode::kNone) return kmem::unexpected(error);
+        KMEM_TRY(check_block(Block::kStructure, h.off_dt_struct, struct_size, 4, 8));
+        KMEM_TRY(check_block(Block::kStrings, h.off_dt_strings, h.size_dt_strings, 1, 12));
+        KMEM_TRY(check_block(Block::kMemReserve, h.off_mem_rsvmap, 0, 8, 16));
         fdt.structure_ = fdt.blob_.subspan(h.off_dt_struct, struct_size);
         fdt.strings_ = fdt.blob_.subspan(h.off_dt_strings, h.size_dt_strings);
 
@@ -280,12 +276,11 @@ public:
     constexpr bool is_top(std::string_view name) const { return count_ == 2 && same(frames_[1].name, name); }
     // The begin_node answer, at the root and at depth 1, of a matcher that
     // reads one top-level node (`top`, e.g. "chosen") or what is below it:
-    // the root shows its subnodes (or gets `root`: kNone leaves the matcher
-    // out of the walk), `top` gets `interest`, any other top-level node
-    // nothing. Deeper nodes are the matcher's to answer.
-    constexpr Interest top_level(std::string_view top, Interest interest, Interest root = Interest::kSubnodes) const {
+    // the root shows its subnodes, `top` gets `interest`, any other
+    // top-level node nothing. Deeper nodes are the matcher's to answer.
+    constexpr Interest top_level(std::string_view top, Interest interest) const {
         KMEM_ASSERT(count_ == 1 || count_ == 2);
-        if (count_ == 1) return root;
+        if (count_ == 1) return Interest::kSubnodes;
         return same(frames_[1].name, top) ? interest : Interest::kNone;
     }
 
@@ -332,10 +327,9 @@ struct PathSink {
     }
 };
 
-// Fill the node path of an error raised inside the walk (none before the
-// root opens: write_path writes nothing then).
-constexpr Error located(Error error, const Cursor& cursor) {
-    if (error.node.length == 0) {
+// Fill the node path of an error raised inside the walk.
+constexpr Error located(Error error, const Cursor& cursor, bool has_node) {
+    if (has_node && error.node.length == 0) {
         PathSink sink{&error.node};
         cursor.write_path(sink);
     }
@@ -345,21 +339,16 @@ constexpr Error located(Error error, const Cursor& cursor) {
 // The walk's own errors and those of its matchers, with the node path. Out
 // of line and cold: inlined, each site kept an Error (224 bytes) in the
 // walk's frame (11.7 KB of them), which pushed the hot variables out of
-// reach of one instruction. walk_error has a form without details because
-// every argument is an instruction or two at each of the walk's 16 sites,
-// in each instance of the walk, and most sites have none.
+// reach of one instruction.
+[[gnu::cold, gnu::noinline]] inline Result<void> walk_error(const Cursor& cursor, bool has_node, ErrorCode code,
+                                                           std::uint32_t offset, std::uint64_t info = 0,
+                                                           std::uint64_t info2 = 0, std::string_view property = {}) {
+    return kmem::unexpected(located(
+        Error{.code = code, .offset = offset, .detail = info, .detail2 = info2, .property = property}, cursor,
+        has_node));
+}
 [[gnu::cold, gnu::noinline]] inline Result<void> matcher_error(const Error& error, const Cursor& cursor) {
-    return kmem::unexpected(located(error, cursor));
-}
-[[gnu::cold, gnu::noinline]] inline Result<void> walk_error(const Cursor& cursor, ErrorCode code, std::uint32_t offset,
-                                                           std::uint64_t info, std::uint64_t info2 = 0,
-                                                           std::string_view property = {}) {
-    return matcher_error(ErrorFields{.code = code, .offset = offset, .detail = info, .detail2 = info2,
-                                     .property = property},
-                         cursor);
-}
-[[gnu::cold, gnu::noinline]] inline Result<void> walk_error(const Cursor& cursor, ErrorCode code, std::uint32_t offset) {
-    return walk_error(cursor, code, offset, 0);
+    return kmem::unexpected(located(error, cursor, true));
 }
 
 // Where the hooks' results are built, one at a time: each in place, so
@@ -496,8 +485,9 @@ constexpr Result<void> walk(const Fdt& fdt, M&... matchers) {
             __builtin_memcpy(&word, data + at, 4);
         return word;
     };
-    auto error_here = [&](ErrorCode code, std::uint32_t at, auto... details) __attribute__((always_inline)) {
-        return detail::walk_error(cursor, code, base + at, details...);
+    auto error_here = [&](ErrorCode code, std::uint32_t at, std::uint64_t info = 0, std::uint64_t info2 = 0,
+                          std::string_view property = {}) __attribute__((always_inline)) {
+        return detail::walk_error(cursor, cursor.count_ != 0, code, base + at, info, info2, property);
     };
     // Each hook's result is built in `hook` and read there; false when a hook failed.
     auto notify = [&](std::uint32_t mask, auto&& call) __attribute__((always_inline)) {

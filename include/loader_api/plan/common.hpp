@@ -28,17 +28,23 @@ inline constexpr std::uint64_t kWindowEnd = ~std::uint64_t{0} - (k4K - 1);
 template <class T>
 using Result = kmem::Expected<T, PlanError>;
 
-// Made by the returned Result in its own storage, out of line
-// (kmem::MadeError): the refusing function only passes the arguments.
-constexpr auto fail(PlanErrorCode code, std::string_view what = {}) {
-    return kmem::MadeError{[=] { return PlanError(code, what); }};
+constexpr kmem::Unexpected<PlanError> fail(PlanErrorCode code, std::string_view what = {}) {
+    return kmem::unexpected(PlanError(code, what));
 }
 template <class Payload>
-constexpr auto fail(PlanErrorCode code, std::string_view what, const Payload& payload) {
-    return kmem::MadeError{[=] { return PlanError(code, what, payload); }};
+constexpr kmem::Unexpected<PlanError> fail(PlanErrorCode code, std::string_view what, const Payload& payload) {
+    return kmem::unexpected(PlanError(code, what, payload));
 }
-constexpr auto capacity_exceeded(std::string_view list, std::uint64_t capacity) {
+constexpr kmem::Unexpected<PlanError> capacity_exceeded(std::string_view list, std::uint64_t capacity) {
     return fail(PlanErrorCode::CapacityExceeded, list, ListCapacity{capacity});
+}
+
+// A callee's error passed on, out of line: a PlanError is 256 bytes, which
+// KMEM_TRY copies twice inline at each use (issue 13). For the functions
+// whose size counts; `if (auto r = f(); !r) return pass_on<T>(r.error());`.
+template <class T = void>
+[[gnu::noinline, gnu::cold]] constexpr Result<T> pass_on(const PlanError& error) {
+    return kmem::unexpected(error);
 }
 
 // Every page the range touches; ranges here lie in RAM, far from 2^64.

@@ -289,6 +289,7 @@ static_assert(std::is_trivially_copyable_v<PlanError> && std::is_trivially_destr
 
 template <kmem::CharSink S>
 constexpr void PlanError::format(S& sink) const {
+    using kmem::write;
     kmem::print(sink, "plan: ");
     // A code whose payload is missing is a planner bug; the message says so
     // rather than read a member the union does not hold.
@@ -353,7 +354,7 @@ constexpr void PlanError::format(S& sink) const {
             });
             break;
         case PlanErrorCode::NoRam:
-            kmem::print(sink, "the device tree describes no RAM (no whole page in any memory node)");
+            write(sink, "the device tree describes no RAM (no whole page in any memory node)");
             break;
         case PlanErrorCode::InputOutsideRam:
             with(place, [&](const PhysicalPlace& input) {
@@ -442,7 +443,7 @@ constexpr void PlanError::format(S& sink) const {
                 const bool overlaps = overlap.initrd.overlaps(overlap.input);
                 kmem::print(sink, "the /chosen initrd ", overlap.initrd,
                             overlaps ? " overlaps the " : " shares a page with the ", what, " ", overlap.input);
-                if (!overlaps) kmem::print(sink, " (the memory map gives each page one kind)");
+                if (!overlaps) write(sink, " (the memory map gives each page one kind)");
             });
             break;
     }

@@ -308,7 +308,7 @@ inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& o
         if (truncate) KMEM_TRY(leave_unmapped(plan, options, in, PhysicalAddress(in.ram_low + request.physmap_size), mode));
         return {};
     }
-    return kmem::PassedError{&first_error};  // copied once, out of line
+    return kmem::unexpected(first_error);
 }
 
 // Free RAM for the frame allocator, less reserved memory and the inputs,

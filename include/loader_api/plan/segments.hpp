@@ -80,6 +80,11 @@ constexpr kmem::PageFlags union_flags(kmem::PageFlags a, kmem::PageFlags b) {
     return a;
 }
 
+// Out of line, as pass_on(): the PlanError is built in place.
+[[gnu::noinline, gnu::cold]] inline Result<void> relocation_failed(const ElfError& cause) {
+    return kmem::unexpected(PlanError(PlanErrorCode::Relocation, {}, cause));
+}
+
 // Places the kernel (plan.kaslr_slide chosen): fills `image`, records its
 // frames and writes the copies into `memory`.
 template <PhysicalMemory P>
@@ -125,7 +130,7 @@ Result<void> load_kernel(BasicPlan& plan, P& memory, const Inputs& in, KernelIma
         for (unsigned i = 0; i < 8; ++i) value[i] = static_cast<std::byte>(relocation.value >> (8 * i));
         write_physical(memory, cluster->frames + (relocation.target.value() - cluster->page_begin), value);
     };
-    KMEM_TRY(in.elf.for_each_relocation(0, visit).map_error(caused_by(PlanErrorCode::Relocation)));
+    if (auto marked = in.elf.for_each_relocation(0, visit); !marked) return relocation_failed(marked.error());
     for (std::size_t c = 0; c < image.cluster_count; ++c) {
         Cluster& cluster = image.clusters[c];
         const Segment& segment = image.segments[cluster.first].segment;
@@ -134,14 +139,19 @@ Result<void> load_kernel(BasicPlan& plan, P& memory, const Inputs& in, KernelIma
                               file_address % k4K == segment.vaddr.value() % k4K;
         if (in_place) {
             cluster.frames = PhysicalAddress(kmem::align_down(file_address, k4K));
-            KMEM_TRY(record(plan, {cluster.frames, cluster.frames + (cluster.page_end - cluster.page_begin)},
-                            MemoryRegionKind::Kernel, AllocationOrigin::Input, "kernel segment (in place)", segment.index));
+            if (auto recorded = record(plan, {cluster.frames, cluster.frames + (cluster.page_end - cluster.page_begin)},
+                                       MemoryRegionKind::Kernel, AllocationOrigin::Input, "kernel segment (in place)",
+                                       segment.index);
+                !recorded)
+                return pass_on(recorded.error());
             plan.stats.in_place_kernel_bytes += cluster.page_end - cluster.page_begin;
             continue;
         }
         cluster.copy = true;
-        const PhysicalRange frames = KMEM_TRY(allocate(plan, cluster.page_end - cluster.page_begin, k4K,
-                                                       MemoryRegionKind::Kernel, "kernel segment (copy)", segment.index));
+        const auto allocated = allocate(plan, cluster.page_end - cluster.page_begin, k4K, MemoryRegionKind::Kernel,
+                                        "kernel segment (copy)", segment.index);
+        if (!allocated) return pass_on(allocated.error());
+        const PhysicalRange frames = *allocated;
         cluster.frames = frames.begin();
         plan.stats.copied_kernel_bytes += frames.size();
         // Each byte is written once: the file's bytes, and zeros only where
@@ -163,7 +173,8 @@ Result<void> load_kernel(BasicPlan& plan, P& memory, const Inputs& in, KernelIma
     }
     // Relocations, written into the copies with the chosen slide.
     writing = true;
-    KMEM_TRY(in.elf.for_each_relocation(plan.kaslr_slide, visit).map_error(caused_by(PlanErrorCode::Relocation)));
+    if (auto written = in.elf.for_each_relocation(plan.kaslr_slide, visit); !written)
+        return relocation_failed(written.error());
     // Pieces: each run of pages with one set of permissions. RELRO pages lose
     // W (glibc's rule: both ends rounded down to a page).
     const RelroSegment relro = in.elf.relro();

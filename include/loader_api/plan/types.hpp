@@ -241,11 +241,12 @@ struct PlanWarning {
 
     template <kmem::CharSink S>
     constexpr void format(S& sink) const {
+        using kmem::write;
         kmem::print(sink, "plan warning: ");
         switch (code) {
             case WarningCode::NoEntropy:
-                kmem::print(sink, "no entropy (no /chosen/rng-seed, none from the loader): KASLR off, BootInfo.random "
-                                  "derived from the timestamps");
+                write(sink, "no entropy (no /chosen/rng-seed, none from the loader): KASLR off, BootInfo.random "
+                            "derived from the timestamps");
                 break;
             case WarningCode::KernelNotRelocatable:
                 kmem::print(sink, "KASLR asked for, but the kernel is not position-independent (ET_EXEC): it stays at ",
