@@ -36,16 +36,42 @@ inline constexpr std::uint64_t kPhysicalAddressLimit = std::uint64_t{1} << kPhys
 
 namespace detail {
 
-// The three modes differ only in their number of levels; everything else
-// follows from it, so one template spells the rules once.
-template <PagingModeId Id, unsigned Levels, std::uint64_t SatpMode>
-struct SvMode {
-    static constexpr PagingModeId kId = Id;
-    static constexpr std::string_view kName = kmem::name(Id);
-    static constexpr unsigned kLevels = Levels;
+// What every mode shares, the fixed ones and RuntimePagingMode alike: 4 KiB
+// pages, 512 entries a table (so shift 12 + 9 * level), and satp's layout.
+struct PageGeometry {
     static constexpr unsigned kPageShift = 12;
     static constexpr unsigned kIndexBits = 9;
     static constexpr unsigned kEntries = 1u << kIndexBits;
+
+    // `levels` bounds `level`: a fixed mode's own count, or the most any
+    // mode has where the mode is known only at run time.
+    static constexpr unsigned shift_at(unsigned level, unsigned levels) {
+        KMEM_ASSERT(level < levels);
+        return kPageShift + kIndexBits * level;
+    }
+    static constexpr unsigned index_at(VirtualAddress va, unsigned shift) {
+        return static_cast<unsigned>((va.value() >> shift) & (kEntries - 1));
+    }
+    // satp: MODE in 63..60, ASID in 59..44, root PPN in 43..0. A root PPN
+    // wider than 44 bits cannot come from a physical address, so it is a
+    // caller bug rather than input to report.
+    static constexpr std::uint64_t encode_satp(std::uint64_t mode, std::uint64_t root_ppn, std::uint16_t asid) {
+        KMEM_ASSERT(root_ppn < (std::uint64_t{1} << 44));
+        return (mode << 60) | (std::uint64_t{asid} << 44) | root_ppn;
+    }
+    static constexpr std::uint64_t root_ppn(PhysicalAddress root) {
+        KMEM_ASSERT(root.is_aligned(std::uint64_t{1} << kPageShift));
+        return root.value() >> kPageShift;
+    }
+};
+
+// The three modes differ only in their number of levels; everything else
+// follows from it, so one template spells the rules once.
+template <PagingModeId Id, unsigned Levels, std::uint64_t SatpMode>
+struct SvMode : PageGeometry {
+    static constexpr PagingModeId kId = Id;
+    static constexpr std::string_view kName = kmem::name(Id);
+    static constexpr unsigned kLevels = Levels;
     static constexpr unsigned kVaBits = kPageShift + kIndexBits * kLevels;
     static constexpr unsigned kMaxLeafLevel = kLevels - 1;
     static constexpr std::uint64_t kSatpMode = SatpMode;
@@ -68,27 +94,17 @@ struct SvMode {
         KMEM_ASSERT(level < kLevels);
         return kIndexBits;
     }
-    static constexpr unsigned page_shift(unsigned level) {
-        KMEM_ASSERT(level < kLevels);
-        return kPageShift + kIndexBits * level;
-    }
+    static constexpr unsigned page_shift(unsigned level) { return shift_at(level, kLevels); }
     // The size one entry at `level` covers: 4 KiB, 2 MiB, 1 GiB, 512 GiB, 256 TiB.
     static constexpr std::uint64_t page_size(unsigned level) { return std::uint64_t{1} << page_shift(level); }
-    static constexpr unsigned index(VirtualAddress va, unsigned level) {
-        return static_cast<unsigned>((va.value() >> page_shift(level)) & (kEntries - 1));
-    }
+    static constexpr unsigned index(VirtualAddress va, unsigned level) { return index_at(va, page_shift(level)); }
     static constexpr bool is_canonical(VirtualAddress va) { return kmem::is_canonical(va, kVaBits); }
 
-    // satp: MODE in 63..60, ASID in 59..44, root PPN in 43..0. A root PPN
-    // wider than 44 bits cannot come from a physical address, so it is a
-    // caller bug rather than input to report.
     static constexpr std::uint64_t satp(std::uint64_t root_ppn, std::uint16_t asid = 0) {
-        KMEM_ASSERT(root_ppn < (std::uint64_t{1} << 44));
-        return (kSatpMode << 60) | (std::uint64_t{asid} << 44) | root_ppn;
+        return encode_satp(kSatpMode, root_ppn, asid);
     }
     static constexpr std::uint64_t satp(PhysicalAddress root, std::uint16_t asid = 0) {
-        KMEM_ASSERT(root.is_aligned(std::uint64_t{1} << kPageShift));
-        return satp(root.value() >> kPageShift, asid);
+        return satp(root_ppn(root), asid);
     }
 };
 
@@ -132,11 +148,8 @@ static_assert(Sv39::index(VirtualAddress(0xffff'ffc0'0000'0000), 2) == 256);
 // three, its per-level arithmetic (shift 12 + 9 * level) being the same in
 // every mode anyway. The three modes are numbered in PagingModeId so that
 // levels, VA width and satp MODE follow from the id by one add each.
-class RuntimePagingMode {
+class RuntimePagingMode : public detail::PageGeometry {
 public:
-    static constexpr unsigned kPageShift = 12;
-    static constexpr unsigned kIndexBits = 9;
-    static constexpr unsigned kEntries = 1u << kIndexBits;
     static constexpr unsigned kMaxLevels = 5;
 
     constexpr RuntimePagingMode() = default;  // Sv39, as with_paging_mode's fallback
@@ -154,22 +167,15 @@ public:
 
     // The same in every mode, so static as in the fixed modes; they can only
     // refuse a level that no mode has.
-    static constexpr unsigned page_shift(unsigned level) {
-        KMEM_ASSERT(level < kMaxLevels);
-        return kPageShift + kIndexBits * level;
-    }
+    static constexpr unsigned page_shift(unsigned level) { return shift_at(level, kMaxLevels); }
     static constexpr std::uint64_t page_size(unsigned level) { return std::uint64_t{1} << page_shift(level); }
-    static constexpr unsigned index(VirtualAddress va, unsigned level) {
-        return static_cast<unsigned>((va.value() >> page_shift(level)) & (kEntries - 1));
-    }
+    static constexpr unsigned index(VirtualAddress va, unsigned level) { return index_at(va, page_shift(level)); }
     constexpr bool is_canonical(VirtualAddress va) const { return kmem::is_canonical(va, va_bits()); }
     constexpr std::uint64_t satp(std::uint64_t root_ppn, std::uint16_t asid = 0) const {
-        KMEM_ASSERT(root_ppn < (std::uint64_t{1} << 44));
-        return (satp_mode() << 60) | (std::uint64_t{asid} << 44) | root_ppn;
+        return encode_satp(satp_mode(), root_ppn, asid);
     }
     constexpr std::uint64_t satp(PhysicalAddress root, std::uint16_t asid = 0) const {
-        KMEM_ASSERT(root.is_aligned(std::uint64_t{1} << kPageShift));
-        return satp(root.value() >> kPageShift, asid);
+        return satp(root_ppn(root), asid);
     }
 
 private:
