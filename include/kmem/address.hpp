@@ -105,6 +105,11 @@ constexpr bool is_canonical(VirtualAddress address, unsigned va_bits) {
     return top == 0 || top == -1;
 }
 
+// First address past the lower half, and first address of the upper half,
+// of a `va_bits`-bit mode.
+constexpr std::uint64_t lower_half_end(unsigned va_bits) { return std::uint64_t{1} << (va_bits - 1); }
+constexpr std::uint64_t upper_half_begin(unsigned va_bits) { return ~std::uint64_t{0} << (va_bits - 1); }
+
 namespace literals {
 constexpr PhysicalAddress operator""_pa(unsigned long long value) { return PhysicalAddress(value); }
 constexpr VirtualAddress operator""_va(unsigned long long value) { return VirtualAddress(value); }

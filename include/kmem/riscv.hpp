@@ -76,8 +76,8 @@ struct SvMode : PageGeometry {
     static constexpr unsigned kMaxLeafLevel = kLevels - 1;
     static constexpr std::uint64_t kSatpMode = SatpMode;
     // First address past the lower half / first address of the upper half.
-    static constexpr std::uint64_t kLowerHalfEnd = std::uint64_t{1} << (kVaBits - 1);
-    static constexpr std::uint64_t kUpperHalfBegin = ~std::uint64_t{0} << (kVaBits - 1);
+    static constexpr std::uint64_t kLowerHalfEnd = kmem::lower_half_end(kVaBits);
+    static constexpr std::uint64_t kUpperHalfBegin = kmem::upper_half_begin(kVaBits);
     // PageTable's storage bound, as RuntimePagingMode has one.
     static constexpr unsigned kMaxLevels = kLevels;
 
@@ -161,8 +161,8 @@ public:
     constexpr unsigned levels() const { return 3 + static_cast<unsigned>(id_); }
     constexpr unsigned va_bits() const { return kPageShift + kIndexBits * levels(); }
     constexpr unsigned max_leaf_level() const { return levels() - 1; }
-    constexpr std::uint64_t lower_half_end() const { return std::uint64_t{1} << (va_bits() - 1); }
-    constexpr std::uint64_t upper_half_begin() const { return ~std::uint64_t{0} << (va_bits() - 1); }
+    constexpr std::uint64_t lower_half_end() const { return kmem::lower_half_end(va_bits()); }
+    constexpr std::uint64_t upper_half_begin() const { return kmem::upper_half_begin(va_bits()); }
     constexpr std::uint64_t satp_mode() const { return 8 + static_cast<unsigned>(id_); }
 
     // The same in every mode, so static as in the fixed modes; they can only

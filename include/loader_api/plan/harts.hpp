@@ -144,9 +144,10 @@ inline HartCounts select_harts(BasicPlan& plan, const PlanOptions& options, kmem
 inline void warn_excluded_harts(BasicPlan& plan, const PlanOptions& options, kmem::PagingModeId mode,
                                 const HartCounts& counts) {
     if (counts.narrow > 0) {
-        const fdt::Hart& boot_hart = *plan.machine.find_hart(options.boot_hart_id);
+        const HartMode boot_type = mmu_type_mode(plan.machine.find_hart(options.boot_hart_id)->mmu_type);
+        const HartMode probed = probed_mode(boot_type, options.supported_modes);
         for (const fdt::Hart& hart : plan.machine.harts) {
-            const HartMode hm = effective_hart_mode(hart, boot_hart, options.supported_modes);
+            const HartMode hm = effective_hart_mode(hart, boot_type, probed);
             if (hm.usable && !mode_at_least(hm.max, mode))
                 warn(plan, WarningCode::HartWithoutPagingMode, hart.hart_id, 0, hart.mmu_type);
         }

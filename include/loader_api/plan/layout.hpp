@@ -110,9 +110,6 @@ constexpr std::uint64_t pick(const Candidates& candidates, Pick how, plan_random
     return 0;
 }
 
-constexpr std::uint64_t upper_half_begin(unsigned va_bits) { return ~std::uint64_t{0} << (va_bits - 1); }
-constexpr std::uint64_t lower_half_end(unsigned va_bits) { return std::uint64_t{1} << (va_bits - 1); }
-
 }  // namespace plan_detail
 
 // What plan_layout places, in one paging mode.
@@ -136,7 +133,7 @@ struct VirtualLayout {
 // cannot all be placed.
 constexpr kmem::Expected<VirtualLayout, PlanError> plan_layout(const LayoutRequest& request, kmem::PagingModeId mode) {
     using namespace plan_detail;
-    const std::uint64_t begin = upper_half_begin(request.va_bits);
+    const std::uint64_t begin = kmem::upper_half_begin(request.va_bits);
     const VirtualRange window{VirtualAddress(begin), VirtualAddress(kWindowEnd)};
     if (request.physmap_size > window.size()) {
         return fail(PlanErrorCode::RamTooLargeForPhysmap, {}, PhysmapShortfall{request.physmap_size, window.size(), mode});

@@ -257,7 +257,7 @@ inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& o
         const kmem::PagingModeId mode = allowed[i];
         const unsigned va_bits = kmem::RuntimePagingMode(mode).va_bits();
         // The loader's image must be identity-mappable in the lower half.
-        const std::uint64_t lower_end = lower_half_end(va_bits);
+        const std::uint64_t lower_end = kmem::lower_half_end(va_bits);
         bool identity_ok = true;
         for (const PhysicalRange range : {options.loader_text, options.loader_data}) {
             if (!options.identity_map_loader || range.empty() || page_span(range).end().value() <= lower_end) continue;
@@ -281,7 +281,7 @@ inline Result<void> choose_mode_and_layout(BasicPlan& plan, const PlanOptions& o
         if (truncate) {
             // The window less the kernel (with its alignment slack) and the
             // stacks, each rounded to the physmap's 1 GiB granularity.
-            const std::uint64_t window = kWindowEnd - upper_half_begin(va_bits);
+            const std::uint64_t window = kWindowEnd - kmem::upper_half_begin(va_bits);
             const std::uint64_t others = round_up(request.kernel_size + granularity, k1G) + round_up(request.stacks_size, k1G);
             if (window <= others + k1G) continue;
             request.physmap_size = kmem::align_down(window - others, k1G);
